@@ -1,0 +1,123 @@
+use std::{fmt, sync::Arc, time::Duration};
+
+/// Why a load did not produce a value.
+///
+/// Errors are cheap to clone: the batch function's own error is shared behind an [`Arc`], so
+/// every key of a failed batch receives the same error without the user's error type having
+/// to implement `Clone`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The engine refused the load because the downstream is saturated: the wait queue is
+    /// full, or the expected wait exceeds the caller's deadline. Retry after `retry_after`,
+    /// or shed the request.
+    #[error("overloaded: the downstream is saturated ({reason}); retry after {} ms", retry_after.as_millis())]
+    Overloaded {
+        /// A hint for when capacity is expected to be free again.
+        retry_after: Duration,
+        /// Which bound refused the load (`"queue full"`, `"deadline"`).
+        reason: &'static str,
+    },
+    /// The batch function returned an error for the batch this key was in.
+    #[error("batch function for `{group}` failed: {source}")]
+    Batch {
+        /// The query group of the failed batch.
+        group: Arc<str>,
+        /// The batch function's error, shared by every key of the batch.
+        #[source]
+        source: SharedError,
+    },
+    /// The batch function panicked while loading the batch this key was in.
+    #[error("batch function for `{group}` panicked: {message}")]
+    Panicked {
+        /// The query group of the failed batch.
+        group: Arc<str>,
+        /// The panic payload, when it was a string.
+        message: Arc<str>,
+    },
+    /// The batch call exceeded the per-batch timeout and was cut.
+    #[error("batch for `{group}` timed out after {} ms", after.as_millis())]
+    Timeout {
+        /// The query group of the cut batch.
+        group: Arc<str>,
+        /// The per-batch timeout that fired.
+        after: Duration,
+    },
+    /// The caller's own deadline passed while the load was waiting.
+    #[error("deadline exceeded while waiting for `{group}`")]
+    DeadlineExceeded {
+        /// The query group that was waited on.
+        group: Arc<str>,
+    },
+    /// The engine was shut down before the load was answered.
+    #[error("the loader engine is shutting down")]
+    Shutdown,
+}
+
+impl LoadError {
+    /// `true` when the load was refused by back-pressure (retrying later may succeed).
+    pub fn is_overloaded(&self) -> bool {
+        matches!(self, LoadError::Overloaded { .. })
+    }
+}
+
+/// A batch function's error, shared between every key of the failed batch.
+#[derive(Clone)]
+pub struct SharedError(pub Arc<dyn std::error::Error + Send + Sync + 'static>);
+
+impl SharedError {
+    /// Wraps an error.
+    pub fn new<E: std::error::Error + Send + Sync + 'static>(error: E) -> Self {
+        Self(Arc::new(error))
+    }
+
+    /// Returns the original error if it is of type `E`.
+    pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        self.0.downcast_ref::<E>()
+    }
+}
+
+impl fmt::Debug for SharedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for SharedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl std::error::Error for SharedError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// An error in the engine's configuration or in its learned-state file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A bound is inconsistent, e.g. `min_concurrency > max_concurrency`.
+    #[error("invalid loader configuration: {0}")]
+    Invalid(String),
+    /// The learned-state file could not be read or written.
+    #[error("learned-state file {path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The learned-state file is not valid JSON of the expected shape.
+    #[error("learned-state file {path} is not valid: {source}")]
+    Format {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The parse error.
+        #[source]
+        source: serde_json::Error,
+    },
+}

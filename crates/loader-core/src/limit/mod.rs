@@ -1,0 +1,120 @@
+//! Concurrency-limit strategies: pure algorithms that turn completed batch calls into a limit.
+//!
+//! Every strategy implements [`ScalingStrategy`]. The engine feeds it one [`Sample`] per
+//! finished batch call (and nothing else: no clock, no I/O), reads back the limit, and clamps it
+//! to `[min_concurrency, max_concurrency]`. Time arrives inside the sample (`Sample::now`), so
+//! the strategies are deterministic and are unit-tested with synthetic sequences.
+//!
+//! | name        | file            | idea |
+//! |-------------|-----------------|------|
+//! | `fixed`     | `fixed.rs`      | never changes: the baseline |
+//! | `aimd`      | `aimd.rs`       | additive increase, multiplicative decrease on drop/timeout/slow call |
+//! | `vegas`     | `vegas.rs`      | TCP Vegas: estimated queue = limit * (1 - rtt_noload / rtt) |
+//! | `gradient2` | `gradient2.rs`  | Netflix Gradient2: long/short RTT EWMA ratio drives the limit |
+//! | `adaptive`  | `adaptive.rs`   | ours (default): latency gradient + throughput probing + error rate + local load |
+
+mod adaptive;
+mod aimd;
+mod fixed;
+mod gradient2;
+mod kind;
+mod vegas;
+
+pub use adaptive::Adaptive;
+pub use aimd::Aimd;
+pub use fixed::Fixed;
+pub use gradient2::Gradient2;
+pub use kind::StrategyKind;
+pub use vegas::Vegas;
+
+use std::time::Duration;
+
+/// How a batch call ended, as the limit strategies see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The batch function returned `Ok`.
+    Success,
+    /// The batch function returned `Err` or panicked: the downstream may be failing.
+    Error,
+    /// The per-batch timeout cut the call: the downstream is too slow.
+    Timeout,
+}
+
+/// One finished batch call: everything a strategy may base a decision on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// Time since the engine started (tokio's clock, so paused time in tests works).
+    pub now: Duration,
+    /// How long the batch call took, from dispatch to answer.
+    pub rtt: Duration,
+    /// Number of (deduplicated) keys in the batch.
+    pub batch_size: usize,
+    /// Batch calls in flight when this one was dispatched, itself included.
+    pub in_flight: usize,
+    /// The limit in force when this one was dispatched.
+    pub limit: usize,
+    /// Batches waiting for a permit when this one finished (all groups).
+    pub queued: usize,
+    /// Local runtime load in `0.0..=1.0`: fraction of tokio worker time spent busy over the
+    /// last sampling interval (`0.0` when unknown).
+    pub local_load: f64,
+    /// How the call ended.
+    pub outcome: Outcome,
+}
+
+/// Bounds and targets shared by every strategy; built from the engine's configuration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StrategyConfig {
+    /// Lower bound of the limit. By default, this is `1`.
+    pub min_concurrency: usize,
+    /// Starting limit. By default, this is `4`.
+    pub initial_concurrency: usize,
+    /// Upper bound of the limit. By default, this is `256`.
+    pub max_concurrency: usize,
+    /// Scale up only while local load is below this fraction. By default, this is `0.75`.
+    pub target_utilization: f64,
+    /// Scale down when local load exceeds this fraction. By default, this is `0.90`.
+    pub backpressure_threshold: f64,
+    /// Scale down when the error rate over the recent samples exceeds this fraction.
+    /// By default, this is `0.05`.
+    pub error_rate_threshold: f64,
+}
+
+impl Default for StrategyConfig {
+    fn default() -> Self {
+        Self {
+            min_concurrency: 1,
+            initial_concurrency: 4,
+            max_concurrency: 256,
+            target_utilization: 0.75,
+            backpressure_threshold: 0.90,
+            error_rate_threshold: 0.05,
+        }
+    }
+}
+
+impl StrategyConfig {
+    /// Clamps `limit` into `[min_concurrency, max_concurrency]`.
+    pub fn clamp(&self, limit: usize) -> usize {
+        limit.clamp(self.min_concurrency.max(1), self.max_concurrency.max(1))
+    }
+}
+
+/// A concurrency-limit algorithm: pure, driven only by samples.
+///
+/// The engine calls [`on_sample`](ScalingStrategy::on_sample) after every batch call and
+/// applies the returned limit (clamped to the configured bounds). When the limit changed, it
+/// reads [`reason`](ScalingStrategy::reason) for the tracing event and the metrics history.
+pub trait ScalingStrategy: Send + Sync + 'static {
+    /// The strategy's name as used in configuration (`"aimd"`, `"adaptive"`, ...).
+    fn name(&self) -> &'static str;
+    /// Current limit.
+    fn limit(&self) -> usize;
+    /// Feeds one finished batch call; returns the (possibly unchanged) limit.
+    fn on_sample(&mut self, sample: &Sample) -> usize;
+    /// Why the limit last changed, e.g. `"latency rising"`, `"error rate 12% > 5%"`.
+    fn reason(&self) -> &str;
+    /// Starts from a limit learned earlier (restored state), clamped to the bounds.
+    fn warm_start(&mut self, limit: usize);
+}
