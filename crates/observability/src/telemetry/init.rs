@@ -1,0 +1,120 @@
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::{SpanExporter, WithExportConfig};
+use opentelemetry_sdk::{Resource, propagation::TraceContextPropagator, trace::SdkTracerProvider};
+use tracing_subscriber::{
+    EnvFilter, Layer, filter::filter_fn, layer::SubscriberExt, util::SubscriberInitExt,
+};
+
+use super::{OtlpExport, OtlpProtocol, TelemetryConfig, TelemetryGuard};
+use crate::{TelemetryError, metrics::Metrics};
+
+/// Installs telemetry configured from the environment
+/// ([`TelemetryConfig::from_env`]); see [`init_with`].
+///
+/// Call it once, early in `main`, inside the Tokio runtime (the gRPC exporter needs it),
+/// and keep the guard until the end of `main`.
+pub fn init(default_service_name: &str) -> Result<TelemetryGuard, TelemetryError> {
+    init_with(TelemetryConfig::from_env(default_service_name)?)
+}
+
+/// Installs the global `tracing` subscriber described by `config`, the loader histogram
+/// layer of [`Metrics::global`] and the W3C TraceContext propagator.
+///
+/// Without OTLP export this costs what `tracing` with a console logger costs: no exporter,
+/// no OpenTelemetry layer. With it, spans are batched and exported from a background
+/// thread.
+///
+/// # Errors
+///
+/// A filter that does not parse, an exporter that cannot be built, or a global subscriber
+/// installed earlier.
+pub fn init_with(config: TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
+    let log_filter = parse_filter(config.logs())?;
+    let provider = match config.otlp_export() {
+        Some(export) => Some(tracer_provider(config.service(), export)?),
+        None => None,
+    };
+    let otel_layer = match &provider {
+        Some(provider) => Some(
+            tracing_opentelemetry::layer()
+                .with_tracer(provider.tracer("adaptive-graphql"))
+                .with_filter(parse_filter(config.traces())?),
+        ),
+        None => None,
+    };
+    let batch_histograms = Metrics::global()
+        .batch_layer()
+        .with_filter(filter_fn(|meta| meta.is_span() && meta.name() == "loader.batch"));
+
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_filter(log_filter))
+        .with(batch_histograms)
+        .with(otel_layer)
+        .try_init()?;
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    if let (Some(provider), Some(export)) = (&provider, config.otlp_export()) {
+        opentelemetry::global::set_tracer_provider(provider.clone());
+        tracing::info!(
+            service = config.service(),
+            "exporting traces over OTLP ({})",
+            describe(export)
+        );
+    }
+    Ok(TelemetryGuard::new(provider))
+}
+
+fn describe(export: &OtlpExport) -> String {
+    let protocol = export
+        .transport()
+        .map_or_else(|| "protocol from env".to_owned(), |p| p.to_string());
+    let endpoint = export.endpoint_url().unwrap_or("endpoint from env");
+    format!("{protocol}, {endpoint}")
+}
+
+fn parse_filter(directives: &str) -> Result<EnvFilter, TelemetryError> {
+    EnvFilter::try_new(directives).map_err(|source| TelemetryError::Filter {
+        directive: directives.to_owned(),
+        source,
+    })
+}
+
+/// Builds a batching tracer provider that exports to `export`.
+pub(crate) fn tracer_provider(
+    service_name: &str,
+    export: &OtlpExport,
+) -> Result<SdkTracerProvider, TelemetryError> {
+    let exporter = span_exporter(export)?;
+    let resource = Resource::builder()
+        .with_service_name(service_name.to_owned())
+        .build();
+    Ok(SdkTracerProvider::builder()
+        .with_resource(resource)
+        .with_batch_exporter(exporter)
+        .build())
+}
+
+fn span_exporter(export: &OtlpExport) -> Result<SpanExporter, TelemetryError> {
+    let builder = SpanExporter::builder();
+    let exporter = match (export.transport(), export.endpoint_url()) {
+        (None, None) => builder.build()?,
+        (Some(OtlpProtocol::Grpc), endpoint) => {
+            let b = builder
+                .with_tonic()
+                .with_protocol(opentelemetry_otlp::Protocol::Grpc);
+            match endpoint {
+                Some(url) => b.with_endpoint(url).build()?,
+                None => b.build()?,
+            }
+        }
+        (Some(OtlpProtocol::HttpProtobuf) | None, endpoint) => {
+            let b = builder
+                .with_http()
+                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary);
+            match endpoint {
+                Some(url) => b.with_endpoint(url).build()?,
+                None => b.build()?,
+            }
+        }
+    };
+    Ok(exporter)
+}
