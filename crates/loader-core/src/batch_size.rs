@@ -1,0 +1,200 @@
+//! `CostModel`: what one batch call of a group costs, learned online, and the batch size that
+//! follows from it.
+//!
+//! A batch call of `n` keys is modelled as `fixed + per_key * n` (round trip and query
+//! planning, plus rows). Both terms come from an exponentially weighted least-squares fit over
+//! the successful calls (older calls fade, so the model follows a changing downstream). The
+//! target batch size is the largest `n` whose predicted time stays within
+//! `target_response_time`, capped by `max_batch_size`: larger batches amortise the fixed cost
+//! (more keys per second) until a single call gets too slow.
+
+use std::time::Duration;
+
+use crate::metrics::CostEstimate;
+
+/// Weight kept by the past at each new sample (≈ the last 50 calls matter).
+const DECAY: f64 = 0.98;
+/// Calls needed before the model overrides `max_batch_size`.
+const MIN_SAMPLES: u64 = 3;
+
+/// Online fit of `rtt_ms = fixed_ms + per_key_ms * n`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct CostModel {
+    // Exponentially weighted sums.
+    w: f64,
+    sx: f64,
+    sy: f64,
+    sxx: f64,
+    sxy: f64,
+    samples: u64,
+}
+
+impl CostModel {
+    /// A model seeded from a learned estimate, weighted as if it came from a few calls so new
+    /// observations can correct it quickly.
+    pub(crate) fn from_estimate(estimate: &CostEstimate) -> Self {
+        let mut model = Self::default();
+        if estimate.samples == 0 {
+            return model;
+        }
+        // Two synthetic points on the learned line (n = 1 and n = 10) pin both terms.
+        let weight = (estimate.samples.min(10)) as f64 / 2.0;
+        for n in [1.0, 10.0] {
+            let y = estimate.fixed_ms + estimate.per_key_ms * n;
+            model.w += weight;
+            model.sx += weight * n;
+            model.sy += weight * y;
+            model.sxx += weight * n * n;
+            model.sxy += weight * n * y;
+        }
+        model.samples = estimate.samples;
+        model
+    }
+
+    /// Adds one successful call of `keys` keys that took `rtt`.
+    pub(crate) fn observe(&mut self, keys: usize, rtt: Duration) {
+        let x = keys as f64;
+        let y = rtt.as_secs_f64() * 1e3;
+        self.w = self.w * DECAY + 1.0;
+        self.sx = self.sx * DECAY + x;
+        self.sy = self.sy * DECAY + y;
+        self.sxx = self.sxx * DECAY + x * x;
+        self.sxy = self.sxy * DECAY + x * y;
+        self.samples += 1;
+    }
+
+    /// The current estimate of both terms (zeros before the first call).
+    pub(crate) fn estimate(&self) -> CostEstimate {
+        if self.w <= 0.0 {
+            return CostEstimate::default();
+        }
+        let mean_x = self.sx / self.w;
+        let mean_y = self.sy / self.w;
+        let var_x = self.sxx / self.w - mean_x * mean_x;
+        let cov = self.sxy / self.w - mean_x * mean_y;
+        let (fixed, per_key) = if var_x > 1e-9 * mean_x.max(1.0).powi(2) {
+            let slope = (cov / var_x).max(0.0);
+            let fixed = mean_y - slope * mean_x;
+            if fixed < 0.0 {
+                // The line through the origin: all cost is per key.
+                (0.0, mean_y / mean_x.max(1.0))
+            } else {
+                (fixed, slope)
+            }
+        } else {
+            // Every call had the same size: the split is unknown. Attributing it all to the
+            // fixed cost lets batches grow, and the varied sizes that follow reveal the slope.
+            (mean_y, 0.0)
+        };
+        CostEstimate {
+            fixed_ms: fixed,
+            per_key_ms: per_key,
+            samples: self.samples,
+        }
+    }
+
+    /// Largest batch size predicted to finish within `target`, in `1..=max`.
+    pub(crate) fn target_batch_size(&self, target: Duration, max: usize) -> usize {
+        if self.samples < MIN_SAMPLES {
+            return max;
+        }
+        let est = self.estimate();
+        let target_ms = target.as_secs_f64() * 1e3;
+        if est.per_key_ms <= f64::EPSILON {
+            return max;
+        }
+        let budget = target_ms - est.fixed_ms;
+        // When the fixed cost alone exceeds the target, the target cannot be met: keep the
+        // per-key part within it instead of collapsing to single-key calls.
+        let budget = if budget > 0.0 { budget } else { target_ms };
+        let n = (budget / est.per_key_ms).floor();
+        if n >= max as f64 {
+            max
+        } else {
+            (n as usize).clamp(1, max)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(v: f64) -> Duration {
+        Duration::from_secs_f64(v / 1e3)
+    }
+
+    #[test]
+    fn learns_fixed_and_per_key_cost_from_varied_batches() {
+        let mut model = CostModel::default();
+        for n in [1usize, 10, 50, 100, 5, 200, 30] {
+            model.observe(n, ms(2.0 + 0.1 * n as f64));
+        }
+        let est = model.estimate();
+        assert!((est.fixed_ms - 2.0).abs() < 0.01, "{est:?}");
+        assert!((est.per_key_ms - 0.1).abs() < 0.001, "{est:?}");
+        assert_eq!(est.samples, 7);
+    }
+
+    #[test]
+    fn target_size_keeps_the_predicted_call_within_the_target() {
+        let mut model = CostModel::default();
+        for n in [1usize, 10, 50, 100] {
+            model.observe(n, ms(5.0 + 0.2 * n as f64));
+        }
+        // (25 - 5) / 0.2 = 100 keys
+        assert_eq!(
+            model.target_batch_size(Duration::from_millis(25), 1000),
+            100
+        );
+        assert_eq!(model.target_batch_size(Duration::from_millis(25), 40), 40);
+    }
+
+    #[test]
+    fn unknown_or_flat_cost_allows_the_maximum() {
+        let mut model = CostModel::default();
+        assert_eq!(model.target_batch_size(Duration::from_millis(25), 500), 500);
+        for _ in 0..10 {
+            model.observe(8, ms(3.0));
+        }
+        assert_eq!(model.target_batch_size(Duration::from_millis(25), 500), 500);
+    }
+
+    #[test]
+    fn a_fixed_cost_above_the_target_still_batches() {
+        let mut model = CostModel::default();
+        for n in [1usize, 10, 100] {
+            model.observe(n, ms(40.0 + 0.5 * n as f64));
+        }
+        let n = model.target_batch_size(Duration::from_millis(25), 1000);
+        assert_eq!(n, 50);
+    }
+
+    #[test]
+    fn a_model_restored_from_an_estimate_predicts_the_same_sizes() {
+        let mut model = CostModel::default();
+        for n in [1usize, 10, 50, 100] {
+            model.observe(n, ms(5.0 + 0.2 * n as f64));
+        }
+        let restored = CostModel::from_estimate(&model.estimate());
+        assert_eq!(
+            restored.target_batch_size(Duration::from_millis(25), 1000),
+            model.target_batch_size(Duration::from_millis(25), 1000)
+        );
+    }
+
+    #[test]
+    fn the_model_follows_a_downstream_that_got_slower() {
+        let mut model = CostModel::default();
+        for i in 0..100 {
+            let n = 1 + (i % 20) * 5;
+            model.observe(n, ms(1.0 + 0.05 * n as f64));
+        }
+        for i in 0..300 {
+            let n = 1 + (i % 20) * 5;
+            model.observe(n, ms(1.0 + 0.5 * n as f64));
+        }
+        let est = model.estimate();
+        assert!((est.per_key_ms - 0.5).abs() < 0.05, "{est:?}");
+    }
+}

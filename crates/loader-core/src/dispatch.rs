@@ -1,0 +1,245 @@
+//! The life of one batch, run by one spawned task: collect keys, wait for a permit, call the
+//! batch function, learn from the call, answer the waiters.
+//!
+//! 1. **Window.** The batch collects keys while they keep coming: it closes after a scheduler
+//!    round (`yield_now`) in which no key arrived, at `batch_delay` at the latest, or at once
+//!    when it reached the group's target size. A lone load thus pays one scheduler round, not
+//!    a fixed delay.
+//! 2. **Permit.** It waits its turn for the shared limit (fair between groups), still
+//!    accepting keys. If every waiter leaves meanwhile, it is abandoned and never runs.
+//! 3. **Call.** Under the permit, inside the `loader.batch` span (which `follows_from` the
+//!    spans of the loads that joined), guarded against panics and the per-batch timeout; cut
+//!    short if every waiter leaves. A failure may be isolated to the failing keys.
+//! 4. **Learn.** The sample goes to the scaling strategy (the limit moves), the call's cost to
+//!    the group's cost model (the batch size moves), the figures to the metrics.
+//! 5. **Answer.** The result is published once; each waiter picks its key.
+//!
+//! The permit is released in `Drop` and the waiters are answered by `AnswerOnDrop` whatever
+//! happens, so no path leaks capacity or leaves a caller hanging.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use tokio::time::Instant;
+use tracing::{Instrument, field};
+
+use crate::{
+    BatchFn, LoaderConfig,
+    batch::{AnswerOnDrop, Batch, BatchResult},
+    call::{call, isolate},
+    engine::EngineInner,
+    group_state::GroupState,
+    limit::{Outcome, Sample},
+    metrics::{BatchEnd, BatchRecord},
+    window::BatchWindow,
+};
+
+/// Runs one batch from its window to its answer.
+pub(crate) async fn run_batch<F: BatchFn>(
+    engine: Arc<EngineInner>,
+    f: Arc<F>,
+    window: Arc<BatchWindow<F>>,
+    batch: Arc<Batch<F>>,
+) {
+    let _answer = AnswerOnDrop(batch.clone());
+    collect_keys(&batch, engine.config.batch_delay).await;
+
+    let group = window.group.clone();
+    let permit = {
+        let acquire = engine.limit.acquire(group.id);
+        tokio::pin!(acquire);
+        loop {
+            tokio::select! {
+                biased;
+                permit = &mut acquire => break permit,
+                () = batch.unwanted() => {
+                    if window.abandon_if_unwanted(&batch) {
+                        return;
+                    }
+                }
+            }
+        }
+    };
+
+    let dispatched = Instant::now();
+    let keys = window.take(&batch);
+    let loads = batch.mark_dispatched();
+    if loads == 0 || keys.keys.is_empty() {
+        return;
+    }
+    let queue_wait = dispatched.saturating_duration_since(batch.opened);
+    let key_list: Vec<F::Key> = keys.keys.into_iter().collect();
+    let size = key_list.len();
+
+    let span = tracing::info_span!(
+        "loader.batch",
+        group = %group.name,
+        batch_size = size,
+        keys_requested = keys.requested,
+        keys_deduplicated = keys.requested - size,
+        queue_wait_ms = millis(queue_wait),
+        limit = permit.limit_at_grant,
+        in_flight = permit.in_flight,
+        outcome = field::Empty,
+    );
+    for id in keys.spans {
+        span.follows_from(id);
+    }
+
+    let _call = CallGuard::new(&group);
+    let run = execute(&*f, key_list, &engine.config, &group).instrument(span.clone());
+    let executed = tokio::select! {
+        biased;
+        done = run => done,
+        () = batch.unwanted() => {
+            span.record("outcome", "cancelled");
+            return;
+        }
+    };
+
+    // Learn before answering, so that a caller that sees its value also sees its effect.
+    let now = engine.now();
+    let sample = Sample {
+        now,
+        rtt: executed.rtt,
+        batch_size: size,
+        in_flight: permit.in_flight,
+        limit: permit.limit_at_grant,
+        queued: engine.limit.waiting(),
+        local_load: engine.local_load(),
+        outcome: match executed.end {
+            BatchEnd::Success => Outcome::Success,
+            BatchEnd::Error | BatchEnd::Panicked => Outcome::Error,
+            BatchEnd::Timeout => Outcome::Timeout,
+        },
+    };
+    let limit = engine.on_sample(&sample, size, &group);
+    drop(permit);
+    if executed.end == BatchEnd::Success {
+        group.observe_cost(size, executed.rtt);
+    }
+    engine.observe_rtt(executed.rtt);
+    group.record_batch(
+        now,
+        &BatchRecord {
+            keys: size,
+            loads,
+            latency: executed.rtt,
+            queue_wait,
+            end: executed.end,
+        },
+        limit,
+    );
+    span.record("outcome", executed.outcome_name());
+    batch.finish(executed.result);
+}
+
+/// The adaptive window: returns when keys stopped arriving, the batch is full, or
+/// `batch_delay` has passed since it opened.
+async fn collect_keys<F: BatchFn>(batch: &Batch<F>, batch_delay: Duration) {
+    if batch_delay.is_zero() {
+        return;
+    }
+    let deadline = batch.opened + batch_delay;
+    loop {
+        if batch.is_full() {
+            return;
+        }
+        let seen = batch.arrivals();
+        tokio::task::yield_now().await;
+        if batch.is_full() || batch.arrivals() == seen || Instant::now() >= deadline {
+            return;
+        }
+    }
+}
+
+struct Executed<F: BatchFn> {
+    result: BatchResult<F>,
+    /// Duration of the first (whole-batch) call.
+    rtt: Duration,
+    end: BatchEnd,
+    isolated: bool,
+}
+
+impl<F: BatchFn> Executed<F> {
+    fn outcome_name(&self) -> &'static str {
+        match (self.end, self.isolated) {
+            (_, true) => "isolated",
+            (BatchEnd::Success, _) => "success",
+            (BatchEnd::Error, _) => "error",
+            (BatchEnd::Panicked, _) => "panicked",
+            (BatchEnd::Timeout, _) => "timeout",
+        }
+    }
+}
+
+async fn execute<F: BatchFn>(
+    f: &F,
+    keys: Vec<F::Key>,
+    config: &LoaderConfig,
+    group: &GroupState,
+) -> Executed<F> {
+    let name = group.name.name();
+    let started = Instant::now();
+    let first = call(f, &keys, config.batch_timeout, &name).await;
+    let rtt = started.elapsed();
+    let error = match first {
+        Ok(values) => {
+            return Executed {
+                result: BatchResult {
+                    values,
+                    failed: HashMap::new(),
+                    error: None,
+                },
+                rtt,
+                end: BatchEnd::Success,
+                isolated: false,
+            };
+        }
+        Err(error) => error,
+    };
+    let end = match error {
+        crate::LoadError::Timeout { .. } => BatchEnd::Timeout,
+        crate::LoadError::Panicked { .. } => BatchEnd::Panicked,
+        _ => BatchEnd::Error,
+    };
+    // A timeout says the downstream is slow, not that some keys are bad: not isolated.
+    if config.isolate_errors && keys.len() > 1 && end != BatchEnd::Timeout {
+        let found = isolate(f, keys, error, config.batch_timeout, &name).await;
+        return Executed {
+            result: BatchResult {
+                values: found.values,
+                failed: found.failed,
+                error: None,
+            },
+            rtt,
+            end,
+            isolated: true,
+        };
+    }
+    Executed {
+        result: BatchResult::failed_with(error),
+        rtt,
+        end,
+        isolated: false,
+    }
+}
+
+/// Counts the group's in-flight calls; decremented in `Drop` (cancellation included).
+struct CallGuard<'a>(&'a GroupState);
+
+impl<'a> CallGuard<'a> {
+    fn new(group: &'a GroupState) -> Self {
+        group.call_started();
+        Self(group)
+    }
+}
+
+impl Drop for CallGuard<'_> {
+    fn drop(&mut self) {
+        self.0.call_ended();
+    }
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}

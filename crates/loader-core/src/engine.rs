@@ -1,0 +1,389 @@
+//! `Engine`: one per downstream (database). It owns the shared concurrency limit and its
+//! scaling strategy, the per-group state, the metrics, and hands out typed [`Loader`]s.
+
+use std::{
+    any::{Any, TypeId},
+    collections::BTreeMap,
+    fmt,
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use dashmap::DashMap;
+use parking_lot::Mutex;
+use tokio::time::Instant;
+
+use crate::{
+    BatchFn, ConfigError, EngineBuilder, LearnedState, Loader, LoaderConfig, QueryGroup,
+    admission::Pressure,
+    control::LimitController,
+    group_state::{GroupSettings, GroupState},
+    learned::LEARNED_STATE_VERSION,
+    limit::Sample,
+    local_load::LocalLoadProbe,
+    metrics::{Snapshot, WindowSummary},
+    permit::ConcurrencyLimit,
+    window::BatchWindow,
+};
+
+/// The adaptive batching engine for one downstream.
+///
+/// Every [`Loader`] created from an engine shares its concurrency limit: the limit is the
+/// number of batch calls the downstream (say, a database pool) executes at once, whatever
+/// query group they belong to. The engine moves it with its scaling strategy after every
+/// batch call, sizes each group's batches from what the calls cost, and refuses loads with
+/// [`LoadError::Overloaded`](crate::LoadError::Overloaded) rather than letting them queue
+/// beyond `queue_capacity` or `max_queue_wait`.
+///
+/// `Engine` is a cheap handle (an `Arc`): clone it into every request. It must be used inside
+/// a tokio runtime (each batch runs on a spawned task).
+///
+/// ```
+/// use std::{collections::HashMap, convert::Infallible};
+/// use loader_core::{BatchFn, Engine, QueryGroup};
+///
+/// struct Double;
+///
+/// impl BatchFn for Double {
+///     type Key = u32;
+///     type Value = u32;
+///     type Error = Infallible;
+///     fn group(&self) -> QueryGroup {
+///         QueryGroup::new("double")
+///     }
+///     async fn load(&self, keys: &[u32]) -> Result<HashMap<u32, u32>, Infallible> {
+///         Ok(keys.iter().map(|k| (*k, k * 2)).collect())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let engine = Engine::builder().max_concurrency(16).build()?;
+/// let loader = engine.loader(Double);
+/// let (a, b) = tokio::join!(loader.load(1), loader.load(2)); // one batch call
+/// assert_eq!((a?, b?), (Some(2), Some(4)));
+/// assert_eq!(engine.snapshot().total.batches, 1);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<EngineInner>,
+}
+
+pub(crate) struct EngineInner {
+    pub(crate) config: LoaderConfig,
+    start: Instant,
+    pub(crate) limit: Arc<ConcurrencyLimit>,
+    controller: Mutex<LimitController>,
+    groups: DashMap<QueryGroup, Arc<GroupState>>,
+    windows: DashMap<(QueryGroup, TypeId), Arc<dyn Any + Send + Sync>>,
+    queued: Arc<AtomicUsize>,
+    next_group: AtomicUsize,
+    /// Recent mean batch call duration (f64 seconds as bits), for admission.
+    mean_rtt: AtomicU64,
+    probe: LocalLoadProbe,
+    local_load: AtomicU64,
+    strategy: &'static str,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("strategy", &self.inner.strategy)
+            .field("limit", &self.limit())
+            .field("in_flight", &self.in_flight())
+            .field("queued", &self.queued())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// A builder with every option at its default.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::new()
+    }
+
+    /// An engine with this configuration and the strategy it names.
+    ///
+    /// ```
+    /// let engine = loader_core::Engine::new(loader_core::LoaderConfig::default()).unwrap();
+    /// assert_eq!(engine.limit(), 4);
+    /// ```
+    pub fn new(config: LoaderConfig) -> Result<Engine, ConfigError> {
+        EngineBuilder::new().config(config).build()
+    }
+
+    pub(crate) fn from_parts(
+        config: LoaderConfig,
+        strategy: Box<dyn crate::limit::ScalingStrategy>,
+        probe: LocalLoadProbe,
+        learned: Option<LearnedState>,
+    ) -> Engine {
+        let name = strategy.name();
+        let controller = LimitController::new(
+            strategy,
+            config.strategy_config(),
+            config.metrics_window / 10,
+        );
+        let engine = Engine {
+            inner: Arc::new(EngineInner {
+                start: Instant::now(),
+                limit: Arc::new(ConcurrencyLimit::new(controller.limit())),
+                controller: Mutex::new(controller),
+                groups: DashMap::new(),
+                windows: DashMap::new(),
+                queued: Arc::new(AtomicUsize::new(0)),
+                next_group: AtomicUsize::new(0),
+                mean_rtt: AtomicU64::new(0f64.to_bits()),
+                probe,
+                local_load: AtomicU64::new(0f64.to_bits()),
+                strategy: name,
+                config,
+            }),
+        };
+        if let Some(state) = learned {
+            engine.restore(&state);
+        }
+        engine
+    }
+
+    /// A typed handle for one batch function, with a fresh per-request cache.
+    ///
+    /// Handles whose `f.group()` is equal share the same pending batches (keys from different
+    /// callers and requests coalesce) and statistics. Create one per request.
+    pub fn loader<F: BatchFn>(&self, f: F) -> Loader<F> {
+        self.loader_shared(Arc::new(f))
+    }
+
+    /// Like [`loader`](Self::loader), for a batch function already behind an `Arc`.
+    pub fn loader_shared<F: BatchFn>(&self, f: Arc<F>) -> Loader<F> {
+        let window = self.inner.window::<F>(f.group());
+        Loader::new(self.clone(), f, window)
+    }
+
+    /// Everything the engine measured over the metrics window.
+    pub fn snapshot(&self) -> Snapshot {
+        let inner = &self.inner;
+        let now = inner.now();
+        let mut total = WindowSummary::empty();
+        let mut groups = BTreeMap::new();
+        let mut target = 0;
+        for entry in inner.groups.iter() {
+            let (summary, snap) = entry.value().snapshot(now);
+            total.merge(&summary);
+            target = target.max(snap.target_batch_size);
+            groups.insert(entry.key().as_str().to_string(), snap);
+        }
+        let mut total = total.to_snapshot();
+        total.in_flight = self.in_flight();
+        total.queued = self.queued();
+        total.target_batch_size = target;
+        let (strategy, limit_history) = {
+            let c = inner.controller.lock();
+            (c.name().to_string(), c.history())
+        };
+        Snapshot {
+            strategy,
+            limit: self.limit(),
+            in_flight: self.in_flight(),
+            queued: self.queued(),
+            local_load: f64::from_bits(inner.local_load.load(Ordering::Relaxed)),
+            window_s: inner.config.metrics_window.as_secs_f64(),
+            total,
+            groups,
+            limit_history,
+        }
+    }
+
+    /// The current concurrency limit.
+    pub fn limit(&self) -> usize {
+        self.inner.limit.limit()
+    }
+
+    /// Batch calls executing now.
+    pub fn in_flight(&self) -> usize {
+        self.inner.limit.in_flight()
+    }
+
+    /// Loads (key registrations) waiting to be dispatched, all groups.
+    pub fn queued(&self) -> usize {
+        self.inner.queued.load(Ordering::Relaxed)
+    }
+
+    /// The configuration the engine was built with.
+    pub fn config(&self) -> &LoaderConfig {
+        &self.inner.config
+    }
+
+    /// What the engine learned so far: per-group costs and the best limit.
+    pub fn learned(&self) -> LearnedState {
+        let best_limit = self.inner.controller.lock().best_limit();
+        let groups = self
+            .inner
+            .groups
+            .iter()
+            .map(|e| (e.key().as_str().to_string(), e.value().learned()))
+            .collect();
+        LearnedState {
+            version: LEARNED_STATE_VERSION,
+            strategy: self.inner.strategy.to_string(),
+            best_limit,
+            groups,
+        }
+    }
+
+    /// Adopts learned state: the strategy warm-starts at the best limit, and each group sizes
+    /// its batches from its learned costs at once.
+    pub fn restore(&self, state: &LearnedState) {
+        let inner = &self.inner;
+        for (name, learned) in &state.groups {
+            inner.group(QueryGroup::new(name.as_str())).restore(learned);
+        }
+        if let Some(best) = state.best_limit {
+            let change = inner.controller.lock().warm_start(inner.now(), best);
+            if let Some(change) = change {
+                inner.limit.set_limit(change.new);
+                tracing::info!(
+                    target: "loader_core::limit",
+                    old = change.old,
+                    new = change.new,
+                    reason = %change.reason,
+                    "concurrency limit changed"
+                );
+            }
+        }
+    }
+
+    /// Saves [`learned`](Self::learned) as JSON.
+    pub fn save_learned(&self, path: impl AsRef<Path>) -> Result<(), ConfigError> {
+        self.learned().save(path)
+    }
+
+    /// Reads learned state saved by [`save_learned`](Self::save_learned).
+    pub fn load_learned(path: impl AsRef<Path>) -> Result<LearnedState, ConfigError> {
+        LearnedState::load(path)
+    }
+}
+
+impl EngineInner {
+    /// Time since the engine started (tokio's clock).
+    pub(crate) fn now(&self) -> Duration {
+        Instant::now().saturating_duration_since(self.start)
+    }
+
+    /// The group's state, created on first use.
+    pub(crate) fn group(&self, name: QueryGroup) -> Arc<GroupState> {
+        if let Some(g) = self.groups.get(&name) {
+            return g.clone();
+        }
+        self.groups
+            .entry(name.clone())
+            .or_insert_with(|| {
+                Arc::new(GroupState::new(
+                    name,
+                    self.next_group.fetch_add(1, Ordering::Relaxed),
+                    GroupSettings {
+                        max_batch_size: self.config.max_batch_size,
+                        target_response_time: self.config.target_response_time,
+                        metrics_window: self.config.metrics_window,
+                    },
+                    self.queued.clone(),
+                    self.now(),
+                    self.limit.limit(),
+                ))
+            })
+            .clone()
+    }
+
+    /// The batch window of a group for batch functions of type `F`.
+    pub(crate) fn window<F: BatchFn>(&self, group: QueryGroup) -> Arc<BatchWindow<F>> {
+        let key = (group, TypeId::of::<F>());
+        let any = match self.windows.get(&key) {
+            Some(w) => w.clone(),
+            None => {
+                let state = self.group(key.0.clone());
+                self.windows
+                    .entry(key)
+                    .or_insert_with(|| Arc::new(BatchWindow::<F>::new(state)))
+                    .clone()
+            }
+        };
+        any.downcast::<BatchWindow<F>>()
+            .unwrap_or_else(|_| unreachable!("windows are keyed by their batch function's type"))
+    }
+
+    /// Admission control for `loads` new loads.
+    pub(crate) fn pressure(&self, deadline: Option<Instant>) -> Pressure {
+        Pressure {
+            queued: self.queued.load(Ordering::Relaxed),
+            capacity: self.config.queue_capacity,
+            waiting_batches: self.limit.waiting(),
+            in_flight: self.limit.in_flight(),
+            limit: self.limit.limit(),
+            mean_rtt: Duration::from_secs_f64(f64::from_bits(
+                self.mean_rtt.load(Ordering::Relaxed),
+            )),
+            max_wait: self.config.max_queue_wait,
+            deadline_in: deadline.map(|d| d.saturating_duration_since(Instant::now())),
+        }
+    }
+
+    /// Feeds the strategy; resizes the limit and traces the change. Returns the new limit.
+    pub(crate) fn on_sample(&self, sample: &Sample, keys: usize, group: &GroupState) -> usize {
+        let (change, limit) = {
+            let mut c = self.controller.lock();
+            let change = c.on_sample(sample, keys);
+            (change, c.limit())
+        };
+        if let Some(change) = change {
+            self.limit.set_limit(change.new);
+            tracing::info!(
+                target: "loader_core::limit",
+                old = change.old,
+                new = change.new,
+                reason = %change.reason,
+                group = %group.name,
+                rtt_ms = sample.rtt.as_secs_f64() * 1e3,
+                in_flight = sample.in_flight,
+                queued = sample.queued,
+                local_load = sample.local_load,
+                "concurrency limit changed"
+            );
+        }
+        limit
+    }
+
+    pub(crate) fn observe_rtt(&self, rtt: Duration) {
+        let old = f64::from_bits(self.mean_rtt.load(Ordering::Relaxed));
+        let rtt = rtt.as_secs_f64();
+        let new = if old == 0.0 {
+            rtt
+        } else {
+            old * 0.8 + rtt * 0.2
+        };
+        self.mean_rtt.store(new.to_bits(), Ordering::Relaxed);
+    }
+
+    pub(crate) fn local_load(&self) -> f64 {
+        let load = (self.probe)().clamp(0.0, 1.0);
+        self.local_load.store(load.to_bits(), Ordering::Relaxed);
+        load
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_and_loader_are_send_and_sync() {
+        fn bounds<T: Send + Sync + Clone + 'static>() {}
+        bounds::<Engine>();
+        bounds::<crate::Snapshot>();
+    }
+}

@@ -1,0 +1,244 @@
+//! `Loader`: the typed handle a request uses to load keys through the engine.
+
+use std::{
+    collections::{HashMap, HashSet},
+    fmt,
+    sync::Arc,
+};
+
+use tokio::time::Instant;
+
+use crate::{
+    BatchFn, Engine, LoadError, QueryGroup,
+    batch::Waiter,
+    cache::RequestCache,
+    dispatch::run_batch,
+    window::{BatchWindow, Joined},
+};
+
+/// A typed handle for one batch function: `load`, `load_many`, and a per-request cache.
+///
+/// Keys asked for by any loader of the same query group (this request's or another's) within
+/// the batch window are deduplicated and loaded by one call. A loader is cheap to clone;
+/// clones share the per-request cache. Create a new one per request (with
+/// [`Engine::loader`]) so the cache never serves stale data across requests.
+///
+/// ```
+/// use std::{collections::HashMap, convert::Infallible};
+/// use loader_core::{BatchFn, Engine, QueryGroup};
+///
+/// struct Names;
+///
+/// impl BatchFn for Names {
+///     type Key = u32;
+///     type Value = String;
+///     type Error = Infallible;
+///     fn group(&self) -> QueryGroup {
+///         QueryGroup::new("users.name")
+///     }
+///     async fn load(&self, keys: &[u32]) -> Result<HashMap<u32, String>, Infallible> {
+///         Ok(keys.iter().filter(|k| **k < 100).map(|k| (*k, format!("user {k}"))).collect())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), loader_core::LoadError> {
+/// let engine = Engine::builder().build().unwrap();
+/// let users = engine.loader(Names);
+/// assert_eq!(users.load(7).await?, Some("user 7".to_string()));
+/// assert_eq!(users.load(500).await?, None); // missing keys are None, not errors
+/// let many = users.load_many([1, 2, 500]).await?;
+/// assert_eq!(many.len(), 2);
+/// users.prime(42, "primed".into());
+/// assert_eq!(users.load(42).await?, Some("primed".to_string()));
+/// # Ok(())
+/// # }
+/// ```
+pub struct Loader<F: BatchFn> {
+    engine: Engine,
+    f: Arc<F>,
+    window: Arc<BatchWindow<F>>,
+    cache: Option<Arc<RequestCache<F::Key, F::Value>>>,
+    deadline: Option<Instant>,
+}
+
+impl<F: BatchFn> Clone for Loader<F> {
+    fn clone(&self) -> Self {
+        Self {
+            engine: self.engine.clone(),
+            f: self.f.clone(),
+            window: self.window.clone(),
+            cache: self.cache.clone(),
+            deadline: self.deadline,
+        }
+    }
+}
+
+impl<F: BatchFn> fmt::Debug for Loader<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Loader")
+            .field("group", self.group())
+            .field("cache", &self.cache.is_some())
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F: BatchFn> Loader<F> {
+    pub(crate) fn new(engine: Engine, f: Arc<F>, window: Arc<BatchWindow<F>>) -> Self {
+        Self {
+            engine,
+            f,
+            window,
+            cache: Some(Arc::new(RequestCache::new())),
+            deadline: None,
+        }
+    }
+
+    /// Loads one key: its value, `None` when the batch function did not return it, or the
+    /// error of its batch (or of back-pressure).
+    pub async fn load(&self, key: F::Key) -> Result<Option<F::Value>, LoadError> {
+        if let Some(cache) = &self.cache
+            && let Some(hit) = cache.get(&key)
+        {
+            return Ok(hit);
+        }
+        let mut joined = self.enqueue(std::slice::from_ref(&key))?;
+        let Joined { batch, count, .. } = joined.pop().expect("one key joins one batch");
+        let waiter = Waiter::new(batch, count);
+        let answer = self.until_deadline(waiter.batch.wait()).await?.get(&key);
+        drop(waiter);
+        if let (Some(cache), Ok(value)) = (&self.cache, &answer) {
+            cache.insert(key, value.clone());
+        }
+        answer
+    }
+
+    /// Loads many keys, coalesced with every other load of the group. Keys the batch function
+    /// did not return are absent from the map; any failed batch fails the whole call.
+    pub async fn load_many(
+        &self,
+        keys: impl IntoIterator<Item = F::Key>,
+    ) -> Result<HashMap<F::Key, F::Value>, LoadError> {
+        let mut out = HashMap::new();
+        let mut seen = HashSet::new();
+        let mut wanted = Vec::new();
+        for key in keys {
+            if let Some(cache) = &self.cache
+                && let Some(hit) = cache.get(&key)
+            {
+                if let Some(value) = hit {
+                    out.insert(key, value);
+                }
+                continue;
+            }
+            if seen.insert(key.clone()) {
+                wanted.push(key);
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(out);
+        }
+        let waiters: Vec<(Waiter<F>, usize)> = self
+            .enqueue(&wanted)?
+            .into_iter()
+            .map(|j| (Waiter::new(j.batch, j.count), j.count))
+            .collect();
+        let mut keys = wanted.into_iter();
+        for (waiter, count) in &waiters {
+            let result = self.until_deadline(waiter.batch.wait()).await?;
+            for key in keys.by_ref().take(*count) {
+                let value = result.get(&key)?;
+                if let Some(cache) = &self.cache {
+                    cache.insert(key.clone(), value.clone());
+                }
+                if let Some(value) = value {
+                    out.insert(key, value);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Admits the keys (or refuses them with `Overloaded`), adds them to the group's open
+    /// batches and starts the batches they opened.
+    fn enqueue(&self, keys: &[F::Key]) -> Result<Vec<Joined<F>>, LoadError> {
+        let inner = &self.engine.inner;
+        if let Err(refused) = inner.pressure(self.deadline).admit(keys.len()) {
+            self.window.group.record_shed(inner.now());
+            return Err(refused);
+        }
+        let span = tracing::Span::current().id();
+        let joined = self.window.join(keys, span);
+        for j in &joined {
+            if j.opened {
+                tokio::spawn(run_batch(
+                    inner.clone(),
+                    self.f.clone(),
+                    self.window.clone(),
+                    j.batch.clone(),
+                ));
+            }
+        }
+        Ok(joined)
+    }
+
+    async fn until_deadline<T>(&self, wait: impl Future<Output = T>) -> Result<T, LoadError> {
+        match self.deadline {
+            None => Ok(wait.await),
+            Some(deadline) => tokio::time::timeout_at(deadline, wait).await.map_err(|_| {
+                LoadError::DeadlineExceeded {
+                    group: self.window.group.name.name(),
+                }
+            }),
+        }
+    }
+
+    /// Puts a value in this request's cache: later loads of `key` return it without a call.
+    pub fn prime(&self, key: F::Key, value: F::Value) {
+        if let Some(cache) = &self.cache {
+            cache.insert(key, Some(value));
+        }
+    }
+
+    /// Forgets `key` in this request's cache (after a mutation, say).
+    pub fn clear(&self, key: &F::Key) {
+        if let Some(cache) = &self.cache {
+            cache.remove(key);
+        }
+    }
+
+    /// Empties this request's cache.
+    pub fn clear_all(&self) {
+        if let Some(cache) = &self.cache {
+            cache.clear();
+        }
+    }
+
+    /// Gives every load of this handle a deadline: a load whose expected wait exceeds it is
+    /// refused with `Overloaded` at once, and one still waiting when it passes fails with
+    /// `DeadlineExceeded`.
+    #[must_use]
+    pub fn with_deadline(mut self, deadline: Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// A handle without per-request cache: every load goes through the engine (it is still
+    /// deduplicated within its batch).
+    #[must_use]
+    pub fn without_cache(mut self) -> Self {
+        self.cache = None;
+        self
+    }
+
+    /// The query group this loader's batches belong to.
+    pub fn group(&self) -> &QueryGroup {
+        &self.window.group.name
+    }
+
+    /// The engine this loader runs on.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}

@@ -1,0 +1,116 @@
+//! The serialisable view of the engine returned by [`Engine::snapshot`](crate::Engine::snapshot).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything the engine knows right now, over the last `metrics_window`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let engine = loader_core::Engine::builder().build().unwrap();
+/// let snapshot = engine.snapshot();
+/// assert_eq!(snapshot.limit, 4);
+/// assert_eq!(snapshot.strategy, "adaptive");
+/// println!("{}", serde_json::to_string_pretty(&snapshot).unwrap());
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Name of the scaling strategy.
+    pub strategy: String,
+    /// Current concurrency limit.
+    pub limit: usize,
+    /// Batch calls executing now.
+    pub in_flight: usize,
+    /// Loads (key registrations) waiting to be dispatched.
+    pub queued: usize,
+    /// Last measured local runtime load, `0.0..=1.0`.
+    pub local_load: f64,
+    /// The window the rates and percentiles cover, in seconds.
+    pub window_s: f64,
+    /// All groups together.
+    pub total: GroupSnapshot,
+    /// Per query group, by name.
+    pub groups: BTreeMap<String, GroupSnapshot>,
+    /// Recent limit changes and periodic (limit, throughput) points, oldest first.
+    pub limit_history: Vec<LimitPoint>,
+}
+
+/// Figures of one query group (or of all of them) over the metrics window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GroupSnapshot {
+    /// Batch calls per second.
+    pub batches_per_s: f64,
+    /// Keys (deduplicated, sent to the batch function) per second.
+    pub keys_per_s: f64,
+    /// Loads (key requests by callers, before deduplication) per second.
+    pub loads_per_s: f64,
+    /// Fraction of batch calls that failed (error, panic or timeout).
+    pub error_rate: f64,
+    /// Batch call duration, milliseconds.
+    pub latency_ms: Percentiles,
+    /// Time from a batch's first key to its dispatch (window + wait for a permit), ms.
+    pub queue_wait_ms: Percentiles,
+    /// Keys per batch call.
+    pub batch_size: Percentiles,
+    /// Batch calls of this group executing now.
+    pub in_flight: usize,
+    /// Loads of this group waiting to be dispatched.
+    pub queued: usize,
+    /// Loads refused with `Overloaded` in the window.
+    pub shed: u64,
+    /// Batch calls cut by the timeout in the window.
+    pub timeouts: u64,
+    /// Batch calls that panicked in the window.
+    pub panics: u64,
+    /// Batch calls that returned an error in the window.
+    pub errors: u64,
+    /// Batch calls in the window.
+    pub batches: u64,
+    /// The batch size the cost model currently aims for.
+    pub target_batch_size: usize,
+    /// The learned cost of one batch call.
+    pub cost: CostEstimate,
+}
+
+/// Summary of a distribution.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Mean.
+    pub mean: f64,
+}
+
+/// One point of the limit history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LimitPoint {
+    /// Seconds since the engine started.
+    pub t_s: f64,
+    /// The limit: after the change for a change point, the time-weighted mean limit of the
+    /// interval for a periodic (`"steady"`) point.
+    pub limit: usize,
+    /// Keys per second completed over the last interval.
+    pub throughput: f64,
+    /// Why the limit changed, or `"steady"` for a periodic point.
+    pub reason: String,
+}
+
+/// The learned cost of one batch call of a group: `fixed_ms + per_key_ms * keys`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct CostEstimate {
+    /// Cost of a call regardless of its size (round trip, planning), ms.
+    pub fixed_ms: f64,
+    /// Added cost of each key, ms.
+    pub per_key_ms: f64,
+    /// Successful calls the estimate is based on.
+    pub samples: u64,
+}

@@ -1,0 +1,337 @@
+//! `ConcurrencyLimit`: the one limit on concurrently executing batch calls that every query
+//! group of an engine shares, and the `Permit` that holds one unit of it.
+//!
+//! The limit is dynamic: the scaling strategy moves it after every batch. Raising it grants
+//! waiting batches at once; lowering it never preempts a running call, it only stops new
+//! grants until `in_flight` has dropped below the new limit. Waiting batches are served fairly
+//! between groups (see `scheduler.rs`). A `Permit` is released in `Drop`, so every way out of
+//! a batch (success, error, panic, timeout, cancellation) gives the capacity back, and an
+//! `Acquire` future dropped while waiting leaves the queue (or hands back a permit that was
+//! granted to it but never observed).
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    task::{Context, Poll, Waker},
+};
+
+use parking_lot::Mutex;
+
+use crate::scheduler::FairQueue;
+
+/// A fair, resizable semaphore for batch calls.
+#[derive(Debug)]
+pub(crate) struct ConcurrencyLimit {
+    state: Mutex<State>,
+    // Mirrors of the locked state for lock-free readers (metrics, admission).
+    limit: AtomicUsize,
+    in_flight: AtomicUsize,
+    waiting: AtomicUsize,
+}
+
+#[derive(Debug)]
+struct State {
+    limit: usize,
+    in_flight: usize,
+    queue: FairQueue<()>,
+    slots: HashMap<u64, Slot>,
+    next_id: u64,
+}
+
+#[derive(Debug)]
+struct Slot {
+    granted: bool,
+    waker: Option<Waker>,
+}
+
+impl ConcurrencyLimit {
+    pub(crate) fn new(limit: usize) -> Self {
+        let limit = limit.max(1);
+        Self {
+            state: Mutex::new(State {
+                limit,
+                in_flight: 0,
+                queue: FairQueue::default(),
+                slots: HashMap::new(),
+                next_id: 0,
+            }),
+            limit: AtomicUsize::new(limit),
+            in_flight: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
+        }
+    }
+
+    pub(crate) fn limit(&self) -> usize {
+        self.limit.load(Ordering::Relaxed)
+    }
+
+    /// Batch calls holding a permit.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Batches waiting for a permit.
+    pub(crate) fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Sets a new limit (at least 1). Raising it grants waiting batches at once.
+    pub(crate) fn set_limit(&self, limit: usize) {
+        let wake = {
+            let mut state = self.state.lock();
+            state.limit = limit.max(1);
+            self.limit.store(state.limit, Ordering::Relaxed);
+            self.grant(&mut state)
+        };
+        wake.into_iter().for_each(Waker::wake);
+    }
+
+    /// Waits for a permit, in turn with the other batches of every group.
+    pub(crate) fn acquire(self: &Arc<Self>, group: usize) -> Acquire {
+        Acquire {
+            limit: self.clone(),
+            group,
+            id: None,
+        }
+    }
+
+    /// Grants permits to waiting batches while there is room; returns the wakers to wake once
+    /// the lock is released.
+    fn grant(&self, state: &mut State) -> Vec<Waker> {
+        let mut wake = Vec::new();
+        while state.in_flight < state.limit {
+            let Some((id, ())) = state.queue.pop() else {
+                break;
+            };
+            if let Some(slot) = state.slots.get_mut(&id) {
+                slot.granted = true;
+                state.in_flight += 1;
+                wake.extend(slot.waker.take());
+            }
+        }
+        self.in_flight.store(state.in_flight, Ordering::Relaxed);
+        self.waiting.store(state.queue.len(), Ordering::Relaxed);
+        wake
+    }
+
+    fn release(&self) {
+        let wake = {
+            let mut state = self.state.lock();
+            state.in_flight -= 1;
+            self.grant(&mut state)
+        };
+        wake.into_iter().for_each(Waker::wake);
+    }
+}
+
+/// One unit of the shared limit, held by a running batch call; released in `Drop`.
+#[must_use = "the permit is released as soon as it is dropped"]
+#[derive(Debug)]
+pub(crate) struct Permit {
+    limit: Arc<ConcurrencyLimit>,
+    /// Batch calls in flight when this permit was granted, itself included.
+    pub(crate) in_flight: usize,
+    /// The limit in force when this permit was granted.
+    pub(crate) limit_at_grant: usize,
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.limit.release();
+    }
+}
+
+/// The future of [`ConcurrencyLimit::acquire`]; leaves the queue when dropped.
+#[must_use = "futures do nothing unless polled"]
+#[derive(Debug)]
+pub(crate) struct Acquire {
+    limit: Arc<ConcurrencyLimit>,
+    group: usize,
+    id: Option<u64>,
+}
+
+impl Acquire {
+    fn permit(&self, state: &State) -> Permit {
+        Permit {
+            limit: self.limit.clone(),
+            in_flight: state.in_flight,
+            limit_at_grant: state.limit,
+        }
+    }
+}
+
+impl Future for Acquire {
+    type Output = Permit;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Permit> {
+        let this = &mut *self;
+        let limit = this.limit.clone();
+        let mut state = limit.state.lock();
+        match this.id {
+            None => {
+                // Fast path: room and nobody ahead of us.
+                if state.in_flight < state.limit && state.queue.len() == 0 {
+                    state.in_flight += 1;
+                    limit.in_flight.store(state.in_flight, Ordering::Relaxed);
+                    return Poll::Ready(this.permit(&state));
+                }
+                let id = state.next_id;
+                state.next_id += 1;
+                state.queue.push(this.group, id, ());
+                state.slots.insert(
+                    id,
+                    Slot {
+                        granted: false,
+                        waker: Some(cx.waker().clone()),
+                    },
+                );
+                limit.waiting.store(state.queue.len(), Ordering::Relaxed);
+                this.id = Some(id);
+                Poll::Pending
+            }
+            Some(id) => {
+                let granted = state.slots.get(&id).is_some_and(|s| s.granted);
+                if granted {
+                    state.slots.remove(&id);
+                    this.id = None;
+                    return Poll::Ready(this.permit(&state));
+                }
+                if let Some(slot) = state.slots.get_mut(&id) {
+                    match &slot.waker {
+                        Some(w) if w.will_wake(cx.waker()) => {}
+                        _ => slot.waker = Some(cx.waker().clone()),
+                    }
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Drop for Acquire {
+    fn drop(&mut self) {
+        let Some(id) = self.id.take() else {
+            return;
+        };
+        let wake = {
+            let mut state = self.limit.state.lock();
+            let granted = state.slots.remove(&id).is_some_and(|s| s.granted);
+            if granted {
+                // Granted but never observed: hand the permit to the next waiter.
+                state.in_flight -= 1;
+            } else {
+                state.queue.remove(self.group, id);
+            }
+            self.limit.grant(&mut state)
+        };
+        wake.into_iter().for_each(Waker::wake);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::task::Poll;
+
+    use futures::{FutureExt, poll};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn permits_up_to_the_limit_are_granted_at_once() {
+        let limit = Arc::new(ConcurrencyLimit::new(2));
+        let a = limit.acquire(0).await;
+        let b = limit.acquire(0).await;
+        assert_eq!(limit.in_flight(), 2);
+        assert_eq!((a.in_flight, b.in_flight), (1, 2));
+        let mut c = limit.acquire(0);
+        assert!(poll!(&mut c).is_pending());
+        assert_eq!(limit.waiting(), 1);
+        drop(a);
+        let c = c.now_or_never().expect("granted when a permit is released");
+        assert_eq!(limit.in_flight(), 2);
+        drop((b, c));
+        assert_eq!(limit.in_flight(), 0);
+    }
+
+    #[tokio::test]
+    async fn dropping_a_waiting_acquire_leaves_the_queue() {
+        let limit = Arc::new(ConcurrencyLimit::new(1));
+        let held = limit.acquire(0).await;
+        let mut waiting = limit.acquire(1);
+        assert!(poll!(&mut waiting).is_pending());
+        drop(waiting);
+        assert_eq!(limit.waiting(), 0);
+        drop(held);
+        assert_eq!(limit.in_flight(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_permit_granted_to_a_dropped_acquire_goes_to_the_next_waiter() {
+        let limit = Arc::new(ConcurrencyLimit::new(1));
+        let held = limit.acquire(0).await;
+        let mut first = limit.acquire(0);
+        let mut second = limit.acquire(0);
+        assert!(poll!(&mut first).is_pending());
+        assert!(poll!(&mut second).is_pending());
+        drop(held); // grants `first`, which never observes it
+        drop(first);
+        assert_eq!(limit.in_flight(), 1);
+        let second = second.now_or_never().expect("second got the permit");
+        drop(second);
+        assert_eq!(limit.in_flight(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_lowered_limit_stops_grants_until_in_flight_drops_below_it() {
+        let limit = Arc::new(ConcurrencyLimit::new(3));
+        let a = limit.acquire(0).await;
+        let b = limit.acquire(0).await;
+        let c = limit.acquire(0).await;
+        limit.set_limit(1);
+        let mut d = limit.acquire(0);
+        assert!(poll!(&mut d).is_pending());
+        drop(a);
+        assert!(poll!(&mut d).is_pending());
+        drop(b);
+        assert!(poll!(&mut d).is_pending());
+        drop(c);
+        assert!(matches!(poll!(&mut d), Poll::Ready(_)));
+    }
+
+    #[tokio::test]
+    async fn raising_the_limit_grants_waiters_immediately() {
+        let limit = Arc::new(ConcurrencyLimit::new(1));
+        let _a = limit.acquire(0).await;
+        let mut b = limit.acquire(0);
+        assert!(poll!(&mut b).is_pending());
+        limit.set_limit(2);
+        assert!(matches!(poll!(&mut b), Poll::Ready(_)));
+        assert_eq!(limit.in_flight(), 2);
+    }
+
+    #[tokio::test]
+    async fn waiting_groups_are_served_round_robin() {
+        let limit = Arc::new(ConcurrencyLimit::new(1));
+        let held = limit.acquire(9).await;
+        let mut hot: Vec<_> = (0..3).map(|_| limit.acquire(0)).collect();
+        for a in &mut hot {
+            assert!(poll!(a).is_pending());
+        }
+        let mut cold = limit.acquire(1);
+        assert!(poll!(&mut cold).is_pending());
+        drop(held);
+        let first_hot = (&mut hot[0])
+            .now_or_never()
+            .expect("hot group's turn first");
+        drop(first_hot);
+        assert!(
+            (&mut cold).now_or_never().is_some(),
+            "the cold group is served before the hot group's second batch"
+        );
+    }
+}
