@@ -87,7 +87,7 @@ mod tests {
         q.push(2, 1001, ("cool", 0));
         let first: Vec<_> = (0..4).map(|_| q.pop().unwrap().1.0).collect();
         assert_eq!(first, ["hot", "cold", "cool", "hot"]);
-        assert_eq!(q.len(), 99);
+        assert_eq!(q.len(), 98);
     }
 
     #[test]

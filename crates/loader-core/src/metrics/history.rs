@@ -220,7 +220,9 @@ mod tests {
         let mut h = LimitHistory::new(ms(100), 4);
         h.on_restore(ms(0), 24);
         assert_eq!(h.best_limit(), Some(24));
-        h.on_batch(ms(100), 50, 30, None);
-        assert_eq!(h.best_limit(), Some(4));
+        h.on_batch(ms(50), 0, 6, Some("latency rising"));
+        h.on_batch(ms(100), 50, 6, None);
+        // 50 ms at 24, 50 ms at 6
+        assert_eq!(h.best_limit(), Some(15));
     }
 }

@@ -1,0 +1,228 @@
+//! Batching, deduplication, the adaptive window, caching and missing keys.
+
+mod common;
+
+use std::{sync::Arc, time::Duration};
+
+use common::{Backend, TestFn, settle};
+use futures::future::join_all;
+use loader_core::{Engine, limit::StrategyKind};
+use tokio::{sync::Notify, time::Instant};
+
+fn engine() -> Engine {
+    Engine::builder()
+        .scaling_strategy(StrategyKind::Fixed(None))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn keys_requested_together_are_coalesced_into_one_call() {
+    let engine = engine();
+    let (f, backend) = TestFn::new("users", Backend::default());
+    let loader = engine.loader(f);
+    let values = join_all((0..10).map(|k| loader.load(k))).await;
+    assert_eq!(backend.calls(), vec![(0..10).collect::<Vec<_>>()]);
+    for (k, v) in values.into_iter().enumerate() {
+        assert_eq!(v.unwrap(), Some(k as u64 * 10));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn duplicate_keys_are_loaded_once_and_answered_to_every_caller() {
+    let engine = engine();
+    let (f, backend) = TestFn::new("users", Backend::default());
+    let a = engine.loader(f.clone());
+    let b = engine.loader(f);
+    let values = join_all([a.load(1), a.load(1), b.load(1), b.load(2)]).await;
+    assert_eq!(backend.calls(), vec![vec![1, 2]]);
+    let values: Vec<_> = values.into_iter().map(Result::unwrap).collect();
+    assert_eq!(values, [Some(10), Some(10), Some(10), Some(20)]);
+    let snap = engine.snapshot();
+    assert_eq!(snap.total.batches, 1);
+    assert_eq!(snap.groups["users"].batch_size.max, 2.0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn loaders_of_the_same_group_in_different_requests_coalesce() {
+    let engine = engine();
+    let backend = Arc::new(Backend::default());
+    let requests = (0..5).map(|r| {
+        let loader = engine.loader(TestFn::on("posts", &backend));
+        tokio::spawn(async move { loader.load(r).await })
+    });
+    for r in join_all(requests).await {
+        r.unwrap().unwrap();
+    }
+    assert_eq!(backend.calls(), vec![vec![0, 1, 2, 3, 4]]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn different_groups_never_share_a_batch() {
+    let engine = engine();
+    let backend = Arc::new(Backend::default());
+    let users = engine.loader(TestFn::on("users", &backend));
+    let posts = engine.loader(TestFn::on("posts", &backend));
+    let (a, b) = tokio::join!(users.load(1), posts.load(1));
+    assert_eq!((a.unwrap(), b.unwrap()), (Some(10), Some(10)));
+    assert_eq!(backend.calls(), vec![vec![1], vec![1]]);
+    let groups = engine.snapshot().groups;
+    assert_eq!(groups.keys().collect::<Vec<_>>(), ["posts", "users"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn missing_keys_resolve_to_none_and_are_absent_from_load_many() {
+    let engine = engine();
+    let (f, _) = TestFn::new(
+        "users",
+        Backend {
+            missing_from: 100,
+            ..Backend::default()
+        },
+    );
+    let loader = engine.loader(f);
+    assert_eq!(loader.load(500).await.unwrap(), None);
+    let many = loader.load_many([1, 2, 500, 2]).await.unwrap();
+    assert_eq!(many.len(), 2);
+    assert_eq!(many[&2], 20);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lone_load_pays_no_batch_delay() {
+    let engine = Engine::builder()
+        .batch_delay(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let (f, backend) = TestFn::new("users", Backend::default());
+    let loader = engine.loader(f);
+    let start = Instant::now();
+    assert_eq!(loader.load(3).await.unwrap(), Some(30));
+    // Paused clock: only a timer firing could advance it; the window closed without one.
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    assert_eq!(backend.calls().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_batch_is_flushed_as_soon_as_it_reaches_the_batch_size() {
+    let engine = Engine::builder().max_batch_size(3).build().unwrap();
+    let (f, backend) = TestFn::new("users", Backend::default());
+    let loader = engine.loader(f);
+    let values = join_all((0..7).map(|k| loader.load(k))).await;
+    assert!(values.iter().all(Result::is_ok));
+    let mut sizes: Vec<usize> = backend.calls().iter().map(Vec::len).collect();
+    sizes.sort_unstable();
+    assert_eq!(sizes, [1, 3, 3]);
+    assert_eq!(backend.keys_loaded(), 7);
+}
+
+#[tokio::test(start_paused = true)]
+async fn load_many_splits_across_batches_when_larger_than_the_batch_size() {
+    let engine = Engine::builder().max_batch_size(4).build().unwrap();
+    let (f, backend) = TestFn::new("users", Backend::default());
+    let loader = engine.loader(f);
+    let many = loader.load_many(0..10).await.unwrap();
+    assert_eq!(many.len(), 10);
+    assert_eq!(backend.calls().len(), 3);
+    assert_eq!(backend.keys_loaded(), 10);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_batch_waiting_for_a_permit_keeps_accepting_keys() {
+    let engine = Engine::builder()
+        .scaling_strategy(StrategyKind::Fixed(Some(1)))
+        .min_concurrency(1)
+        .build()
+        .unwrap();
+    let gate = Arc::new(Notify::new());
+    let (f, backend) = TestFn::new(
+        "users",
+        Backend {
+            gate: Some(gate.clone()),
+            ..Backend::default()
+        },
+    );
+    let loader = engine.loader(f);
+    let first = tokio::spawn({
+        let l = loader.clone();
+        async move { l.load(0).await }
+    });
+    // Wait until the first call holds the only permit.
+    while backend.calls().is_empty() {
+        tokio::task::yield_now().await;
+    }
+    // Keys arriving one by one, well after each other's windows closed.
+    let mut later = Vec::new();
+    for k in 1..=4 {
+        let l = loader.clone();
+        later.push(tokio::spawn(async move { l.load(k).await }));
+        settle().await;
+    }
+    assert_eq!(engine.queued(), 4, "all four wait for the permit");
+    gate.notify_waiters();
+    first.await.unwrap().unwrap();
+    while backend.calls().len() < 2 {
+        tokio::task::yield_now().await;
+    }
+    gate.notify_waiters();
+    for l in later {
+        l.await.unwrap().unwrap();
+    }
+    assert_eq!(backend.calls(), vec![vec![0], vec![1, 2, 3, 4]]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_per_request_cache_answers_repeated_keys_without_a_call() {
+    let engine = engine();
+    let (f, backend) = TestFn::new("users", Backend::default());
+    let loader = engine.loader(f.clone());
+    loader.load(1).await.unwrap();
+    loader.load(1).await.unwrap();
+    assert_eq!(backend.calls().len(), 1);
+
+    loader.prime(2, 99);
+    assert_eq!(loader.load(2).await.unwrap(), Some(99));
+    assert_eq!(backend.calls().len(), 1);
+
+    loader.clear(&2);
+    assert_eq!(loader.load(2).await.unwrap(), Some(20));
+    assert_eq!(backend.calls().len(), 2);
+
+    loader.clear_all();
+    loader.load(1).await.unwrap();
+    assert_eq!(backend.calls().len(), 3);
+
+    // A new request's loader starts with an empty cache; `without_cache` never caches.
+    let other = engine.loader(f.clone());
+    other.load(1).await.unwrap();
+    assert_eq!(backend.calls().len(), 4);
+    let uncached = engine.loader(f).without_cache();
+    uncached.load(1).await.unwrap();
+    uncached.load(1).await.unwrap();
+    assert_eq!(backend.calls().len(), 6);
+}
+
+#[tokio::test(start_paused = true)]
+async fn learned_costs_shrink_the_batch_size_to_the_target_response_time() {
+    let engine = Engine::builder()
+        .target_response_time(Duration::from_millis(10))
+        .max_batch_size(1000)
+        .build()
+        .unwrap();
+    let (f, _) = TestFn::new(
+        "slow",
+        Backend {
+            latency: Duration::from_millis(2),
+            per_key: Duration::from_millis(1),
+            ..Backend::default()
+        },
+    );
+    let loader = engine.loader(f).without_cache();
+    for n in [1u64, 5, 20, 40] {
+        loader.load_many(0..n).await.unwrap();
+    }
+    let group = &engine.snapshot().groups["slow"];
+    assert!((group.cost.fixed_ms - 2.0).abs() < 0.2, "{:?}", group.cost);
+    assert!((group.cost.per_key_ms - 1.0).abs() < 0.05, "{:?}", group.cost);
+    // (10 - 2) / 1 = 8 keys
+    assert_eq!(group.target_batch_size, 8);
+}
