@@ -15,6 +15,7 @@
 
 mod adaptive;
 mod aimd;
+mod ewma;
 mod fixed;
 mod gradient2;
 mod kind;

@@ -1,0 +1,864 @@
+//! Adaptive: this project's default controller. It finds the concurrency at which the
+//! downstream delivers the most goodput, by experiment, and keeps it there.
+//!
+//! # The idea
+//!
+//! A database's goodput (keys answered per second) rises with concurrency until the database is
+//! saturated, then stays flat or falls (it thrashes). Latency alone cannot tell where that point
+//! is: a backend may be uniformly slower (colder cache, bigger rows) with the same capacity.
+//! By Little's law, `goodput ≈ in_flight × keys_per_call / rtt`, so the question "does more
+//! concurrency pay?" is answered by *measuring goodput at two limits*, and latency serves only
+//! as the early warning that something changed.
+//!
+//! The controller works in measurement windows (see [`window`]): after every change it waits
+//! until a call dispatched under the new limit completes (older calls describe the old limit),
+//! then collects samples until the goodput is known precisely enough. Each window ends in one
+//! decision, in this order:
+//!
+//! 1. **Errors** (EWMA over ~64 samples) above `error_rate_threshold` (default 5%), with an
+//!    error in the window: limit × 0.8, remembering the limit
+//!    to return to. Growth resumes only once errors are under half the threshold (hysteresis),
+//!    and then doubles back towards the remembered limit each window: it recovers in a few
+//!    windows, well under the 3 s target, instead of re-learning from the minimum.
+//! 2. **Local load** above `backpressure_threshold`: limit × 0.9. No growth at all while local
+//!    load is at or above `target_utilization` (the gap between the two is the hysteresis).
+//! 3. **Experiments.** Each change of the limit is an experiment compared with the goodput
+//!    before it ("from"), with a threshold `gain > 2 × combined standard error + 1%`:
+//!    - *slow start* (multiplicative, × 1.5): at start-up, when demand appears, and after a
+//!      successful probe whose gain was at least 3/4 of the relative increase of the limit
+//!      ("throughput still rising"). When a step does not pay, it is bisected once, then the
+//!      controller holds the best limit.
+//!    - *additive probes* (± max(1, 8% of the limit)) near the plateau: kept only if goodput
+//!      improved, otherwise reverted. Up and down probes alternate, so a limit that was left
+//!      slightly too high or too low is corrected.
+//!    - *descent* when, while holding, calls became clearly slower (mean RTT > 1.4 × the
+//!      reference at the same limit: the "latency gradient") and goodput fell: limit × 0.75,
+//!      then × 0.6 or − step while each step still improves goodput. If the first step down
+//!      does not improve goodput, the slowdown was a pure latency shift: the limit goes back
+//!      and the reference is re-baselined to the new latency (the limit does not collapse).
+//! 4. **Hold** otherwise: the limit stays; the reference goodput and RTT are EWMAs (α = 0.2)
+//!    of the held windows; the next probe comes after a cooldown.
+//!
+//! # Why it does not oscillate
+//!
+//! - *Smoothing*: decisions use window means over enough samples for a relative standard error
+//!   of 2–5%, and the hold reference is an EWMA over several windows, so a single slow call or
+//!   a jittery window does not move the limit.
+//! - *Hysteresis*: a change is kept only if it beats the other limit by more than the noise
+//!   (the threshold above); a flat result keeps the *previous* limit. Errors must fall under
+//!   half the threshold before growth resumes; local load must fall under
+//!   `target_utilization`, below `backpressure_threshold`.
+//! - *Cooldown*: after every change the controller waits for the new limit to be in effect
+//!   (a sample dispatched under it) before measuring, and after settling on a limit it holds
+//!   it for [`Adaptive::HOLD_WINDOWS`] windows and at least [`Adaptive::HOLD_TIME`] before
+//!   probing again. Probes last one window and are reverted unless they paid.
+//!
+//! # Light load
+//!
+//! Windows in which the limit was not in use (in flight well under the limit and nothing
+//! queued) decide nothing: the limit neither grows towards `max_concurrency` (more permits
+//! would not be used) nor shrinks (a quiet minute is not evidence of a smaller capacity).
+//! When demand comes back, the controller starts a slow start from where it is.
+
+mod window;
+
+use std::time::Duration;
+
+use self::window::{Window, WindowPolicy, WindowStats};
+use super::{Outcome, Sample, ScalingStrategy, StrategyConfig};
+
+/// The default strategy: goodput probing with a latency early warning, errors and local load.
+/// See the [module documentation](self) for the algorithm.
+///
+/// ```
+/// use loader_core::limit::{Adaptive, ScalingStrategy, StrategyConfig};
+///
+/// let adaptive = Adaptive::new(StrategyConfig::default());
+/// assert_eq!(adaptive.limit(), 4); // initial_concurrency
+/// assert_eq!(adaptive.name(), "adaptive");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Adaptive {
+    config: StrategyConfig,
+    /// The controller's limit, continuous so that multiplicative steps compose.
+    limit: f64,
+    phase: Phase,
+    window: Window,
+    /// Whether a sample dispatched under the current limit has completed since the last change.
+    settled: bool,
+    samples_since_change: u32,
+    /// EWMA of all RTTs (seconds): sizes the windows.
+    rtt_ewma: f64,
+    /// EWMA of failures (errors and timeouts) over ~64 samples: a short window's error rate is
+    /// too coarse (one error in 16 samples is 6%).
+    error_rate: f64,
+    /// Goodput and RTT measured at the held limit.
+    reference: Option<Measure>,
+    /// The limit to return to after an error or local-load backoff.
+    resume: Option<f64>,
+    /// Windows left, and the time, before the next probe.
+    hold_windows: u32,
+    hold_until: Duration,
+    /// Direction of the next probe from a hold.
+    next_probe_up: bool,
+    /// Whether a plateau was found since start-up or since demand returned; until then probes are
+    /// multiplicative (slow start).
+    plateau_known: bool,
+    /// Consecutive windows in which the limit was not in use.
+    idle_windows: u32,
+    reason: String,
+}
+
+/// Goodput and latency at one limit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Measure {
+    limit: f64,
+    goodput: f64,
+    rtt: f64,
+    se: f64,
+}
+
+impl Measure {
+    fn of(limit: f64, stats: &WindowStats) -> Self {
+        Self {
+            limit,
+            goodput: stats.goodput,
+            rtt: stats.rtt,
+            se: stats.se,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Up,
+    Down,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Slow start / fast descent.
+    Multiplicative,
+    /// The multiplicative step overshot: try half of it once.
+    Bisect,
+    /// Small steps near the plateau.
+    Additive,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Phase {
+    /// Keeping the limit, refining the reference.
+    Hold,
+    /// The limit moved from `from`; the next window says whether it paid.
+    Step {
+        from: Measure,
+        direction: Direction,
+        mode: Mode,
+        /// Whether `from` is itself a step down that paid. A descent that overshoots after
+        /// such a step is bisected; a *first* step down that does not pay means the slowdown
+        /// was a latency shift, not queueing.
+        descending: bool,
+    },
+    /// Calls got slower at the held limit: one more window at the same limit, measured
+    /// entirely after the change, before deciding.
+    Confirm,
+    /// Backed off because of errors or local load.
+    Backoff,
+}
+
+impl Adaptive {
+    /// Slow-start factor: the limit grows × 1.5 per window while goodput keeps rising.
+    pub const GROWTH_FACTOR: f64 = 1.5;
+    /// First step of a descent: × 0.75 (a latency shift costs at most one window at −25%).
+    pub const DESCENT_FACTOR: f64 = 0.75;
+    /// A descent step never goes below this fraction of the limit: × 0.5.
+    pub const MAX_DESCENT: f64 = 0.5;
+    /// Later descent steps, while calls are still more than [`Self::STEP_GRADIENT`] times
+    /// slower than the healthy reference, go to `limit / gradient`, but not below × 0.6.
+    pub const FAST_DESCENT_FACTOR: f64 = 0.6;
+    /// See [`Self::FAST_DESCENT_FACTOR`].
+    pub const STEP_GRADIENT: f64 = 1.2;
+    /// A step down whose goodput held is kept if calls got at least this much faster.
+    pub const FASTER: f64 = 0.1;
+    /// Additive probe: this fraction of the limit, at least 1.
+    pub const PROBE_FRACTION: f64 = 0.08;
+    /// The error rate is an EWMA over about this many samples.
+    pub const ERROR_SAMPLES: f64 = 64.0;
+    /// Backoff on errors above the threshold: × 0.8 per window.
+    pub const ERROR_BACKOFF: f64 = 0.8;
+    /// Backoff on local load above `backpressure_threshold`: × 0.9 per window.
+    pub const LOAD_BACKOFF: f64 = 0.9;
+    /// Mean RTT above this multiple of the reference at the same limit starts a descent
+    /// (if goodput fell too).
+    pub const LATENCY_TOLERANCE: f64 = 1.4;
+    /// Significance of a goodput difference: this many combined standard errors...
+    pub const Z: f64 = 2.0;
+    /// ...plus this relative margin.
+    pub const MIN_GAIN: f64 = 0.01;
+    /// Cooldown after settling on a limit: this many windows...
+    pub const HOLD_WINDOWS: u32 = 4;
+    /// ...and at least this long.
+    pub const HOLD_TIME: Duration = Duration::from_millis(400);
+    /// Weight of a new window in the hold reference.
+    pub const REFERENCE_ALPHA: f64 = 0.2;
+
+    /// Starts at `config.initial_concurrency`, in slow start.
+    pub fn new(config: StrategyConfig) -> Self {
+        Self {
+            config,
+            limit: config.clamp(config.initial_concurrency) as f64,
+            phase: Phase::Hold,
+            window: Window::default(),
+            settled: true,
+            samples_since_change: 0,
+            rtt_ewma: 0.0,
+            error_rate: 0.0,
+            reference: None,
+            resume: None,
+            hold_windows: 1,
+            hold_until: Duration::ZERO,
+            next_probe_up: true,
+            plateau_known: false,
+            idle_windows: 0,
+            reason: "initial limit".to_string(),
+        }
+    }
+
+    fn min(&self) -> f64 {
+        self.config.min_concurrency.max(1) as f64
+    }
+
+    fn max(&self) -> f64 {
+        self.config.max_concurrency.max(1) as f64
+    }
+
+    fn bounded(&self, limit: f64) -> f64 {
+        limit.clamp(self.min(), self.max().max(self.min()))
+    }
+
+    fn probe_step(&self) -> f64 {
+        (self.limit * Self::PROBE_FRACTION).round().max(1.0)
+    }
+
+    /// Short windows: for slow start, descents, backoffs and watching a held limit.
+    fn fast_policy(&self) -> WindowPolicy {
+        WindowPolicy {
+            min_samples: 16,
+            min_duration: Duration::from_secs_f64((3.0 * self.rtt_ewma).max(0.010)),
+            target_se: 0.05,
+            max_samples: 400,
+            max_duration: Duration::from_secs(1),
+        }
+    }
+
+    /// Long windows: additive probes, whose effect is a few percent.
+    fn precise_policy(&self) -> WindowPolicy {
+        WindowPolicy {
+            min_samples: 32,
+            min_duration: Duration::from_secs_f64((6.0 * self.rtt_ewma).max(0.020)),
+            target_se: 0.02,
+            max_samples: 1500,
+            max_duration: Duration::from_millis(1500),
+        }
+    }
+
+    fn policy(&self) -> WindowPolicy {
+        match self.phase {
+            Phase::Step {
+                mode: Mode::Additive | Mode::Bisect,
+                ..
+            } => self.precise_policy(),
+            _ => self.fast_policy(),
+        }
+    }
+
+    /// The smallest relative goodput difference that is not noise.
+    fn threshold(a: f64, b: f64) -> f64 {
+        Self::Z * (a * a + b * b).sqrt() + Self::MIN_GAIN
+    }
+
+    fn set_limit(&mut self, limit: f64, reason: String) {
+        let limit = self.bounded(limit);
+        if limit.round() as usize != self.limit() {
+            self.settled = false;
+            self.samples_since_change = 0;
+            self.window.reset();
+        }
+        self.limit = limit;
+        self.reason = reason;
+    }
+
+    fn hold(&mut self, now: Duration) {
+        self.phase = Phase::Hold;
+        self.hold_windows = Self::HOLD_WINDOWS;
+        self.hold_until = now + Self::HOLD_TIME;
+    }
+
+    fn decide(&mut self, now: Duration, w: WindowStats) {
+        let threshold = self.config.error_rate_threshold;
+        let used = w.used >= 0.5;
+        let error_rate = self.error_rate;
+
+        // 1. Errors: back off while the error rate is above the threshold.
+        if error_rate > threshold && w.error_rate > 0.0 {
+            if self.phase != Phase::Backoff {
+                self.resume = Some(self.resume.unwrap_or(0.0).max(self.held_limit()));
+            }
+            self.phase = Phase::Backoff;
+            let next = (self.limit * Self::ERROR_BACKOFF).min(self.limit - 1.0);
+            self.set_limit(
+                next,
+                format!(
+                    "error rate {:.0}% > {:.0}%",
+                    error_rate * 100.0,
+                    threshold * 100.0
+                ),
+            );
+            return;
+        }
+        // 2. Local overload: the process itself is the bottleneck.
+        if w.local_load > self.config.backpressure_threshold {
+            if self.phase != Phase::Backoff {
+                self.resume = Some(self.resume.unwrap_or(0.0).max(self.held_limit()));
+            }
+            self.phase = Phase::Backoff;
+            let next = (self.limit * Self::LOAD_BACKOFF).min(self.limit - 1.0);
+            self.set_limit(
+                next,
+                format!(
+                    "local load {:.2} > {:.2}",
+                    w.local_load, self.config.backpressure_threshold
+                ),
+            );
+            return;
+        }
+        let may_grow =
+            w.local_load < self.config.target_utilization && error_rate <= threshold / 2.0;
+
+        match self.phase {
+            Phase::Backoff => {
+                // Hysteresis: recover only once errors are well under the threshold and the
+                // process has headroom again.
+                if !may_grow {
+                    return;
+                }
+                let resume = self.resume.unwrap_or(self.limit);
+                if self.limit + 0.5 < resume {
+                    let next = (self.limit * 2.0).min(resume);
+                    self.set_limit(next, format!("recovering towards {}", resume.round()));
+                } else {
+                    self.resume = None;
+                    self.reference = None;
+                    self.hold(now);
+                }
+            }
+            Phase::Hold => self.decide_hold(now, &w, used, may_grow),
+            Phase::Confirm => self.decide_confirm(now, &w),
+            Phase::Step {
+                from,
+                direction,
+                mode,
+                descending,
+            } => self.decide_step(now, &w, used, may_grow, from, direction, mode, descending),
+        }
+    }
+
+    /// The limit last held (before an experiment): where to come back to after a backoff.
+    fn held_limit(&self) -> f64 {
+        match self.phase {
+            Phase::Step { from, .. } => from.limit.max(self.limit.min(from.limit)),
+            _ => self.limit,
+        }
+    }
+
+    fn decide_hold(&mut self, now: Duration, w: &WindowStats, used: bool, may_grow: bool) {
+        if !used {
+            // Light load: no evidence about the downstream's capacity either way.
+            self.idle_windows = self.idle_windows.saturating_add(1);
+            return;
+        }
+        if self.idle_windows >= 2 {
+            // Demand came back after a quiet period: what we knew about goodput was measured
+            // under a different load. Start over with a slow start from here.
+            self.reference = None;
+            self.plateau_known = false;
+            self.hold_windows = 0;
+            self.hold_until = now;
+        }
+        self.idle_windows = 0;
+        let Some(mut reference) = self.reference else {
+            self.reference = Some(Measure::of(self.limit, w));
+            return;
+        };
+
+        // The latency gradient: calls at the same limit got clearly slower and goodput fell.
+        // This window may straddle the change, so confirm on a clean one before acting.
+        let gradient = w.rtt / reference.rtt.max(1e-9);
+        let fell = w.goodput < reference.goodput * (1.0 - Self::threshold(w.se, reference.se));
+        if gradient > Self::LATENCY_TOLERANCE && fell && self.limit > self.min() {
+            self.phase = Phase::Confirm;
+            return;
+        }
+
+        // Smoothing: the reference is an EWMA of the held windows.
+        let a = Self::REFERENCE_ALPHA;
+        reference.goodput += a * (w.goodput - reference.goodput);
+        reference.rtt += a * (w.rtt - reference.rtt);
+        reference.se = ((1.0 - a) * reference.se * reference.se * (1.0 - a) + a * a * w.se * w.se)
+            .sqrt()
+            .max(0.005);
+        reference.limit = self.limit;
+        self.reference = Some(reference);
+
+        // Cooldown before the next probe.
+        self.hold_windows = self.hold_windows.saturating_sub(1);
+        if self.hold_windows > 0 || now < self.hold_until {
+            return;
+        }
+        let up = self.next_probe_up || !self.plateau_known;
+        self.next_probe_up = !up;
+        if up {
+            if !may_grow || self.limit >= self.max() {
+                self.hold(now);
+                return;
+            }
+            let (next, mode) = if self.plateau_known {
+                (self.limit + self.probe_step(), Mode::Additive)
+            } else {
+                (
+                    (self.limit * Self::GROWTH_FACTOR).max(self.limit + 1.0),
+                    Mode::Multiplicative,
+                )
+            };
+            self.phase = Phase::Step {
+                from: reference,
+                direction: Direction::Up,
+                mode,
+                descending: false,
+            };
+            let reason = if mode == Mode::Multiplicative {
+                "slow start: probing for capacity".to_string()
+            } else {
+                format!("probing up from {}", self.limit())
+            };
+            self.set_limit(next, reason);
+        } else {
+            if self.limit <= self.min() {
+                self.hold(now);
+                return;
+            }
+            self.phase = Phase::Step {
+                from: reference,
+                direction: Direction::Down,
+                mode: Mode::Additive,
+                descending: false,
+            };
+            let reason = format!("probing down from {}", self.limit());
+            self.set_limit(self.limit - self.probe_step(), reason);
+        }
+    }
+
+    /// A clean window after calls got slower at the held limit. If they still are, and goodput
+    /// fell, start a descent sized by the gradient: at `g` times the reference latency, the
+    /// downstream serves about `limit / g` calls at full speed (Little's law), so the first
+    /// step goes to `max(limit / g, limit / 2)`, and at most `limit * 0.75`.
+    fn decide_confirm(&mut self, now: Duration, w: &WindowStats) {
+        let Some(reference) = self.reference else {
+            self.hold(now);
+            return;
+        };
+        let gradient = w.rtt / reference.rtt.max(1e-9);
+        let fell = w.goodput < reference.goodput * (1.0 - Self::threshold(w.se, reference.se));
+        if gradient > Self::LATENCY_TOLERANCE && fell && self.limit > self.min() {
+            self.phase = Phase::Step {
+                from: Measure::of(self.limit, w),
+                direction: Direction::Down,
+                mode: Mode::Multiplicative,
+                descending: false,
+            };
+            let next = (self.limit / gradient)
+                .max(self.limit * Self::MAX_DESCENT)
+                .min(self.limit * Self::DESCENT_FACTOR);
+            self.set_limit(
+                next,
+                format!(
+                    "latency gradient {gradient:.1} > {:.1}",
+                    Self::LATENCY_TOLERANCE
+                ),
+            );
+        } else {
+            // A passing slowdown: keep holding (the reference absorbs it through its EWMA).
+            self.phase = Phase::Hold;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn decide_step(
+        &mut self,
+        now: Duration,
+        w: &WindowStats,
+        used: bool,
+        may_grow: bool,
+        from: Measure,
+        direction: Direction,
+        mode: Mode,
+        descending: bool,
+    ) {
+        let tried = self.limit;
+        let gain = w.goodput / from.goodput.max(1e-9) - 1.0;
+        let threshold = Self::threshold(w.se, from.se);
+        let here = Measure::of(tried, w);
+
+        match direction {
+            Direction::Up => {
+                if !used {
+                    // The extra permits were not used: demand, not capacity, is the bound.
+                    self.set_limit(
+                        from.limit,
+                        format!(
+                            "limit {} not in use: back to {}",
+                            tried.round(),
+                            from.limit.round()
+                        ),
+                    );
+                    self.reference = Some(from);
+                    self.hold(now);
+                    return;
+                }
+                if gain > threshold {
+                    let relative_step = tried / from.limit - 1.0;
+                    let rising = gain >= 0.75 * relative_step;
+                    // Near the plateau (gain well under proportional) a successful probe moves
+                    // the limit one step per cooldown: a lucky window cannot start a climb.
+                    if !may_grow || tried >= self.max() || mode == Mode::Bisect || !rising {
+                        self.reason =
+                            format!("throughput +{:.0}% at {}", gain * 100.0, tried.round());
+                        self.reference = Some(here);
+                        self.plateau_known = true;
+                        self.hold(now);
+                        return;
+                    }
+                    self.phase = Phase::Step {
+                        from: here,
+                        direction: Direction::Up,
+                        mode: Mode::Multiplicative,
+                        descending: false,
+                    };
+                    self.set_limit(
+                        (tried * Self::GROWTH_FACTOR).max(tried + 1.0),
+                        format!("throughput still rising (+{:.0}%)", gain * 100.0),
+                    );
+                } else if mode == Mode::Multiplicative
+                    && gain < -threshold
+                    && tried - from.limit >= 2.0
+                {
+                    // Overshoot: the optimum lies between; try the midpoint once.
+                    self.phase = Phase::Step {
+                        from,
+                        direction: Direction::Up,
+                        mode: Mode::Bisect,
+                        descending: false,
+                    };
+                    self.set_limit(
+                        (from.limit + tried) / 2.0,
+                        format!(
+                            "throughput {:.0}% at {}: bisecting",
+                            gain * 100.0,
+                            tried.round()
+                        ),
+                    );
+                } else {
+                    self.plateau_known = true;
+                    self.set_limit(
+                        from.limit,
+                        format!(
+                            "throughput plateau ({:+.0}% at {}): back to {}",
+                            gain * 100.0,
+                            tried.round(),
+                            from.limit.round()
+                        ),
+                    );
+                    self.reference = Some(from);
+                    self.hold(now);
+                }
+            }
+            Direction::Down => {
+                // Less concurrency pays if goodput rose, or if it held while calls got clearly
+                // faster (same work, less waiting).
+                let faster = w.rtt < from.rtt * (1.0 - Self::FASTER.max(threshold));
+                if gain > threshold || (gain > -threshold && faster) {
+                    // The downstream was over capacity.
+                    if tried <= self.min() || mode == Mode::Bisect {
+                        self.reason =
+                            format!("throughput {:+.0}% at {}", gain * 100.0, tried.round());
+                        self.reference = Some(here);
+                        self.plateau_known = true;
+                        self.hold(now);
+                        return;
+                    }
+                    // Still slower than the healthy reference: size the next step by the
+                    // gradient, as in `decide_confirm`; otherwise creep down.
+                    let gradient = self
+                        .reference
+                        .map_or(1.0, |reference| w.rtt / reference.rtt.max(1e-9));
+                    let (next, mode) = if gradient > Self::STEP_GRADIENT {
+                        (
+                            (tried / gradient).max(tried * Self::FAST_DESCENT_FACTOR),
+                            Mode::Multiplicative,
+                        )
+                    } else {
+                        (
+                            tried - (tried * Self::PROBE_FRACTION).round().max(1.0),
+                            Mode::Additive,
+                        )
+                    };
+                    self.phase = Phase::Step {
+                        from: here,
+                        direction: Direction::Down,
+                        mode,
+                        descending: true,
+                    };
+                    self.set_limit(
+                        next,
+                        format!(
+                            "less concurrency, more throughput ({:+.0}%, rtt {:+.0}%)",
+                            gain * 100.0,
+                            (w.rtt / from.rtt - 1.0) * 100.0
+                        ),
+                    );
+                } else if mode == Mode::Multiplicative
+                    && descending
+                    && gain < -threshold
+                    && from.limit - tried >= 2.0
+                {
+                    self.phase = Phase::Step {
+                        from,
+                        direction: Direction::Down,
+                        mode: Mode::Bisect,
+                        descending: false,
+                    };
+                    self.set_limit(
+                        (from.limit + tried) / 2.0,
+                        format!(
+                            "throughput {:.0}% at {}: bisecting",
+                            gain * 100.0,
+                            tried.round()
+                        ),
+                    );
+                } else {
+                    // Less concurrency did not pay: keep the higher limit. If this descent was
+                    // started by slower calls, they were a latency shift, not queueing:
+                    // re-baseline the reference to the new latency.
+                    self.plateau_known = true;
+                    self.set_limit(
+                        from.limit,
+                        format!(
+                            "less concurrency did not pay ({:+.0}% at {}): keeping {}",
+                            gain * 100.0,
+                            tried.round(),
+                            from.limit.round()
+                        ),
+                    );
+                    self.reference = Some(from);
+                    self.hold(now);
+                }
+            }
+        }
+    }
+}
+
+impl ScalingStrategy for Adaptive {
+    fn name(&self) -> &'static str {
+        "adaptive"
+    }
+
+    fn limit(&self) -> usize {
+        self.config.clamp(self.limit.round() as usize)
+    }
+
+    fn on_sample(&mut self, sample: &Sample) -> usize {
+        let rtt = sample.rtt.as_secs_f64();
+        self.rtt_ewma = if self.rtt_ewma == 0.0 {
+            rtt
+        } else {
+            self.rtt_ewma + 0.05 * (rtt - self.rtt_ewma)
+        };
+        let failed = if sample.outcome == Outcome::Success {
+            0.0
+        } else {
+            1.0
+        };
+        self.error_rate += (failed - self.error_rate) / Self::ERROR_SAMPLES;
+        if !self.settled {
+            // Cooldown: samples of calls dispatched under an older limit describe that limit.
+            self.samples_since_change += 1;
+            let current = self.limit();
+            if sample.limit == current || self.samples_since_change as usize > 2 * current + 8 {
+                self.settled = true;
+            } else {
+                return current;
+            }
+        }
+        self.window.add(sample);
+        if self.window.is_ready(&self.policy()) {
+            let stats = self.window.finish();
+            self.decide(sample.now, stats);
+        }
+        self.limit()
+    }
+
+    fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    fn warm_start(&mut self, limit: usize) {
+        self.limit = self.config.clamp(limit) as f64;
+        self.reference = None;
+        self.resume = None;
+        self.plateau_known = true;
+        self.phase = Phase::Hold;
+        self.hold_windows = Self::HOLD_WINDOWS;
+        self.window.reset();
+        self.reason = "warm start".to_string();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `seconds` of saturated traffic: calls of `rtt_ms` at the current limit, each
+    /// dispatched with the limit full and work queued, completing at `limit / rtt` per second.
+    fn saturate(
+        adaptive: &mut Adaptive,
+        now: &mut Duration,
+        seconds: f64,
+        rtt_ms: f64,
+        local_load: f64,
+        error_every: Option<u32>,
+    ) {
+        let end = *now + Duration::from_secs_f64(seconds);
+        let mut i = 0u32;
+        while *now < end {
+            let limit = adaptive.limit();
+            *now += Duration::from_secs_f64(rtt_ms / 1000.0 / limit as f64);
+            i += 1;
+            let failed = error_every.is_some_and(|every| i.is_multiple_of(every));
+            adaptive.on_sample(&Sample {
+                now: *now,
+                rtt: Duration::from_secs_f64(rtt_ms / 1000.0),
+                batch_size: 10,
+                in_flight: limit,
+                limit,
+                queued: 50,
+                local_load,
+                outcome: if failed {
+                    Outcome::Error
+                } else {
+                    Outcome::Success
+                },
+            });
+        }
+    }
+
+    fn adaptive(initial: usize) -> Adaptive {
+        Adaptive::new(StrategyConfig {
+            initial_concurrency: initial,
+            max_concurrency: 64,
+            ..StrategyConfig::default()
+        })
+    }
+
+    #[test]
+    fn slow_start_grows_to_max_while_goodput_keeps_rising() {
+        // Calls never slow down: goodput grows with every permit, up to max_concurrency.
+        let mut adaptive = adaptive(4);
+        let mut now = Duration::ZERO;
+        saturate(&mut adaptive, &mut now, 2.0, 5.0, 0.1, None);
+        assert_eq!(adaptive.limit(), 64, "{}", adaptive.reason());
+    }
+
+    #[test]
+    fn error_rate_above_threshold_backs_off_and_says_so() {
+        let mut adaptive = adaptive(32);
+        adaptive.plateau_known = true;
+        let mut now = Duration::ZERO;
+        saturate(&mut adaptive, &mut now, 0.2, 5.0, 0.1, Some(5));
+        assert!(adaptive.limit() < 16, "limit {}", adaptive.limit());
+        assert!(
+            adaptive.reason().starts_with("error rate"),
+            "{}",
+            adaptive.reason()
+        );
+        assert!(
+            adaptive.reason().ends_with("% > 5%"),
+            "{}",
+            adaptive.reason()
+        );
+        // Errors gone: back to the limit held before the burst (the smoothed error rate needs
+        // ~130 samples to fall under half the threshold, at 200 samples/s at limit 1).
+        saturate(&mut adaptive, &mut now, 1.5, 5.0, 0.1, None);
+        assert!(adaptive.limit() >= 32, "limit {}", adaptive.limit());
+    }
+
+    #[test]
+    fn errors_between_half_and_the_threshold_neither_back_off_nor_recover() {
+        let mut adaptive = adaptive(32);
+        let mut now = Duration::ZERO;
+        saturate(&mut adaptive, &mut now, 0.2, 5.0, 0.1, Some(5));
+        // 4% errors: under the 5% threshold, above half of it: once the smoothed rate has
+        // come down from 20%, hold.
+        saturate(&mut adaptive, &mut now, 0.5, 5.0, 0.1, Some(25));
+        let backed_off = adaptive.limit();
+        saturate(&mut adaptive, &mut now, 2.0, 5.0, 0.1, Some(25));
+        assert_eq!(adaptive.limit(), backed_off);
+    }
+
+    #[test]
+    fn local_load_above_backpressure_threshold_backs_off() {
+        let mut adaptive = adaptive(32);
+        let mut now = Duration::ZERO;
+        saturate(&mut adaptive, &mut now, 0.1, 5.0, 0.95, None);
+        assert!(adaptive.limit() < 32);
+        assert_eq!(adaptive.reason(), "local load 0.95 > 0.90");
+    }
+
+    #[test]
+    fn no_growth_while_local_load_is_above_target_utilization() {
+        let mut adaptive = adaptive(8);
+        let mut now = Duration::ZERO;
+        saturate(&mut adaptive, &mut now, 2.0, 5.0, 0.8, None);
+        assert_eq!(adaptive.limit(), 8);
+    }
+
+    #[test]
+    fn a_limit_not_in_use_moves_neither_up_nor_down() {
+        let mut adaptive = adaptive(20);
+        let mut now = Duration::ZERO;
+        for i in 0..20_000u64 {
+            now += Duration::from_micros(500);
+            let limit = adaptive.on_sample(&Sample {
+                now,
+                rtt: Duration::from_millis(if i % 7 == 0 { 40 } else { 5 }),
+                batch_size: 5,
+                in_flight: 3,
+                limit: 20,
+                queued: 0,
+                local_load: 0.1,
+                outcome: Outcome::Success,
+            });
+            assert_eq!(limit, 20);
+        }
+    }
+
+    #[test]
+    fn warm_start_is_clamped_and_skips_slow_start() {
+        let mut adaptive = adaptive(4);
+        adaptive.warm_start(1000);
+        assert_eq!(adaptive.limit(), 64);
+        assert_eq!(adaptive.reason(), "warm start");
+        adaptive.warm_start(0);
+        assert_eq!(adaptive.limit(), 1);
+        assert!(adaptive.plateau_known);
+    }
+}

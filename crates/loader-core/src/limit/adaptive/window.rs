@@ -1,0 +1,231 @@
+//! One measurement window of the adaptive controller: the samples completed since the last
+//! decision, summarised as goodput, latency, error rate, local load and how much of the limit
+//! was in use.
+
+use std::time::Duration;
+
+use crate::limit::{Outcome, Sample};
+
+/// How long a window must run before it is judged.
+///
+/// A window closes when it has at least `min_samples` samples *and* lasted `min_duration`,
+/// and either its goodput is known to `target_se` (relative standard error) or it reached
+/// `max_samples` / `max_duration`. Noisy latencies therefore get longer windows, steady ones
+/// shorter: the controller decides as soon as the evidence is good enough, no sooner.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct WindowPolicy {
+    pub(super) min_samples: u32,
+    pub(super) min_duration: Duration,
+    pub(super) target_se: f64,
+    pub(super) max_samples: u32,
+    pub(super) max_duration: Duration,
+}
+
+/// The running sums of the current window.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Window {
+    start: Option<Duration>,
+    last: Duration,
+    samples: u32,
+    failures: u32,
+    /// Keys of successful calls completed after the window's first sample.
+    good_keys: f64,
+    rtt_sum: f64,
+    rtt_sq_sum: f64,
+    keys_sum: f64,
+    keys_sq_sum: f64,
+    in_flight_sum: f64,
+    used: u32,
+    load_sum: f64,
+}
+
+/// What a closed window measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct WindowStats {
+    /// Seconds between the first and the last sample.
+    pub(super) duration_s: f64,
+    pub(super) samples: u32,
+    /// Errors and timeouts over all samples.
+    pub(super) error_rate: f64,
+    /// Keys of successful calls per second.
+    pub(super) goodput: f64,
+    /// Relative standard error of `goodput` (from the spread of RTTs and batch sizes).
+    pub(super) se: f64,
+    /// Mean RTT in seconds.
+    pub(super) rtt: f64,
+    /// Mean in-flight calls at dispatch.
+    pub(super) in_flight: f64,
+    /// Fraction of samples dispatched with the limit (nearly) full or with work queued.
+    pub(super) used: f64,
+    /// Mean local load.
+    pub(super) local_load: f64,
+}
+
+impl Window {
+    pub(super) fn add(&mut self, sample: &Sample) {
+        let now = sample.now;
+        match self.start {
+            None => self.start = Some(now),
+            Some(_) if sample.outcome == Outcome::Success => {
+                self.good_keys += sample.batch_size as f64;
+            }
+            Some(_) => {}
+        }
+        self.last = self.last.max(now);
+        self.samples += 1;
+        if sample.outcome != Outcome::Success {
+            self.failures += 1;
+        }
+        let rtt = sample.rtt.as_secs_f64();
+        self.rtt_sum += rtt;
+        self.rtt_sq_sum += rtt * rtt;
+        let keys = sample.batch_size as f64;
+        self.keys_sum += keys;
+        self.keys_sq_sum += keys * keys;
+        self.in_flight_sum += sample.in_flight as f64;
+        // "In use": dispatched with at most 10% of the limit free (none below 10), or with work
+        // waiting for a permit. Only then does the goodput say anything about the limit.
+        let slack = sample.limit / 10;
+        if sample.queued > 0 || sample.in_flight + slack >= sample.limit.max(1) {
+            self.used += 1;
+        }
+        self.load_sum += sample.local_load.clamp(0.0, 1.0);
+    }
+
+    #[cfg(test)]
+    pub(super) fn samples(&self) -> u32 {
+        self.samples
+    }
+
+    fn duration(&self) -> Duration {
+        self.start
+            .map_or(Duration::ZERO, |start| self.last.saturating_sub(start))
+    }
+
+    /// Relative standard error of the goodput measured so far.
+    fn se(&self) -> f64 {
+        if self.samples < 2 {
+            return 1.0;
+        }
+        let n = f64::from(self.samples);
+        let cv2 = |sum: f64, sq: f64| {
+            let mean = sum / n;
+            if mean <= 0.0 {
+                0.0
+            } else {
+                ((sq / n - mean * mean).max(0.0)) / (mean * mean)
+            }
+        };
+        let cv2 = cv2(self.rtt_sum, self.rtt_sq_sum) + cv2(self.keys_sum, self.keys_sq_sum);
+        (cv2 / n).sqrt().max(0.005)
+    }
+
+    pub(super) fn is_ready(&self, policy: &WindowPolicy) -> bool {
+        let duration = self.duration();
+        if duration >= policy.max_duration && self.samples >= 4 {
+            return true;
+        }
+        self.samples >= policy.min_samples
+            && duration >= policy.min_duration
+            && (self.se() <= policy.target_se || self.samples >= policy.max_samples)
+    }
+
+    /// Summarises the window and starts a new one.
+    pub(super) fn finish(&mut self) -> WindowStats {
+        let n = f64::from(self.samples.max(1));
+        let duration_s = self.duration().as_secs_f64();
+        let stats = WindowStats {
+            duration_s,
+            samples: self.samples,
+            error_rate: f64::from(self.failures) / n,
+            goodput: if duration_s > 0.0 {
+                self.good_keys / duration_s
+            } else {
+                0.0
+            },
+            se: self.se(),
+            rtt: self.rtt_sum / n,
+            in_flight: self.in_flight_sum / n,
+            used: f64::from(self.used) / n,
+            local_load: self.load_sum / n,
+        };
+        *self = Window::default();
+        stats
+    }
+
+    /// Forgets the samples collected so far (they were measured under another limit).
+    pub(super) fn reset(&mut self) {
+        *self = Window::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(ms: u64, rtt_ms: u64, keys: usize, outcome: Outcome) -> Sample {
+        Sample {
+            now: Duration::from_millis(ms),
+            rtt: Duration::from_millis(rtt_ms),
+            batch_size: keys,
+            in_flight: 8,
+            limit: 8,
+            queued: 0,
+            local_load: 0.5,
+            outcome,
+        }
+    }
+
+    #[test]
+    fn measures_goodput_error_rate_and_use() {
+        let mut window = Window::default();
+        for i in 0..=10 {
+            let outcome = if i == 5 {
+                Outcome::Error
+            } else {
+                Outcome::Success
+            };
+            window.add(&sample(100 + i * 10, 5, 10, outcome));
+        }
+        let stats = window.finish();
+        assert_eq!(stats.samples, 11);
+        // 9 successful calls of 10 keys after the first, over 100 ms.
+        assert!((stats.goodput - 900.0).abs() < 1e-6, "{}", stats.goodput);
+        assert!((stats.error_rate - 1.0 / 11.0).abs() < 1e-9);
+        assert_eq!(stats.used, 1.0);
+        assert!((stats.rtt - 0.005).abs() < 1e-12);
+        assert_eq!(window.samples(), 0);
+    }
+
+    #[test]
+    fn noisy_windows_need_more_samples_than_steady_ones() {
+        let policy = WindowPolicy {
+            min_samples: 8,
+            min_duration: Duration::ZERO,
+            target_se: 0.05,
+            max_samples: 10_000,
+            max_duration: Duration::from_secs(10),
+        };
+        let mut steady = Window::default();
+        let mut noisy = Window::default();
+        let mut steady_ready = None;
+        let mut noisy_ready = None;
+        for i in 0..2000u64 {
+            steady.add(&sample(i, 5, 10, Outcome::Success));
+            noisy.add(&sample(
+                i,
+                if i % 2 == 0 { 1 } else { 20 },
+                10,
+                Outcome::Success,
+            ));
+            if steady_ready.is_none() && steady.is_ready(&policy) {
+                steady_ready = Some(i);
+            }
+            if noisy_ready.is_none() && noisy.is_ready(&policy) {
+                noisy_ready = Some(i);
+            }
+        }
+        assert_eq!(steady_ready, Some(7));
+        assert!(noisy_ready.unwrap() > 100, "{noisy_ready:?}");
+    }
+}
