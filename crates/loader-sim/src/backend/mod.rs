@@ -1,0 +1,12 @@
+//! The simulated downstream: a processor-sharing queue with an overload penalty, whose
+//! best concurrency is known (its capacity).
+//!
+//! - [`ProcessorSharing`] (`model.rs`) is the pure model: calls, rates, completions.
+//! - [`SimBackend`] (`service.rs`) runs it as a task on tokio's clock and hands out
+//!   [`SimBatch`], the [`BatchFn`](loader_core::BatchFn) the engine calls.
+
+mod model;
+mod service;
+
+pub use model::{Completion, ProcessorSharing, backend_speed, call_rate};
+pub use service::{BackendFailure, SimBackend, SimBatch};

@@ -1,0 +1,193 @@
+//! The offered load: closed-loop clients or open-loop Poisson arrivals, each request a
+//! `load_many` of distinct random keys through a fresh [`Loader`](loader_core::Loader).
+
+use std::{sync::Arc, time::Duration};
+
+use loader_core::{Engine, LoadError};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use rand_distr::{Distribution, Exp};
+use tokio::{task::JoinSet, time::Instant};
+
+use crate::{
+    backend::SimBatch,
+    recorder::{Fate, Recorder},
+    scenario::{LoadMode, LoadSpec},
+};
+
+/// Everything a request needs; shared by every client task.
+pub(crate) struct Traffic {
+    pub engine: Engine,
+    pub batch: Arc<SimBatch>,
+    pub recorder: Arc<Recorder>,
+    pub spec: LoadSpec,
+    pub start: Instant,
+    pub duration_s: f64,
+}
+
+/// Longest a closed-loop client honours a refusal's `retry_after`.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+/// Shortest pause after a request that ended without any simulated time passing (keeps a
+/// refused client from spinning at one instant, which would stop virtual time).
+const MIN_BACKOFF: Duration = Duration::from_millis(1);
+
+impl Traffic {
+    fn now_s(&self) -> f64 {
+        self.start.elapsed().as_secs_f64()
+    }
+
+    fn at(&self, t_s: f64) -> Instant {
+        self.start + Duration::from_secs_f64(t_s)
+    }
+
+    fn draw_keys(&self, rng: &mut StdRng, now_s: f64) -> Vec<u64> {
+        let k = self.spec.keys_per_request.at(now_s).round().max(1.0) as usize;
+        let space = (self.spec.key_space.at(now_s).round() as u64).max(k as u64);
+        let mut keys: Vec<u64> = Vec::with_capacity(k);
+        if k <= 64 {
+            while keys.len() < k {
+                let key = rng.random_range(0..space);
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+        } else {
+            let mut seen = std::collections::HashSet::with_capacity(k);
+            while keys.len() < k {
+                let key = rng.random_range(0..space);
+                if seen.insert(key) {
+                    keys.push(key);
+                }
+            }
+        }
+        keys
+    }
+
+    /// Issues one request and records its fate; returns the fate and how long a closed-loop
+    /// client should wait before its next request.
+    async fn request(&self, keys: Vec<u64>) -> (Fate, Duration) {
+        let issued_at = Instant::now();
+        let timeout =
+            Duration::from_secs_f64(self.spec.request_timeout_ms.at(self.now_s()) / 1000.0);
+        self.recorder.issued();
+        let loader = self
+            .engine
+            .loader_shared(self.batch.clone())
+            .with_deadline(issued_at + timeout);
+        let result = tokio::time::timeout(timeout, loader.load_many(keys.iter().copied())).await;
+        let (fate, backoff) = match result {
+            Err(_elapsed) => (Fate::TimedOut, Duration::ZERO),
+            Ok(Ok(values)) => {
+                let missing = keys.iter().filter(|k| !values.contains_key(k)).count();
+                let fate = Fate::Ok {
+                    keys: keys.len() - missing,
+                    missing,
+                };
+                (fate, Duration::ZERO)
+            }
+            Ok(Err(LoadError::Overloaded { retry_after, .. })) => {
+                (Fate::Refused, retry_after.min(MAX_BACKOFF))
+            }
+            Ok(Err(LoadError::DeadlineExceeded { .. } | LoadError::Timeout { .. })) => {
+                (Fate::TimedOut, Duration::ZERO)
+            }
+            Ok(Err(_)) => (Fate::Error, Duration::ZERO),
+        };
+        let latency = issued_at.elapsed();
+        self.recorder
+            .ended(self.now_s(), latency.as_secs_f64(), fate);
+        let backoff = if latency < MIN_BACKOFF && !matches!(fate, Fate::Ok { .. }) {
+            backoff.max(MIN_BACKOFF)
+        } else {
+            backoff
+        };
+        (fate, backoff)
+    }
+}
+
+/// Offers the scenario's load until `duration_s`, then waits for every request to end.
+pub(crate) async fn drive(traffic: Arc<Traffic>, seed: u64) {
+    match traffic.spec.mode {
+        LoadMode::Closed => closed(traffic, seed).await,
+        LoadMode::Open => open(traffic, seed).await,
+    }
+}
+
+async fn closed(traffic: Arc<Traffic>, seed: u64) {
+    let max_clients = traffic.spec.clients.max().round().max(0.0) as usize;
+    let mut clients = JoinSet::new();
+    for id in 0..max_clients {
+        clients.spawn(client(traffic.clone(), id, seed));
+    }
+    while clients.join_next().await.is_some() {}
+}
+
+/// Client `id` is active while `id < clients(t)`; it issues a request, waits for it, repeats.
+async fn client(traffic: Arc<Traffic>, id: usize, seed: u64) {
+    let mut rng = StdRng::seed_from_u64(seed ^ (id as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    loop {
+        let now = traffic.now_s();
+        if now >= traffic.duration_s {
+            break;
+        }
+        let active = traffic.spec.clients.at(now).round().max(0.0) as usize;
+        if id >= active {
+            let wake = traffic
+                .spec
+                .clients
+                .next_step_after(now)
+                .unwrap_or(traffic.duration_s)
+                .min(traffic.duration_s);
+            tokio::time::sleep_until(traffic.at(wake)).await;
+            continue;
+        }
+        let keys = traffic.draw_keys(&mut rng, now);
+        let (_, backoff) = traffic.request(keys).await;
+        if !backoff.is_zero() {
+            tokio::time::sleep(backoff).await;
+        }
+    }
+}
+
+/// Poisson arrivals at `rate_per_s(t)`; arrival times are exact, requests start at the
+/// timer tick that follows them (several may share a tick).
+async fn open(traffic: Arc<Traffic>, seed: u64) {
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x09e0_a771_7a15_0001);
+    let spec = &traffic.spec;
+    let mut requests = JoinSet::new();
+    let mut t = 0.0_f64;
+    loop {
+        let rate = spec.rate_per_s.at(t);
+        let step = spec.rate_per_s.next_step_after(t);
+        if rate <= 0.0 {
+            match step {
+                Some(s) => {
+                    t = s;
+                    continue;
+                }
+                None => break,
+            }
+        }
+        let gap = Exp::new(rate).map_or(f64::INFINITY, |d| d.sample(&mut rng));
+        if let Some(s) = step
+            && t + gap > s
+        {
+            // memoryless: restart the draw at the rate change
+            t = s;
+            continue;
+        }
+        t += gap;
+        if t >= traffic.duration_s {
+            break;
+        }
+        if t > traffic.now_s() {
+            tokio::time::sleep_until(traffic.at(t)).await;
+        }
+        let keys = traffic.draw_keys(&mut rng, t);
+        let traffic = traffic.clone();
+        requests.spawn(async move {
+            traffic.request(keys).await;
+        });
+        while requests.try_join_next().is_some() {}
+    }
+    while requests.join_next().await.is_some() {}
+}

@@ -1,0 +1,162 @@
+//! `loader-sim`: run one strategy, or sweep them all, on a scenario file.
+//!
+//! ```text
+//! cargo run --release -p loader-sim -- --scenario scenarios/steady.toml --strategy adaptive
+//! cargo run --release -p loader-sim -- --scenario scenarios/steady.toml --sweep \
+//!     --json steady.json --plot steady.svg
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use loader_core::limit::StrategyKind;
+use loader_sim::{RunOptions, Scenario, SweepOptions, plot, report, run, sweep, targets};
+
+/// Drive the real loader-core engine against a simulated backend with a known optimum.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Scenario file (TOML).
+    #[arg(long)]
+    scenario: PathBuf,
+    /// Strategy: fixed (needs --limit), aimd, vegas, gradient2, adaptive. Ignored by --sweep.
+    #[arg(long, default_value = "adaptive")]
+    strategy: String,
+    /// With `fixed`: the fixed limit. With another strategy: its initial limit.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Write every figure as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Draw limit, in-flight, throughput and p99 over time as SVG to this file. With
+    /// --sweep, also draws every strategy's limit to `<stem>-strategies.svg`.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Sweep fixed limits to find the oracle, then run every strategy and compare.
+    #[arg(long)]
+    sweep: bool,
+    /// Runs executed in parallel by --sweep.
+    #[arg(long, default_value_t = 2)]
+    jobs: usize,
+    /// Overrides an engine setting (any `[engine]` key, durations in ms), e.g.
+    /// `--engine target_response_time=6`. Repeatable.
+    #[arg(long = "engine", value_name = "KEY=VALUE")]
+    engine: Vec<String>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn strategy(cli: &Cli) -> anyhow::Result<StrategyKind> {
+    let kind: StrategyKind = cli.strategy.parse()?;
+    Ok(match (kind, cli.limit) {
+        (StrategyKind::Fixed(None), Some(n)) => StrategyKind::Fixed(Some(n)),
+        (StrategyKind::Fixed(None), None) => bail!("--strategy fixed needs --limit N"),
+        (kind, _) => kind,
+    })
+}
+
+fn progress_bar(quiet: bool, len: u64) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} simulated ms ({eta})",
+        )
+        .expect("valid progress template"),
+    );
+    bar
+}
+
+fn write_json(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn strategies_plot_path(path: &Path) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map_or_else(Default::default, |s| s.to_string_lossy().into_owned());
+    path.with_file_name(format!("{stem}-strategies.svg"))
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut scenario = Scenario::from_file(&cli.scenario)?;
+    for setting in &cli.engine {
+        let (key, value) = setting
+            .split_once('=')
+            .with_context(|| format!("--engine {setting}: expected KEY=VALUE"))?;
+        scenario.set_engine(key.trim(), value.trim())?;
+    }
+    if cli.sweep {
+        let bar = progress_bar(cli.quiet, 0);
+        let result = sweep(
+            &scenario,
+            &SweepOptions {
+                jobs: cli.jobs,
+                progress: bar.clone(),
+            },
+        )?;
+        bar.finish_and_clear();
+        println!("{}", report::sweep_table(&result));
+        if let Some(path) = &cli.json {
+            write_json(path, &result)?;
+        }
+        if let Some(path) = &cli.plot {
+            let oracle = &result.oracle().run;
+            if let Some(adaptive) = result.row("adaptive") {
+                plot::plot_run(path, &adaptive.run, Some(oracle))?;
+            }
+            let runs: Vec<_> = result
+                .strategies
+                .iter()
+                .filter(|r| r.role.is_empty())
+                .map(|r| &r.run)
+                .collect();
+            let title = format!("{}: every strategy's limit", result.scenario);
+            plot::plot_strategies(&strategies_plot_path(path), &title, &runs)?;
+        }
+    } else {
+        let kind = strategy(&cli)?;
+        let bar = progress_bar(cli.quiet, (scenario.duration_s * 1000.0) as u64);
+        let options = RunOptions {
+            strategy: kind,
+            initial_limit: match kind {
+                StrategyKind::Fixed(_) => None,
+                _ => cli.limit,
+            },
+            progress: bar.clone(),
+        };
+        let result = run(&scenario, &options)?;
+        bar.finish_and_clear();
+        println!("{}", report::run_table(&result));
+        let checks = targets::evaluate(&scenario, &result, None);
+        println!(
+            "### Targets that need no oracle\n\n{}",
+            report::targets_table(&checks)
+        );
+        if let Some(path) = &cli.json {
+            #[derive(serde::Serialize)]
+            struct Single<'a> {
+                run: &'a loader_sim::RunReport,
+                targets: &'a [targets::TargetCheck],
+            }
+            write_json(
+                path,
+                &Single {
+                    run: &result,
+                    targets: &checks,
+                },
+            )?;
+        }
+        if let Some(path) = &cli.plot {
+            plot::plot_run(path, &result, None)?;
+        }
+    }
+    Ok(())
+}

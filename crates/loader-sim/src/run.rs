@@ -1,0 +1,248 @@
+//! One simulation run: the real engine, the simulated backend and the load, on tokio's
+//! paused clock, sampled every 100 ms.
+
+use std::{sync::Arc, time::Duration};
+
+use indicatif::ProgressBar;
+use loader_core::{Engine, limit::StrategyKind};
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use crate::{
+    Scenario, SimError,
+    analysis::{self, LimitStats, Sample},
+    backend::SimBackend,
+    load::{self, Traffic},
+    recorder::{Counts, Latency, Recorder},
+};
+
+/// Simulated time between two samples.
+pub const SAMPLE_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Simulated time allowed, after the load stopped and every request ended, for the engine
+/// to finish its in-flight batch calls.
+const DRAIN_LIMIT: Duration = Duration::from_secs(10);
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The engine's scaling strategy (`Fixed(Some(n))` for a fixed limit).
+    pub strategy: StrategyKind,
+    /// Overrides the engine's `initial_concurrency` (clamped to its bounds).
+    pub initial_limit: Option<usize>,
+    /// Advanced by 100 per simulated 100 ms (one unit per simulated millisecond).
+    pub progress: ProgressBar,
+}
+
+impl RunOptions {
+    /// Runs `strategy` with the scenario's engine settings and no progress bar.
+    pub fn new(strategy: StrategyKind) -> Self {
+        Self {
+            strategy,
+            initial_limit: None,
+            progress: ProgressBar::hidden(),
+        }
+    }
+}
+
+/// Every figure of one run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Scenario name.
+    pub scenario: String,
+    /// Strategy as configured (`adaptive`, `fixed:32`, ...).
+    pub strategy: String,
+    /// Simulated seconds of offered load.
+    pub duration_s: f64,
+    /// Seconds excluded from steady-state figures.
+    pub warmup_s: f64,
+    /// Request counts over the whole run.
+    pub counts: Counts,
+    /// `ok + errors`: requests that got a response.
+    pub answered: u64,
+    /// `issued - answered - refused - timed_out`; 0 when nothing was lost.
+    pub unaccounted: i64,
+    /// Keys served per second in steady state (after warm-up).
+    pub keys_per_s: f64,
+    /// Requests answered with values per second in steady state.
+    pub ok_per_s: f64,
+    /// Latency of requests answered with values in steady state.
+    pub latency: Latency,
+    /// The limit in steady state.
+    pub limit: LimitStats,
+    /// Engine bounds `[min_concurrency, max_concurrency]`.
+    pub limit_bounds: (usize, usize),
+    /// Every sampled limit lay within the bounds.
+    pub limit_in_bounds: bool,
+    /// Seconds after the last capacity change until the limit stays within 20% of the new
+    /// capacity; `None` when the capacity never changes.
+    pub reconverge_s: Option<f64>,
+    /// Whether the limit was within 20% of the capacity at the end (`None`: no change).
+    pub reconverged: Option<bool>,
+    /// The engine had no batch in flight and no load queued after the drain.
+    pub engine_idle_at_end: bool,
+    /// Batch calls the backend received.
+    pub backend_calls: u64,
+    /// Wall-clock seconds the run took.
+    pub real_time_s: f64,
+    /// One sample per 100 ms.
+    pub samples: Vec<Sample>,
+    /// The engine's own snapshot at the end of the run.
+    pub engine_snapshot: Option<serde_json::Value>,
+    /// Latency of requests answered at or after each scenario change time.
+    pub latency_after_changes: Vec<(f64, Latency)>,
+}
+
+impl RunReport {
+    /// The request accounting, printed by every report:
+    /// `issued 100 = answered 90 + refused 6 + timed out 4 (ok)`.
+    pub fn accounting(&self) -> String {
+        let c = &self.counts;
+        format!(
+            "issued {} = answered {} (ok {}, errors {}) + refused {} + timed out {}: {}",
+            c.issued,
+            self.answered,
+            c.ok,
+            c.errors,
+            c.refused,
+            c.timed_out,
+            if self.unaccounted == 0 && c.missing_keys == 0 {
+                "nothing lost".to_string()
+            } else {
+                format!(
+                    "LOST {} requests, {} keys missing from answers",
+                    self.unaccounted, c.missing_keys
+                )
+            }
+        )
+    }
+
+    /// Latency of requests answered after change time `t_s`, if it is a change time.
+    pub fn latency_after(&self, t_s: f64) -> Option<Latency> {
+        self.latency_after_changes
+            .iter()
+            .find(|(t, _)| *t == t_s)
+            .map(|(_, l)| *l)
+    }
+}
+
+/// Runs one simulation on its own single-threaded runtime with paused time (a 40 s
+/// scenario takes a few seconds of real time).
+pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport, SimError> {
+    scenario.validate()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .map_err(SimError::Runtime)?;
+    let real_start = std::time::Instant::now();
+    let mut report = runtime.block_on(simulate(scenario, options))?;
+    report.real_time_s = real_start.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+async fn simulate(scenario: &Scenario, options: &RunOptions) -> Result<RunReport, SimError> {
+    let mut config = scenario.engine_config();
+    config.scaling_strategy = options.strategy;
+    if let Some(n) = options.initial_limit {
+        config.initial_concurrency = n.clamp(config.min_concurrency, config.max_concurrency);
+    }
+    let bounds = (config.min_concurrency, config.max_concurrency);
+    let engine = Engine::builder()
+        .config(config)
+        .local_load_probe(Arc::new(|| 0.0))
+        .build()?;
+
+    let start = Instant::now();
+    let changes = scenario.change_times();
+    let backend = SimBackend::spawn(&scenario.backend, scenario.seed, start);
+    let batch = Arc::new(backend.batch_fn());
+    let recorder = Arc::new(Recorder::new(scenario.warmup_s, &changes));
+    let traffic = Arc::new(Traffic {
+        engine: engine.clone(),
+        batch: batch.clone(),
+        recorder: recorder.clone(),
+        spec: scenario.load.clone(),
+        start,
+        duration_s: scenario.duration_s,
+    });
+    let load_task = tokio::spawn(load::drive(traffic, scenario.seed));
+
+    let n_samples = (scenario.duration_s / SAMPLE_INTERVAL.as_secs_f64()).round() as u32;
+    let mut samples = Vec::with_capacity(n_samples as usize);
+    for k in 1..=n_samples {
+        tokio::time::sleep_until(start + SAMPLE_INTERVAL * k).await;
+        let t_s = (SAMPLE_INTERVAL * k).as_secs_f64();
+        let interval = recorder.take_interval();
+        let c = interval.counts;
+        samples.push(Sample {
+            t_s,
+            capacity: scenario.backend.capacity.at(t_s),
+            limit: engine.limit(),
+            in_flight: engine.in_flight(),
+            backend_in_flight: batch.in_flight(),
+            queued: engine.queued(),
+            issued: c.issued,
+            ok: c.ok,
+            refused: c.refused,
+            timed_out: c.timed_out,
+            errors: c.errors,
+            keys_per_s: c.keys_ok as f64 / SAMPLE_INTERVAL.as_secs_f64(),
+            p50_ms: interval.p50_ms,
+            p99_ms: interval.p99_ms,
+        });
+        options.progress.inc(SAMPLE_INTERVAL.as_millis() as u64);
+    }
+    // The load stops at `duration_s`; every request ends within its timeout.
+    let _ = load_task.await;
+    let drain_end = Instant::now() + DRAIN_LIMIT;
+    while (engine.in_flight() > 0 || engine.queued() > 0) && Instant::now() < drain_end {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let engine_idle_at_end = engine.in_flight() == 0 && engine.queued() == 0;
+    let engine_snapshot = serde_json::to_value(engine.snapshot()).ok();
+
+    let counts = recorder.totals();
+    let (warmup, end) = (scenario.warmup_s, scenario.duration_s);
+    let steady_s = end - warmup;
+    let cap_changes = scenario.backend.capacity.changes();
+    let (reconverge_s, reconverged) = match cap_changes.last() {
+        Some(&tc) => {
+            let target = scenario.backend.capacity.at(tc);
+            let settle = analysis::settle_time(&samples, tc, |s| {
+                (s.limit as f64 - target).abs() <= 0.2 * target
+            });
+            (Some(settle.seconds), Some(settle.settled))
+        }
+        None => (None, None),
+    };
+    let ok_in_steady: u64 = analysis::window(&samples, warmup, end).map(|s| s.ok).sum();
+    Ok(RunReport {
+        scenario: scenario.name.clone(),
+        strategy: options.strategy.to_string(),
+        duration_s: end,
+        warmup_s: warmup,
+        counts,
+        answered: counts.answered(),
+        unaccounted: counts.unaccounted(),
+        keys_per_s: analysis::keys_per_s(&samples, warmup, end),
+        ok_per_s: ok_in_steady as f64 / steady_s,
+        latency: recorder.steady_latency(),
+        limit: analysis::limit_stats(&samples, warmup, end, &changes),
+        limit_bounds: bounds,
+        limit_in_bounds: samples
+            .iter()
+            .all(|s| (bounds.0..=bounds.1).contains(&s.limit)),
+        reconverge_s,
+        reconverged,
+        engine_idle_at_end,
+        backend_calls: batch.calls(),
+        real_time_s: 0.0,
+        samples,
+        engine_snapshot,
+        latency_after_changes: changes
+            .iter()
+            .map(|&t| (t, recorder.latency_after(t)))
+            .collect(),
+    })
+}
