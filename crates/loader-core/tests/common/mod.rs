@@ -153,3 +153,52 @@ pub async fn settle() {
         tokio::task::yield_now().await;
     }
 }
+
+/// A strategy that records every sample and returns what `next` says (or keeps its limit).
+pub struct Recording {
+    pub limit: usize,
+    pub samples: Arc<Mutex<Vec<loader_core::limit::Sample>>>,
+    pub next: Box<dyn FnMut(&loader_core::limit::Sample) -> usize + Send + Sync>,
+}
+
+impl Recording {
+    /// Keeps `limit`; returns the strategy and its sample log.
+    pub fn fixed(limit: usize) -> (Box<Self>, Arc<Mutex<Vec<loader_core::limit::Sample>>>) {
+        Self::scripted(limit, move |_| limit)
+    }
+
+    pub fn scripted(
+        limit: usize,
+        next: impl FnMut(&loader_core::limit::Sample) -> usize + Send + Sync + 'static,
+    ) -> (Box<Self>, Arc<Mutex<Vec<loader_core::limit::Sample>>>) {
+        let samples = Arc::new(Mutex::new(Vec::new()));
+        (
+            Box::new(Self {
+                limit,
+                samples: samples.clone(),
+                next: Box::new(next),
+            }),
+            samples,
+        )
+    }
+}
+
+impl loader_core::limit::ScalingStrategy for Recording {
+    fn name(&self) -> &'static str {
+        "recording"
+    }
+    fn limit(&self) -> usize {
+        self.limit
+    }
+    fn on_sample(&mut self, sample: &loader_core::limit::Sample) -> usize {
+        self.samples.lock().push(*sample);
+        self.limit = (self.next)(sample);
+        self.limit
+    }
+    fn reason(&self) -> &str {
+        "scripted"
+    }
+    fn warm_start(&mut self, limit: usize) {
+        self.limit = limit;
+    }
+}
