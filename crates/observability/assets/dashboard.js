@@ -37,16 +37,19 @@ function chart(container, id, title, series) {
   return entry;
 }
 
-function niceMax(v) {
-  if (!(v > 0)) return 1;
+// A round axis maximum at or above `v`, and a tick count that gives round steps.
+function niceScale(v) {
+  if (!(v > 0)) return { max: 1, ticks: 4 };
   const exp = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const m of [1, 2, 2.5, 5, 10]) if (v <= m * exp) return m * exp;
-  return 10 * exp;
+  for (const [m, ticks] of [[1, 5], [2, 4], [2.5, 5], [5, 5], [10, 5]]) {
+    if (v <= m * exp) return { max: m * exp, ticks };
+  }
+  return { max: 10 * exp, ticks: 5 };
 }
 
 function fmt(v) {
   if (v === undefined || v === null || Number.isNaN(v)) return "–";
-  if (Math.abs(v) >= 1000) return (v / 1000).toFixed(v >= 10000 ? 0 : 1) + "k";
+  if (Math.abs(v) >= 1000) return parseFloat((v / 1000).toFixed(v >= 10000 ? 0 : 1)) + "k";
   if (Math.abs(v) >= 100 || Number.isInteger(v)) return v.toFixed(0);
   return v.toFixed(1);
 }
@@ -65,9 +68,12 @@ function draw(entry) {
   const values = series.map(s => points.map(p => [p.t_ms, s.value(p)])
     .filter(([, v]) => typeof v === "number" && Number.isFinite(v)));
   const tNow = points.length ? points[points.length - 1].t_ms : Date.now();
-  const span = Math.min(capacity * intervalMs, Math.max(60000, points.length ? tNow - points[0].t_ms : 0));
+  // Show the whole history, but at least 30 samples' worth so a young page is not a smear.
+  const dataSpan = points.length ? tNow - points[0].t_ms : 0;
+  const span = Math.min(capacity * intervalMs, Math.max(30 * intervalMs, dataSpan));
   const tMin = tNow - span;
-  const yMax = niceMax(Math.max(0, ...values.flat().map(([, v]) => v)) * 1.05);
+  const scale = niceScale(Math.max(0, ...values.flat().map(([, v]) => v)) * 1.05);
+  const yMax = scale.max;
   const x = t => pad.l + ((t - tMin) / span) * pw;
   const y = v => pad.t + ph - (v / yMax) * ph;
 
@@ -77,18 +83,21 @@ function draw(entry) {
   ctx.lineWidth = 1;
   ctx.textAlign = "right";
   ctx.textBaseline = "middle";
-  for (let i = 0; i <= 4; i++) {
-    const v = (yMax * i) / 4, yy = Math.round(y(v)) + 0.5;
+  for (let i = 0; i <= scale.ticks; i++) {
+    const v = (yMax * i) / scale.ticks, yy = Math.round(y(v)) + 0.5;
     ctx.beginPath(); ctx.moveTo(pad.l, yy); ctx.lineTo(w - pad.r, yy); ctx.stroke();
     ctx.fillText(fmt(v), pad.l - 5, yy);
   }
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
-  const stepMs = span > 180000 ? 60000 : span > 90000 ? 30000 : 15000;
+  const steps = [1000, 2000, 5000, 10000, 15000, 30000, 60000, 120000];
+  const stepMs = steps.find(st => span / st <= 6) || 300000;
   for (let back = 0; back <= span; back += stepMs) {
     const xx = x(tNow - back);
     if (xx < pad.l + 10) break;
-    ctx.fillText(back === 0 ? "now" : `-${back >= 60000 ? back / 60000 + "m" : back / 1000 + "s"}`, xx, h - pad.b + 4);
+    ctx.textAlign = back === 0 ? "right" : "center";
+    const label = back === 0 ? "now" : back >= 60000 ? `-${back / 60000}m` : `-${back / 1000}s`;
+    ctx.fillText(label, xx, h - pad.b + 4);
   }
 
   series.forEach((s, i) => {

@@ -8,7 +8,9 @@ pub enum TelemetryError {
     )]
     Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
     /// A log or trace filter directive did not parse.
-    #[error("invalid filter directive {directive:?} ({source}); use the RUST_LOG syntax, e.g. `info,loader_core=debug`")]
+    #[error(
+        "invalid filter directive {directive:?} ({source}); use the RUST_LOG syntax, e.g. `info,loader_core=debug`"
+    )]
     Filter {
         /// The directive as given.
         directive: String,
@@ -16,7 +18,9 @@ pub enum TelemetryError {
         source: tracing_subscriber::filter::ParseError,
     },
     /// Another global `tracing` subscriber was installed first.
-    #[error("a global tracing subscriber is already installed; call telemetry::init once, at the start of main")]
+    #[error(
+        "a global tracing subscriber is already installed; call telemetry::init once, at the start of main"
+    )]
     AlreadyInstalled(#[from] tracing_subscriber::util::TryInitError),
     /// The OTLP protocol name is not one this build supports.
     #[error("unsupported OTLP protocol {0:?}; use `grpc` or `http/protobuf`")]

@@ -28,8 +28,11 @@ use opentelemetry_proto::tonic::{
         trace_service_server::{TraceService, TraceServiceServer},
     },
     common::v1::{AnyValue, KeyValue, any_value::Value},
-    trace::v1::{Span, span::SpanKind},
+    trace::v1::Span,
 };
+
+/// The OTLP span kind, as returned by [`ReceivedSpan::kind`].
+pub use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use parking_lot::Mutex;
 use tokio::{net::TcpListener, sync::Notify, task::JoinHandle};
 use tokio_stream::wrappers::TcpListenerStream;

@@ -138,3 +138,83 @@ impl SnapshotHistory {
         self.capacity
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use loader_core::{GroupSnapshot, Percentiles};
+
+    use super::*;
+
+    fn snapshot(limit: usize, group_loads: &[(&str, f64)]) -> Snapshot {
+        let groups = group_loads
+            .iter()
+            .map(|(name, loads)| {
+                let g = GroupSnapshot {
+                    loads_per_s: *loads,
+                    latency_ms: Percentiles {
+                        p99: 12.5,
+                        ..Percentiles::default()
+                    },
+                    ..GroupSnapshot::default()
+                };
+                ((*name).to_owned(), g)
+            })
+            .collect();
+        Snapshot {
+            strategy: "adaptive".to_owned(),
+            limit,
+            in_flight: 1,
+            queued: 2,
+            local_load: 0.0,
+            window_s: 10.0,
+            total: GroupSnapshot::default(),
+            groups,
+            limit_history: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn full_history_drops_the_oldest_point() {
+        let mut history = SnapshotHistory::new(3);
+        for limit in 1..=5 {
+            history.record(&snapshot(limit, &[]), limit as u64 * 1000);
+        }
+        let limits: Vec<usize> = history.since(None).iter().map(|p| p.limit).collect();
+        assert_eq!(limits, [3, 4, 5]);
+        assert_eq!(history.len(), 3);
+    }
+
+    #[test]
+    fn since_returns_only_newer_points_in_order() {
+        let mut history = SnapshotHistory::new(10);
+        let first = history.record(&snapshot(4, &[]), 1);
+        let second = history.record(&snapshot(5, &[]), 2);
+        history.record(&snapshot(6, &[]), 3);
+        assert!(second > first);
+        let newer: Vec<usize> = history.since(Some(first)).iter().map(|p| p.limit).collect();
+        assert_eq!(newer, [5, 6]);
+        assert!(history.since(Some(u64::MAX)).is_empty());
+    }
+
+    #[test]
+    fn points_carry_each_group_with_its_p99() {
+        let mut history = SnapshotHistory::new(2);
+        history.record(
+            &snapshot(8, &[("users.by_id", 40.0), ("posts.by_author", 7.0)]),
+            9,
+        );
+        let point = &history.since(None)[0];
+        assert_eq!(point.groups.len(), 2);
+        assert_eq!(point.groups["users.by_id"].loads_per_s, 40.0);
+        assert_eq!(point.groups["posts.by_author"].p99_ms, 12.5);
+        assert_eq!((point.t_ms, point.queued), (9, 2));
+    }
+
+    #[test]
+    fn zero_capacity_still_keeps_the_latest_point() {
+        let mut history = SnapshotHistory::new(0);
+        history.record(&snapshot(1, &[]), 1);
+        history.record(&snapshot(2, &[]), 2);
+        assert_eq!(history.since(None)[0].limit, 2);
+    }
+}

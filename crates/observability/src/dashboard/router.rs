@@ -146,10 +146,7 @@ fn now_ms() -> u64 {
 }
 
 async fn page() -> impl IntoResponse {
-    (
-        [(header::CACHE_CONTROL, "no-cache")],
-        Html(PAGE),
-    )
+    ([(header::CACHE_CONTROL, "no-cache")], Html(PAGE))
 }
 
 async fn script() -> impl IntoResponse {
@@ -176,7 +173,10 @@ struct DataResponse {
     points: Vec<HistoryPoint>,
 }
 
-async fn data(State(state): State<DashboardState>, Query(q): Query<DataQuery>) -> impl IntoResponse {
+async fn data(
+    State(state): State<DashboardState>,
+    Query(q): Query<DataQuery>,
+) -> impl IntoResponse {
     let (points, capacity) = {
         let history = state.history.lock();
         (history.since(q.since), history.capacity())

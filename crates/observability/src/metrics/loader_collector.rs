@@ -1,9 +1,5 @@
 use loader_core::{Percentiles, Snapshot};
-use prometheus_client::{
-    collector::Collector,
-    encoding::DescriptorEncoder,
-    metrics::MetricType,
-};
+use prometheus_client::{collector::Collector, encoding::DescriptorEncoder, metrics::MetricType};
 
 /// The engine's state at scrape time, as Prometheus gauges and counters.
 ///
@@ -21,7 +17,12 @@ impl LoaderCollector {
 
 /// `(label value, quantile)` pairs exported for each percentile set.
 fn quantiles(p: &Percentiles) -> [(&'static str, f64); 4] {
-    [("0.5", p.p50), ("0.9", p.p90), ("0.99", p.p99), ("1", p.max)]
+    [
+        ("0.5", p.p50),
+        ("0.9", p.p90),
+        ("0.99", p.p99),
+        ("1", p.max),
+    ]
 }
 
 impl Collector for LoaderCollector {

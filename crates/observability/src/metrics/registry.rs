@@ -60,16 +60,17 @@ impl Metrics {
     pub fn render(&self, engine: &Engine) -> String {
         let mut loader = Registry::default();
         loader.register_collector(Box::new(LoaderCollector::new(engine.snapshot())));
+        let mut out = encode(&loader);
+        out.push_str(&self.render_instruments());
+        out
+    }
+
+    /// The batch histograms and HTTP metrics alone, in the Prometheus text format.
+    pub fn render_instruments(&self) -> String {
         let mut instruments = Registry::default();
         self.batches.register(&mut instruments);
         self.http.register(&mut instruments);
-
-        let mut out = String::new();
-        for registry in [&loader, &instruments] {
-            prometheus_client::encoding::prometheus_text::encode(&mut out, registry)
-                .expect("writing to a String cannot fail");
-        }
-        out
+        encode(&instruments)
     }
 
     /// `GET /metrics` serving [`Metrics::render`] for `engine`.
@@ -85,8 +86,18 @@ impl Metrics {
     }
 }
 
+fn encode(registry: &Registry) -> String {
+    let mut out = String::new();
+    prometheus_client::encoding::prometheus_text::encode(&mut out, registry)
+        .expect("writing to a String cannot fail");
+    out
+}
+
 async fn scrape(State((metrics, engine)): State<(Metrics, Engine)>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, CONTENT_TYPE)], metrics.render(&engine))
+    (
+        [(header::CONTENT_TYPE, CONTENT_TYPE)],
+        metrics.render(&engine),
+    )
 }
 
 /// `GET /metrics` for `engine`, with the process-wide [`Metrics::global`] instruments.

@@ -80,7 +80,10 @@ where
 }
 
 fn request_span<B>(req: &Request<B>) -> Span {
-    let route = req.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
     let user_agent = req
         .headers()
         .get(http::header::USER_AGENT)

@@ -44,7 +44,9 @@ pub fn init_with(config: TelemetryConfig) -> Result<TelemetryGuard, TelemetryErr
     };
     let batch_histograms = Metrics::global()
         .batch_layer()
-        .with_filter(filter_fn(|meta| meta.is_span() && meta.name() == "loader.batch"));
+        .with_filter(filter_fn(|meta| {
+            meta.is_span() && meta.name() == "loader.batch"
+        }));
 
     tracing_subscriber::registry()
         .with(tracing_subscriber::fmt::layer().with_filter(log_filter))

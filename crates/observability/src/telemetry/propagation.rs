@@ -18,6 +18,7 @@ impl Extractor for HeaderExtractor<'_> {
 /// The caller's span context carried by `headers`, through the global propagator (W3C
 /// TraceContext once [`init`](super::init) ran); `None` when there is none or it is invalid.
 pub fn remote_parent(headers: &HeaderMap) -> Option<Context> {
-    let cx = opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
+    let cx =
+        opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
     cx.span().span_context().is_valid().then_some(cx)
 }
