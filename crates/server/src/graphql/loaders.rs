@@ -1,0 +1,251 @@
+//! [`Loaders`]: what a request's resolvers load relations through.
+//!
+//! One `Loaders` is made per GraphQL request and put into the request data. It holds one
+//! [`loader_core::Loader`] per relation and page size, all created on the one process-wide
+//! [`Engine`], so every relation of every request shares the engine's concurrency limit and
+//! identical loads from concurrent requests coalesce. Each loader caches what it loaded for
+//! the rest of the request; mutations report their writes here (`created_post`, ...) and
+//! the affected cache entries are dropped or primed, so a read after a write in the same
+//! request sees the write.
+//!
+//! The page size (`first`) is part of the query group: `posts(first: 10)` and
+//! `posts(first: 5)` are two groups, each one SQL statement per batch.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+};
+
+use entity::{comment, follow, post, post_tag, tag, user};
+use loader_core::{BatchFn, Engine, Loader};
+use sea_orm::DatabaseConnection;
+use tokio::time::Instant;
+
+use crate::{
+    batch::{ById, Order, Related},
+    error::AppResult,
+};
+
+/// The per-request loaders of every relation in the schema.
+pub struct Loaders {
+    engine: Engine,
+    db: DatabaseConnection,
+    deadline: Instant,
+    users: Family<ById<user::Entity>>,
+    posts: Family<ById<post::Entity>>,
+    posts_of_author: Family<Related<post::Entity>>,
+    comments_of_post: Family<Related<comment::Entity>>,
+    comments_of_author: Family<Related<comment::Entity>>,
+    tags_of_post: Family<Related<tag::Entity>>,
+    posts_of_tag: Family<Related<post::Entity>>,
+    followers_of: Family<Related<user::Entity>>,
+    followed_by: Family<Related<user::Entity>>,
+}
+
+impl Loaders {
+    /// Loaders for one request on `engine`; loads still waiting at `deadline` fail.
+    pub fn new(engine: &Engine, db: &DatabaseConnection, deadline: Instant) -> Self {
+        Self {
+            engine: engine.clone(),
+            db: db.clone(),
+            deadline,
+            users: Family::new(|db, _| ById::new(db, user::Column::Id, |u: &user::Model| u.id)),
+            posts: Family::new(|db, _| ById::new(db, post::Column::Id, |p: &post::Model| p.id)),
+            posts_of_author: Family::new(|db, limit| {
+                Related::direct(db, post::Column::AuthorId)
+                    .order_by(post::Column::CreatedAt, Order::Desc)
+                    .order_by(post::Column::Id, Order::Desc)
+                    .limit(limit)
+            }),
+            comments_of_post: Family::new(|db, limit| {
+                Related::direct(db, comment::Column::PostId)
+                    .order_by(comment::Column::CreatedAt, Order::Desc)
+                    .order_by(comment::Column::Id, Order::Desc)
+                    .limit(limit)
+            }),
+            comments_of_author: Family::new(|db, limit| {
+                Related::direct(db, comment::Column::AuthorId)
+                    .order_by(comment::Column::CreatedAt, Order::Desc)
+                    .order_by(comment::Column::Id, Order::Desc)
+                    .limit(limit)
+            }),
+            tags_of_post: Family::new(|db, _| {
+                Related::through::<post_tag::Entity>(
+                    db,
+                    post_tag::Column::PostId,
+                    post_tag::Column::TagId,
+                    tag::Column::Id,
+                )
+                .order_by(tag::Column::Name, Order::Asc)
+            }),
+            posts_of_tag: Family::new(|db, limit| {
+                Related::through::<post_tag::Entity>(
+                    db,
+                    post_tag::Column::TagId,
+                    post_tag::Column::PostId,
+                    post::Column::Id,
+                )
+                .order_by(post::Column::CreatedAt, Order::Desc)
+                .order_by(post::Column::Id, Order::Desc)
+                .limit(limit)
+            }),
+            followers_of: Family::new(|db, limit| {
+                Related::through::<follow::Entity>(
+                    db,
+                    follow::Column::FolloweeId,
+                    follow::Column::FollowerId,
+                    user::Column::Id,
+                )
+                .order_by_junction::<follow::Entity>(follow::Column::CreatedAt, Order::Desc)
+                .order_by(user::Column::Id, Order::Asc)
+                .limit(limit)
+            }),
+            followed_by: Family::new(|db, limit| {
+                Related::through::<follow::Entity>(
+                    db,
+                    follow::Column::FollowerId,
+                    follow::Column::FolloweeId,
+                    user::Column::Id,
+                )
+                .order_by_junction::<follow::Entity>(follow::Column::CreatedAt, Order::Desc)
+                .order_by(user::Column::Id, Order::Asc)
+                .limit(limit)
+            }),
+        }
+    }
+
+    /// The user with this id.
+    pub async fn user(&self, id: i64) -> AppResult<Option<user::Model>> {
+        Ok(self.users.get(self, 0).load(id).await?)
+    }
+
+    /// The post with this id.
+    pub async fn post(&self, id: i64) -> AppResult<Option<post::Model>> {
+        Ok(self.posts.get(self, 0).load(id).await?)
+    }
+
+    /// The newest `first` posts of an author.
+    pub async fn posts_of_author(&self, author: i64, first: u32) -> AppResult<Vec<post::Model>> {
+        self.many(&self.posts_of_author, author, first).await
+    }
+
+    /// The newest `first` comments on a post.
+    pub async fn comments_of_post(&self, post: i64, first: u32) -> AppResult<Vec<comment::Model>> {
+        self.many(&self.comments_of_post, post, first).await
+    }
+
+    /// The newest `first` comments by a user.
+    pub async fn comments_of_author(
+        &self,
+        author: i64,
+        first: u32,
+    ) -> AppResult<Vec<comment::Model>> {
+        self.many(&self.comments_of_author, author, first).await
+    }
+
+    /// Every tag of a post, by name.
+    pub async fn tags_of_post(&self, post: i64) -> AppResult<Vec<tag::Model>> {
+        Ok(self
+            .tags_of_post
+            .get(self, 0)
+            .load(post)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// The newest `first` posts with a tag.
+    pub async fn posts_of_tag(&self, tag: i64, first: u32) -> AppResult<Vec<post::Model>> {
+        self.many(&self.posts_of_tag, tag, first).await
+    }
+
+    /// The `first` users who most recently followed `user`.
+    pub async fn followers_of(&self, user: i64, first: u32) -> AppResult<Vec<user::Model>> {
+        self.many(&self.followers_of, user, first).await
+    }
+
+    /// The `first` users `user` most recently followed.
+    pub async fn followed_by(&self, user: i64, first: u32) -> AppResult<Vec<user::Model>> {
+        self.many(&self.followed_by, user, first).await
+    }
+
+    async fn many<M: Clone + Send + Sync + 'static, F>(
+        &self,
+        family: &Family<F>,
+        key: i64,
+        first: u32,
+    ) -> AppResult<Vec<M>>
+    where
+        F: BatchFn<Key = i64, Value = Vec<M>>,
+    {
+        if first == 0 {
+            return Ok(Vec::new());
+        }
+        Ok(family.get(self, first).load(key).await?.unwrap_or_default())
+    }
+
+    /// A user was created: later reads of it in this request need no query.
+    pub fn created_user(&self, user: &user::Model) {
+        self.users.get(self, 0).prime(user.id, user.clone());
+    }
+
+    /// A post was created with these tags.
+    pub fn created_post(&self, post: &post::Model, tag_ids: &[i64]) {
+        self.posts.get(self, 0).prime(post.id, post.clone());
+        self.posts_of_author.clear(&post.author_id);
+        self.tags_of_post.clear(&post.id);
+        for tag in tag_ids {
+            self.posts_of_tag.clear(tag);
+        }
+    }
+
+    /// A comment was added.
+    pub fn added_comment(&self, comment: &comment::Model) {
+        self.comments_of_post.clear(&comment.post_id);
+        self.comments_of_author.clear(&comment.author_id);
+    }
+
+    /// A post was tagged.
+    pub fn tagged_post(&self, post: i64, tag: i64) {
+        self.tags_of_post.clear(&post);
+        self.posts_of_tag.clear(&tag);
+    }
+
+    /// `follower` now follows `followee`.
+    pub fn followed(&self, follower: i64, followee: i64) {
+        self.followers_of.clear(&followee);
+        self.followed_by.clear(&follower);
+    }
+}
+
+/// The loaders of one relation, one per page size, created on first use.
+struct Family<F: BatchFn> {
+    make: fn(DatabaseConnection, u32) -> F,
+    loaders: Mutex<HashMap<u32, Arc<Loader<F>>>>,
+}
+
+impl<F: BatchFn> Family<F> {
+    fn new(make: fn(DatabaseConnection, u32) -> F) -> Self {
+        Self {
+            make,
+            loaders: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, loaders: &Loaders, limit: u32) -> Arc<Loader<F>> {
+        let mut map = self.loaders.lock().unwrap_or_else(PoisonError::into_inner);
+        map.entry(limit)
+            .or_insert_with(|| {
+                let f = (self.make)(loaders.db.clone(), limit);
+                Arc::new(loaders.engine.loader(f).with_deadline(loaders.deadline))
+            })
+            .clone()
+    }
+
+    /// Drops `key` from the cache of every page size loaded so far.
+    fn clear(&self, key: &F::Key) {
+        let map = self.loaders.lock().unwrap_or_else(PoisonError::into_inner);
+        for loader in map.values() {
+            loader.clear(key);
+        }
+    }
+}

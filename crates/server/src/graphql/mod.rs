@@ -1,0 +1,17 @@
+//! The GraphQL schema: object types per domain, root query and mutation objects merged
+//! from per-domain parts, the per-request [`Loaders`], and [`build_schema`].
+
+mod cursor;
+mod error_codes;
+mod id;
+mod loaders;
+mod mutation;
+mod page;
+mod query;
+mod schema;
+mod types;
+mod validate;
+
+pub use error_codes::ErrorCodes;
+pub use loaders::Loaders;
+pub use schema::{AppSchema, build_schema, sdl};

@@ -1,0 +1,71 @@
+//! `createUser`.
+
+use async_graphql::{Context, InputObject, Object, Result};
+use entity::user;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr,
+};
+
+use super::begin_write;
+use crate::{
+    error::{AppError, AppResult},
+    graphql::{Loaders, types::User, validate},
+};
+
+/// A new user.
+#[derive(InputObject)]
+pub struct CreateUserInput {
+    /// Display name, 1 to 100 characters.
+    pub name: String,
+    /// E-mail address, unique.
+    pub email: String,
+}
+
+/// Mutations of users.
+#[derive(Default)]
+pub struct UserMutation;
+
+#[Object]
+impl UserMutation {
+    /// Registers a user. The e-mail address must not be taken.
+    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> Result<User> {
+        let name = validate::text("name", &input.name, validate::MAX_NAME)?;
+        let email = validate::email(&input.email)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let user = insert_user(db, name, email).await?;
+        ctx.data::<Loaders>()?.created_user(&user);
+        Ok(User(user))
+    }
+}
+
+async fn insert_user(
+    db: &DatabaseConnection,
+    name: String,
+    email: String,
+) -> AppResult<user::Model> {
+    let txn = begin_write(db).await?;
+    let taken = user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(&txn)
+        .await?;
+    if taken.is_some() {
+        return Err(email_taken(&email));
+    }
+    let inserted = user::ActiveModel {
+        name: Set(name),
+        email: Set(email.clone()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|err| match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => email_taken(&email),
+        _ => err.into(),
+    })?;
+    txn.commit().await?;
+    Ok(inserted)
+}
+
+fn email_taken(email: &str) -> AppError {
+    AppError::bad_input("email", format!("`{email}` is already registered"))
+}

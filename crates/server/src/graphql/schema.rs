@@ -1,0 +1,32 @@
+//! [`build_schema`]: the executable schema with its guards, and [`sdl`], its definition.
+
+use async_graphql::{EmptySubscription, Schema};
+use sea_orm::DatabaseConnection;
+
+use super::{ErrorCodes, mutation::Mutation, query::Query};
+use crate::config::Limits;
+
+/// The executable schema.
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// The schema with its guards (depth, complexity, introspection) and the database pool.
+/// Requests must carry a [`Loaders`](super::Loaders) in their data.
+pub fn build_schema(db: DatabaseConnection, limits: &Limits) -> AppSchema {
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .extension(ErrorCodes)
+        .data(db)
+        .data(limits.clone());
+    if limits.disable_introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// The schema definition (SDL), as committed in `schema/schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .finish()
+        .sdl()
+}

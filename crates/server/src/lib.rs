@@ -1,0 +1,34 @@
+//! The forum GraphQL server: axum + async-graphql, every relation resolved through the
+//! adaptive loader engine ([`loader_core`]) with one SQL statement per relation level.
+//!
+//! - [`config`]: flags and environment ([`config::Settings`]).
+//! - [`startup`]: [`Application`] (build, bind, serve, graceful shutdown) and [`router`].
+//! - [`routes`]: `POST`/`GET /graphql`, `/healthz`, `/readyz`, `/loader/stats`.
+//! - [`graphql`]: the schema, per-domain types, queries and mutations, and the per-request
+//!   [`graphql::Loaders`].
+//! - [`batch`]: the batch functions behind the loaders.
+//! - [`seed`]: deterministic demo and benchmark data.
+//! - [`error`]: the one error type, mapped to GraphQL errors with `extensions.code`.
+//!
+//! ```no_run
+//! use server::{Application, config::Settings};
+//! # async fn run() -> anyhow::Result<()> {
+//! let app = Application::build(Settings::for_database("sqlite::memory:")).await?;
+//! println!("listening on {}", app.local_addr());
+//! app.run_until_stopped().await
+//! # }
+//! ```
+
+pub mod batch;
+pub mod config;
+pub mod database;
+pub mod error;
+pub mod graphql;
+pub mod routes;
+pub mod seed;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use startup::{Application, router};
+pub use state::AppState;

@@ -1,0 +1,53 @@
+//! `server`: serve GraphQL (default), `seed` a database, or `export-schema`.
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use sea_orm::{EntityTrait as _, PaginatorTrait as _};
+use server::{
+    Application,
+    config::{Cli, Command},
+    database, graphql, seed, telemetry,
+};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    telemetry::init(cli.settings.log_format);
+    let settings = cli.settings;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(settings).await?;
+            let addr = app.local_addr();
+            tracing::info!(%addr, "listening");
+            println!("GraphiQL: http://{addr}/graphql");
+            app.run_until_stopped().await
+        }
+        Command::Seed(args) => {
+            let db = database::connect(&settings).await?;
+            if !settings.no_migrate {
+                database::migrate(&db).await?;
+            }
+            let existing = entity::user::Entity::find().count(&db).await?;
+            if existing > 0 && !args.force {
+                anyhow::bail!(
+                    "the database already has {existing} users; pass --force to add more rows"
+                );
+            }
+            seed::run(&db, args.plan(), true).await
+        }
+        Command::ExportSchema { out } => {
+            let sdl = graphql::sdl();
+            if out.as_os_str() == "-" {
+                print!("{sdl}");
+            } else {
+                if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)?;
+                }
+                std::fs::write(&out, sdl)
+                    .with_context(|| format!("cannot write {}", out.display()))?;
+                eprintln!("wrote {}", out.display());
+            }
+            Ok(())
+        }
+    }
+}

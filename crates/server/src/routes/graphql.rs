@@ -1,0 +1,389 @@
+//! `POST /graphql` and `GET /graphql`, following the GraphQL-over-HTTP conventions.
+//!
+//! - Requests: `POST` with `Content-Type: application/json` (`{query, operationName,
+//!   variables, extensions}`); `GET` with the same fields in the query string, for queries
+//!   only (a mutation over `GET` is `405`). `GET` without a query from a browser serves the
+//!   GraphiQL page.
+//! - Responses: `application/graphql-response+json` when the client accepts it, otherwise
+//!   `application/json`. With the former, a request that fails before execution (bad JSON,
+//!   parse or validation error, too deep or too complex) is `400` and has no `data`; with
+//!   the latter such responses are `200`, as legacy clients expect. Field errors are `200`.
+//! - Errors are always the GraphQL JSON shape with `extensions.code`. An `OVERLOADED` error
+//!   adds a `Retry-After` header.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use async_graphql::{
+    ServerError, Value,
+    http::GraphiQLSource,
+    parser::types::{DocumentOperations, OperationType},
+};
+use axum::{
+    body::Bytes,
+    extract::{RawQuery, State, rejection::BytesRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+};
+use serde_json::json;
+use tokio::time::Instant;
+
+use crate::{graphql::Loaders, state::AppState};
+
+/// The media type the client gets back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseMedia {
+    /// `application/graphql-response+json`: status codes carry meaning.
+    GraphqlResponse,
+    /// `application/json`: always `200` for well-formed requests.
+    Json,
+}
+
+impl ResponseMedia {
+    fn content_type(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            ResponseMedia::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+            ResponseMedia::Json => "application/json; charset=utf-8",
+        })
+    }
+
+    /// Picks the response type from the `Accept` header; `None` when nothing acceptable is
+    /// offered. No header means `application/json`.
+    pub fn negotiate(headers: &HeaderMap) -> Option<ResponseMedia> {
+        let accept: Vec<&str> = headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .collect();
+        if accept.iter().all(|v| v.trim().is_empty()) {
+            return Some(ResponseMedia::Json);
+        }
+        accept.iter().find_map(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let media = parts.next()?.to_ascii_lowercase();
+            let refused = parts.any(|p| p.replace(' ', "") == "q=0");
+            if refused {
+                return None;
+            }
+            match media.as_str() {
+                "application/graphql-response+json" => Some(ResponseMedia::GraphqlResponse),
+                "application/json" | "application/*" | "*/*" => Some(ResponseMedia::Json),
+                _ => None,
+            }
+        })
+    }
+}
+
+/// `POST /graphql`.
+pub async fn post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(media) = ResponseMedia::negotiate(&headers) else {
+        return not_acceptable();
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let status = rejection.status();
+            let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "PAYLOAD_TOO_LARGE"
+            } else {
+                "BAD_REQUEST"
+            };
+            return error_response(status, media, code, &rejection.body_text());
+        }
+    };
+    if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
+        let content_type = content_type.to_str().unwrap_or_default();
+        let essence = content_type.split(';').next().unwrap_or_default().trim();
+        if !essence.eq_ignore_ascii_case("application/json") {
+            return error_response(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                media,
+                "UNSUPPORTED_MEDIA_TYPE",
+                &format!("unsupported Content-Type `{content_type}`; send application/json"),
+            );
+        }
+    }
+    let request = match parse_body(&body) {
+        Ok(request) => request,
+        Err(message) => {
+            return error_response(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", &message);
+        }
+    };
+    execute(state, request, media, false).await
+}
+
+/// `GET /graphql`: a query in the query string, or the GraphiQL page.
+pub async fn get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let query = query.unwrap_or_default();
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    let has_query = query.split('&').any(|p| p.starts_with("query="));
+    if !has_query && wants_html && !state.settings.limits.disable_graphiql {
+        return Html(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .title("Forum GraphQL")
+                .finish(),
+        )
+        .into_response();
+    }
+    let Some(media) = ResponseMedia::negotiate(&headers) else {
+        return not_acceptable();
+    };
+    if !has_query {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            media,
+            "BAD_REQUEST",
+            "missing `query` parameter",
+        );
+    }
+    match async_graphql::http::parse_query_string(&query) {
+        Ok(request) => execute(state, request, media, true).await,
+        Err(err) => error_response(
+            StatusCode::BAD_REQUEST,
+            media,
+            "BAD_REQUEST",
+            &format!("invalid query string: {err}"),
+        ),
+    }
+}
+
+fn parse_body(body: &[u8]) -> Result<async_graphql::Request, String> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    match first {
+        None => return Err("the request body is empty; send {\"query\": \"...\"}".into()),
+        Some(b'[') => return Err("batched requests (a JSON array) are not supported".into()),
+        Some(b'{') => {}
+        Some(_) => return Err("the request body must be a JSON object".into()),
+    }
+    let request: async_graphql::Request = serde_json::from_slice(body)
+        .map_err(|err| format!("the request body is not a valid GraphQL request: {err}"))?;
+    if request.query.trim().is_empty() {
+        return Err("the request has no `query`".into());
+    }
+    Ok(request)
+}
+
+async fn execute(
+    state: AppState,
+    mut request: async_graphql::Request,
+    media: ResponseMedia,
+    is_get: bool,
+) -> Response {
+    // Parse first: a parse failure is a request error with its own code, and `GET` must
+    // not run mutations.
+    let operation_name = request.operation_name.clone();
+    let operation = match request.parsed_query() {
+        Ok(doc) => selected_operation(&doc.operations, operation_name.as_deref()),
+        Err(err) => {
+            return render(
+                async_graphql::Response::from_errors(vec![err]),
+                media,
+                Some("GRAPHQL_PARSE_FAILED"),
+            );
+        }
+    };
+    if is_get && operation.is_some_and(|op| op != OperationType::Query) {
+        let mut response = error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            "METHOD_NOT_ALLOWED",
+            "only queries may be sent with GET; send mutations with POST",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+        return response;
+    }
+    if state.settings.limits.disable_introspection {
+        request = request.disable_introspection();
+    }
+
+    let timeout = state.settings.limits.request_timeout();
+    let deadline = Instant::now() + timeout;
+    let request = request.data(Loaders::new(&state.engine, &state.db, deadline));
+    match tokio::time::timeout_at(deadline, state.schema.execute(request)).await {
+        Ok(response) => render(response, media, Some("GRAPHQL_VALIDATION_FAILED")),
+        Err(_) => error_response(
+            StatusCode::GATEWAY_TIMEOUT,
+            media,
+            "TIMEOUT",
+            &format!("the request took longer than {} ms", timeout.as_millis()),
+        ),
+    }
+}
+
+fn selected_operation(ops: &DocumentOperations, name: Option<&str>) -> Option<OperationType> {
+    match ops {
+        DocumentOperations::Single(op) => Some(op.node.ty),
+        DocumentOperations::Multiple(ops) => match name {
+            Some(name) => ops
+                .iter()
+                .find(|(n, _)| n.as_str() == name)
+                .map(|(_, op)| op.node.ty),
+            None if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
+            None => None,
+        },
+    }
+}
+
+/// Turns an executed response into HTTP. `request_error_code` labels errors of a response
+/// that failed before execution.
+fn render(
+    mut response: async_graphql::Response,
+    media: ResponseMedia,
+    request_error_code: Option<&str>,
+) -> Response {
+    let request_error = response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    if request_error && let Some(code) = request_error_code {
+        for error in &mut response.errors {
+            label(error, code);
+        }
+    }
+    let body = Body {
+        data: (!request_error).then_some(&response.data),
+        errors: &response.errors,
+        extensions: &response.extensions,
+    };
+    // Serialised straight from async-graphql's values: fields stay in selection order.
+    let body = serde_json::to_string(&body).unwrap_or_else(|err| {
+        tracing::error!(error = %err, "cannot serialise a GraphQL response");
+        r#"{"errors":[{"message":"internal server error","extensions":{"code":"INTERNAL"}}]}"#
+            .to_string()
+    });
+    let status = if request_error && media == ResponseMedia::GraphqlResponse {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let mut http = (status, body).into_response();
+    http.headers_mut()
+        .insert(header::CONTENT_TYPE, media.content_type());
+    if let Some(retry) = retry_after(&response.errors) {
+        let secs = retry.as_millis().div_ceil(1000).max(1);
+        if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+            http.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+    }
+    http
+}
+
+fn label(error: &mut ServerError, code: &str) {
+    let ext = error.extensions.get_or_insert_with(Default::default);
+    if ext.get("code").is_none() {
+        ext.set("code", code);
+    }
+}
+
+fn retry_after(errors: &[ServerError]) -> Option<Duration> {
+    errors
+        .iter()
+        .filter_map(|e| e.extensions.as_ref())
+        .filter(|ext| matches!(ext.get("code"), Some(Value::String(c)) if c == "OVERLOADED"))
+        .filter_map(|ext| match ext.get("retryAfterMs") {
+            Some(Value::Number(n)) => n.as_u64().map(Duration::from_millis),
+            _ => None,
+        })
+        .max()
+}
+
+/// The response body: `data` absent on request errors, empty parts left out.
+#[derive(serde::Serialize)]
+struct Body<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a Value>,
+    #[serde(skip_serializing_if = "<[ServerError]>::is_empty")]
+    errors: &'a [ServerError],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    extensions: &'a BTreeMap<String, Value>,
+}
+
+/// A request that failed before GraphQL saw it, in the GraphQL error shape.
+pub fn error_response(
+    status: StatusCode,
+    media: ResponseMedia,
+    code: &str,
+    message: &str,
+) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    let mut response = (status, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, media.content_type());
+    response
+}
+
+fn not_acceptable() -> Response {
+    error_response(
+        StatusCode::NOT_ACCEPTABLE,
+        ResponseMedia::Json,
+        "NOT_ACCEPTABLE",
+        "the Accept header allows neither application/graphql-response+json nor application/json",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn no_accept_header_means_json() {
+        assert_eq!(
+            ResponseMedia::negotiate(&HeaderMap::new()),
+            Some(ResponseMedia::Json)
+        );
+    }
+
+    #[test]
+    fn graphql_response_json_is_preferred_when_listed_first() {
+        let headers = accept("application/graphql-response+json, application/json;q=0.9");
+        assert_eq!(
+            ResponseMedia::negotiate(&headers),
+            Some(ResponseMedia::GraphqlResponse)
+        );
+    }
+
+    #[test]
+    fn unacceptable_accept_header_is_refused() {
+        assert_eq!(ResponseMedia::negotiate(&accept("text/html")), None);
+        assert_eq!(
+            ResponseMedia::negotiate(&accept("application/json;q=0")),
+            None
+        );
+    }
+
+    #[test]
+    fn batched_body_is_refused_with_a_reason() {
+        assert!(parse_body(b"[{}]").unwrap_err().contains("batched"));
+        assert!(parse_body(b"").unwrap_err().contains("empty"));
+        assert!(
+            parse_body(b"{\"query\": 1}")
+                .unwrap_err()
+                .contains("not a valid")
+        );
+        assert!(
+            parse_body(b"{\"variables\": {}}")
+                .unwrap_err()
+                .contains("no `query`")
+        );
+    }
+}

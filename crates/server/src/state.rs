@@ -1,0 +1,22 @@
+//! What every handler shares: the database pool, the one loader engine, the schema and the
+//! settings.
+
+use std::sync::Arc;
+
+use loader_core::Engine;
+use sea_orm::DatabaseConnection;
+
+use crate::{config::Settings, graphql::AppSchema};
+
+/// The application state behind every route (cheap to clone).
+#[derive(Clone)]
+pub struct AppState {
+    /// The connection pool.
+    pub db: DatabaseConnection,
+    /// The process-wide loader engine: every relation of every request shares its limit.
+    pub engine: Engine,
+    /// The executable schema.
+    pub schema: AppSchema,
+    /// The settings the server started with.
+    pub settings: Arc<Settings>,
+}
