@@ -526,14 +526,77 @@ fn closed_loop_report() {
             },
             Some((12.0, 32.0)),
         ),
+        (
+            "quiet-burst",
+            Scenario {
+                clients: Schedule(vec![(0.0, 4.0), (12.0, 200.0)]),
+                ..Scenario::steady(32.0)
+            },
+            Some((12.0, 32.0)),
+        ),
+        (
+            "coalescing-32",
+            Scenario {
+                clients: Schedule::constant(800.0),
+                max_batch: 100,
+                ..Scenario::steady(32.0)
+            },
+            None,
+        ),
+        (
+            "slow-keys-16",
+            Scenario {
+                per_key_ms: 0.5,
+                clients: Schedule::constant(400.0),
+                ..Scenario::steady(16.0)
+            },
+            None,
+        ),
     ];
+    let seeds: u64 = std::env::var("SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let kinds: Vec<String> = std::env::var("KINDS").map_or_else(
+        |_| {
+            vec![
+                "adaptive".into(),
+                "aimd".into(),
+                "vegas".into(),
+                "gradient2".into(),
+            ]
+        },
+        |k| k.split(',').map(String::from).collect(),
+    );
     println!("scenario          strategy   limit mean  std   keys/s   % fixed@C  reconverge_s");
     for (name, scenario, change) in scenarios {
         let last_capacity = scenario.capacity.at(scenario.duration_s);
-        let oracle = fixed_keys_per_s(&scenario, last_capacity as usize, 14.0, 20.0);
-        for kind in ["adaptive", "aimd", "vegas", "gradient2"] {
+        let oracle = if std::env::var("SWEEP").is_ok() {
+            let c = last_capacity as usize;
+            let (best, keys) = (c / 2..=2 * c)
+                .map(|l| (l, fixed_keys_per_s(&scenario, l, 14.0, 20.0)))
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .unwrap();
+            println!("{name}: oracle limit {best}");
+            keys
+        } else {
+            fixed_keys_per_s(&scenario, last_capacity as usize, 14.0, 20.0)
+        };
+        for (kind, seed) in kinds.iter().flat_map(|k| (1..=seeds).map(move |s| (k, s))) {
+            let scenario = Scenario {
+                seed,
+                ..scenario.clone()
+            };
             let mut strategy = kind.parse::<StrategyKind>().unwrap().build(config(4));
             let run = simulate(&scenario, strategy.as_mut());
+            if std::env::var("TRACE").is_ok_and(|t| t == name) {
+                for (t, reason) in &run.reasons {
+                    println!(
+                        "  {t:7.3} {:>4} {reason}",
+                        run.limits_in(*t, *t + 1e-9).last().unwrap_or(0)
+                    );
+                }
+            }
             let (mean, std) = run.limit_stats(14.0, 20.0);
             let keys = run.keys_per_s(14.0, 20.0);
             let reconverge = change.and_then(|(at, target)| run.reconverge_s(at, target, 20.0));

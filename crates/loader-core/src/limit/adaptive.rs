@@ -24,9 +24,9 @@
 //!    load is at or above `target_utilization` (the gap between the two is the hysteresis).
 //! 3. **Experiments.** Each change of the limit is an experiment compared with the goodput
 //!    before it ("from"), with a threshold `gain > 2 × combined standard error + 1%`:
-//!    - *slow start* (multiplicative, × 1.5): at start-up, when demand appears, and after a
-//!      successful probe whose gain was at least 3/4 of the relative increase of the limit
-//!      ("throughput still rising"). When a step does not pay, it is bisected once, then the
+//!    - *slow start* (× 1.5 per window) at start-up and when demand appears; after a successful
+//!      probe whose gain was at least half the relative increase of the limit ("throughput
+//!      still rising"), the step doubles each window (+1, +2, +4, ..., at most × 1.5). When a step does not pay, it is bisected once, then the
 //!      controller holds the best limit.
 //!    - *additive probes* (± max(1, 8% of the limit)) near the plateau: kept only if goodput
 //!      improved, otherwise reverted. Up and down probes alternate, so a limit that was left
@@ -179,7 +179,7 @@ impl Adaptive {
     /// See [`Self::FAST_DESCENT_FACTOR`].
     pub const STEP_GRADIENT: f64 = 1.2;
     /// A step down whose goodput held is kept if calls got at least this much faster.
-    pub const FASTER: f64 = 0.1;
+    pub const FASTER: f64 = 0.05;
     /// Additive probe: this fraction of the limit, at least 1.
     pub const PROBE_FRACTION: f64 = 0.08;
     /// The error rate is an EWMA over about this many samples.
@@ -244,7 +244,7 @@ impl Adaptive {
     fn fast_policy(&self) -> WindowPolicy {
         WindowPolicy {
             min_samples: 16,
-            min_duration: Duration::from_secs_f64((3.0 * self.rtt_ewma).max(0.010)),
+            min_duration: Duration::from_secs_f64((2.0 * self.rtt_ewma).max(0.010)),
             target_se: 0.05,
             max_samples: 400,
             max_duration: Duration::from_secs(1),
@@ -513,6 +513,7 @@ impl Adaptive {
             Direction::Up => {
                 if !used {
                     // The extra permits were not used: demand, not capacity, is the bound.
+                    self.plateau_known = true;
                     self.set_limit(
                         from.limit,
                         format!(
@@ -527,7 +528,7 @@ impl Adaptive {
                 }
                 if gain > threshold {
                     let relative_step = tried / from.limit - 1.0;
-                    let rising = gain >= 0.75 * relative_step;
+                    let rising = gain >= 0.5 * relative_step;
                     // Near the plateau (gain well under proportional) a successful probe moves
                     // the limit one step per cooldown: a lucky window cannot start a climb.
                     if !may_grow || tried >= self.max() || mode == Mode::Bisect || !rising {
@@ -544,8 +545,14 @@ impl Adaptive {
                         mode: Mode::Multiplicative,
                         descending: false,
                     };
+                    // Accelerate: double the last step, but grow at most x GROWTH_FACTOR. After
+                    // a one-step probe this starts gently (+2, +4, ...), so a probe that was
+                    // lucky overshoots by little; from a slow-start step it keeps the pace.
+                    let step = (2.0 * (tried - from.limit))
+                        .min(tried * (Self::GROWTH_FACTOR - 1.0))
+                        .max(1.0);
                     self.set_limit(
-                        (tried * Self::GROWTH_FACTOR).max(tried + 1.0),
+                        tried + step,
                         format!("throughput still rising (+{:.0}%)", gain * 100.0),
                     );
                 } else if mode == Mode::Multiplicative
