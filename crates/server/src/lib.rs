@@ -6,7 +6,6 @@
 //! - [`routes`]: `POST`/`GET /graphql`, `/healthz`, `/readyz`, `/loader/stats`.
 //! - [`graphql`]: the schema, per-domain types, queries and mutations, and the per-request
 //!   [`graphql::Loaders`].
-//! - [`batch`]: the batch functions behind the loaders.
 //! - [`seed`]: deterministic demo and benchmark data.
 //! - [`error`]: the one error type, mapped to GraphQL errors with `extensions.code`.
 //!
@@ -19,7 +18,6 @@
 //! # }
 //! ```
 
-pub mod batch;
 pub mod config;
 pub mod database;
 pub mod error;

@@ -21,25 +21,25 @@ use loader_core::{BatchFn, Engine, Loader};
 use sea_orm::DatabaseConnection;
 use tokio::time::Instant;
 
-use crate::{
-    batch::{ById, Order, Related},
-    error::AppResult,
-};
+use loader_seaorm::{ByKey, HasMany, ManyToMany};
+use sea_orm::Order;
+
+use crate::error::AppResult;
 
 /// The per-request loaders of every relation in the schema.
 pub struct Loaders {
     engine: Engine,
     db: DatabaseConnection,
     deadline: Instant,
-    users: Family<ById<user::Entity>>,
-    posts: Family<ById<post::Entity>>,
-    posts_of_author: Family<Related<post::Entity>>,
-    comments_of_post: Family<Related<comment::Entity>>,
-    comments_of_author: Family<Related<comment::Entity>>,
-    tags_of_post: Family<Related<tag::Entity>>,
-    posts_of_tag: Family<Related<post::Entity>>,
-    followers_of: Family<Related<user::Entity>>,
-    followed_by: Family<Related<user::Entity>>,
+    users: Family<ByKey<user::Entity>>,
+    posts: Family<ByKey<post::Entity>>,
+    posts_of_author: Family<HasMany<post::Entity>>,
+    comments_of_post: Family<HasMany<comment::Entity>>,
+    comments_of_author: Family<HasMany<comment::Entity>>,
+    tags_of_post: Family<ManyToMany<tag::Entity, post_tag::Entity>>,
+    posts_of_tag: Family<ManyToMany<post::Entity, post_tag::Entity>>,
+    followers_of: Family<ManyToMany<user::Entity, follow::Entity>>,
+    followed_by: Family<ManyToMany<user::Entity, follow::Entity>>,
 }
 
 impl Loaders {
@@ -49,67 +49,47 @@ impl Loaders {
             engine: engine.clone(),
             db: db.clone(),
             deadline,
-            users: Family::new(|db, _| ById::new(db, user::Column::Id, |u: &user::Model| u.id)),
-            posts: Family::new(|db, _| ById::new(db, post::Column::Id, |p: &post::Model| p.id)),
+            users: Family::new(|db, _| ByKey::new(db)),
+            posts: Family::new(|db, _| ByKey::new(db)),
             posts_of_author: Family::new(|db, limit| {
-                Related::direct(db, post::Column::AuthorId)
+                HasMany::new(db, post::Column::AuthorId)
                     .order_by(post::Column::CreatedAt, Order::Desc)
                     .order_by(post::Column::Id, Order::Desc)
-                    .limit(limit)
+                    .limit(u64::from(limit))
             }),
             comments_of_post: Family::new(|db, limit| {
-                Related::direct(db, comment::Column::PostId)
+                HasMany::new(db, comment::Column::PostId)
                     .order_by(comment::Column::CreatedAt, Order::Desc)
                     .order_by(comment::Column::Id, Order::Desc)
-                    .limit(limit)
+                    .limit(u64::from(limit))
             }),
             comments_of_author: Family::new(|db, limit| {
-                Related::direct(db, comment::Column::AuthorId)
+                HasMany::new(db, comment::Column::AuthorId)
                     .order_by(comment::Column::CreatedAt, Order::Desc)
                     .order_by(comment::Column::Id, Order::Desc)
-                    .limit(limit)
+                    .limit(u64::from(limit))
             }),
             tags_of_post: Family::new(|db, _| {
-                Related::through::<post_tag::Entity>(
-                    db,
-                    post_tag::Column::PostId,
-                    post_tag::Column::TagId,
-                    tag::Column::Id,
-                )
-                .order_by(tag::Column::Name, Order::Asc)
+                ManyToMany::new(db, post_tag::Column::PostId, post_tag::Column::TagId)
+                    .order_by(tag::Column::Name, Order::Asc)
             }),
             posts_of_tag: Family::new(|db, limit| {
-                Related::through::<post_tag::Entity>(
-                    db,
-                    post_tag::Column::TagId,
-                    post_tag::Column::PostId,
-                    post::Column::Id,
-                )
-                .order_by(post::Column::CreatedAt, Order::Desc)
-                .order_by(post::Column::Id, Order::Desc)
-                .limit(limit)
+                ManyToMany::new(db, post_tag::Column::TagId, post_tag::Column::PostId)
+                    .order_by(post::Column::CreatedAt, Order::Desc)
+                    .order_by(post::Column::Id, Order::Desc)
+                    .limit(u64::from(limit))
             }),
             followers_of: Family::new(|db, limit| {
-                Related::through::<follow::Entity>(
-                    db,
-                    follow::Column::FolloweeId,
-                    follow::Column::FollowerId,
-                    user::Column::Id,
-                )
-                .order_by_junction::<follow::Entity>(follow::Column::CreatedAt, Order::Desc)
-                .order_by(user::Column::Id, Order::Asc)
-                .limit(limit)
+                ManyToMany::new(db, follow::Column::FolloweeId, follow::Column::FollowerId)
+                    .order_by_junction(follow::Column::CreatedAt, Order::Desc)
+                    .order_by(user::Column::Id, Order::Asc)
+                    .limit(u64::from(limit))
             }),
             followed_by: Family::new(|db, limit| {
-                Related::through::<follow::Entity>(
-                    db,
-                    follow::Column::FollowerId,
-                    follow::Column::FolloweeId,
-                    user::Column::Id,
-                )
-                .order_by_junction::<follow::Entity>(follow::Column::CreatedAt, Order::Desc)
-                .order_by(user::Column::Id, Order::Asc)
-                .limit(limit)
+                ManyToMany::new(db, follow::Column::FollowerId, follow::Column::FolloweeId)
+                    .order_by_junction(follow::Column::CreatedAt, Order::Desc)
+                    .order_by(user::Column::Id, Order::Asc)
+                    .limit(u64::from(limit))
             }),
         }
     }
