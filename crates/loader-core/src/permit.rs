@@ -45,7 +45,8 @@ struct State {
 
 #[derive(Debug)]
 struct Slot {
-    granted: bool,
+    /// `(in_flight, limit)` at the moment the permit was granted.
+    granted: Option<(usize, usize)>,
     waker: Option<Waker>,
 }
 
@@ -109,8 +110,8 @@ impl ConcurrencyLimit {
                 break;
             };
             if let Some(slot) = state.slots.get_mut(&id) {
-                slot.granted = true;
                 state.in_flight += 1;
+                slot.granted = Some((state.in_flight, state.limit));
                 wake.extend(slot.waker.take());
             }
         }
@@ -156,11 +157,11 @@ pub(crate) struct Acquire {
 }
 
 impl Acquire {
-    fn permit(&self, state: &State) -> Permit {
+    fn permit(&self, (in_flight, limit_at_grant): (usize, usize)) -> Permit {
         Permit {
             limit: self.limit.clone(),
-            in_flight: state.in_flight,
-            limit_at_grant: state.limit,
+            in_flight,
+            limit_at_grant,
         }
     }
 }
@@ -178,7 +179,7 @@ impl Future for Acquire {
                 if state.in_flight < state.limit && state.queue.len() == 0 {
                     state.in_flight += 1;
                     limit.in_flight.store(state.in_flight, Ordering::Relaxed);
-                    return Poll::Ready(this.permit(&state));
+                    return Poll::Ready(this.permit((state.in_flight, state.limit)));
                 }
                 let id = state.next_id;
                 state.next_id += 1;
@@ -186,7 +187,7 @@ impl Future for Acquire {
                 state.slots.insert(
                     id,
                     Slot {
-                        granted: false,
+                        granted: None,
                         waker: Some(cx.waker().clone()),
                     },
                 );
@@ -195,11 +196,10 @@ impl Future for Acquire {
                 Poll::Pending
             }
             Some(id) => {
-                let granted = state.slots.get(&id).is_some_and(|s| s.granted);
-                if granted {
+                if let Some(granted) = state.slots.get(&id).and_then(|s| s.granted) {
                     state.slots.remove(&id);
                     this.id = None;
-                    return Poll::Ready(this.permit(&state));
+                    return Poll::Ready(this.permit(granted));
                 }
                 if let Some(slot) = state.slots.get_mut(&id) {
                     match &slot.waker {
@@ -220,7 +220,7 @@ impl Drop for Acquire {
         };
         let wake = {
             let mut state = self.limit.state.lock();
-            let granted = state.slots.remove(&id).is_some_and(|s| s.granted);
+            let granted = state.slots.remove(&id).is_some_and(|s| s.granted.is_some());
             if granted {
                 // Granted but never observed: hand the permit to the next waiter.
                 state.in_flight -= 1;

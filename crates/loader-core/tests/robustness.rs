@@ -67,6 +67,7 @@ async fn isolated_errors_fail_only_the_keys_that_really_fail() {
 
 #[tokio::test(start_paused = true)]
 async fn a_panicking_batch_fails_only_its_own_keys() {
+    common::quiet_backend_panics();
     let (engine, samples) = engine_with_limit(4);
     let backend = std::sync::Arc::new(Backend {
         panics: [7].into(),

@@ -202,3 +202,21 @@ impl loader_core::limit::ScalingStrategy for Recording {
         self.limit = limit;
     }
 }
+
+/// Keeps the backend's deliberate panics out of the test output (other panics still print).
+pub fn quiet_backend_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let msg = info
+                .payload()
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .unwrap_or_default();
+            if !msg.starts_with("backend panicked") {
+                default(info);
+            }
+        }));
+    });
+}
