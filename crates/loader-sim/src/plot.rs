@@ -55,7 +55,7 @@ pub fn plot_run(path: &Path, run: &RunReport, oracle: Option<&RunReport>) -> Res
     let mut chart = ChartBuilder::on(&panels[0])
         .caption("concurrency (calls)", ("sans-serif", 16))
         .margin(8)
-        .x_label_area_size(25)
+        .x_label_area_size(35)
         .y_label_area_size(55)
         .build_cartesian_2d(x.clone(), 0.0..y_max)
         .map_err(err)?;
@@ -66,8 +66,8 @@ pub fn plot_run(path: &Path, run: &RunReport, oracle: Option<&RunReport>) -> Res
         .map_err(err)?;
     for (name, data, color, width) in [
         ("capacity", &capacity, BLACK, 3),
-        ("in flight", &in_flight, COLORS[2], 1),
         ("limit", &limit, COLORS[0], 2),
+        ("in flight", &in_flight, COLORS[4], 1),
     ] {
         chart
             .draw_series(LineSeries::new(
@@ -110,7 +110,7 @@ pub fn plot_run(path: &Path, run: &RunReport, oracle: Option<&RunReport>) -> Res
     let mut chart = ChartBuilder::on(&panels[1])
         .caption("throughput (keys/s)", ("sans-serif", 16))
         .margin(8)
-        .x_label_area_size(25)
+        .x_label_area_size(35)
         .y_label_area_size(55)
         .build_cartesian_2d(x.clone(), 0.0..k_max)
         .map_err(err)?;
@@ -153,7 +153,7 @@ pub fn plot_run(path: &Path, run: &RunReport, oracle: Option<&RunReport>) -> Res
             ("sans-serif", 16),
         )
         .margin(8)
-        .x_label_area_size(25)
+        .x_label_area_size(35)
         .y_label_area_size(55)
         .build_cartesian_2d(x, (0.5..p_max).log_scale())
         .map_err(err)?;
@@ -206,7 +206,7 @@ pub fn plot_strategies(path: &Path, title: &str, runs: &[&RunReport]) -> Result<
     let mut chart = ChartBuilder::on(&panels[0])
         .caption("limit vs backend capacity (calls)", ("sans-serif", 16))
         .margin(8)
-        .x_label_area_size(25)
+        .x_label_area_size(35)
         .y_label_area_size(55)
         .build_cartesian_2d(x.clone(), 0.0..y_max)
         .map_err(err)?;
@@ -247,7 +247,7 @@ pub fn plot_strategies(path: &Path, title: &str, runs: &[&RunReport]) -> Result<
     let mut chart = ChartBuilder::on(&panels[1])
         .caption("throughput (keys/s)", ("sans-serif", 16))
         .margin(8)
-        .x_label_area_size(25)
+        .x_label_area_size(35)
         .y_label_area_size(55)
         .build_cartesian_2d(x, 0.0..k_max)
         .map_err(err)?;

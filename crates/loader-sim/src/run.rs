@@ -79,6 +79,12 @@ pub struct RunReport {
     pub reconverge_s: Option<f64>,
     /// Whether the limit was within 20% of the capacity at the end (`None`: no change).
     pub reconverged: Option<bool>,
+    /// Seconds after the last capacity change until the limit is first within 20% of the new
+    /// capacity (it may leave the band again later); `None`: no change, or never.
+    pub first_in_band_s: Option<f64>,
+    /// Share of the samples after the last capacity change with the limit within 20% of the
+    /// new capacity; `None`: no change.
+    pub in_band_share: Option<f64>,
     /// The engine had no batch in flight and no load queued after the drain.
     pub engine_idle_at_end: bool,
     /// Batch calls the backend received.
@@ -206,16 +212,19 @@ async fn simulate(scenario: &Scenario, options: &RunOptions) -> Result<RunReport
     let (warmup, end) = (scenario.warmup_s, scenario.duration_s);
     let steady_s = end - warmup;
     let cap_changes = scenario.backend.capacity.changes();
-    let (reconverge_s, reconverged) = match cap_changes.last() {
-        Some(&tc) => {
-            let target = scenario.backend.capacity.at(tc);
-            let settle = analysis::settle_time(&samples, tc, |s| {
-                (s.limit as f64 - target).abs() <= 0.2 * target
-            });
-            (Some(settle.seconds), Some(settle.settled))
-        }
-        None => (None, None),
-    };
+    let (mut reconverge_s, mut reconverged, mut first_in_band_s, mut in_band_share) =
+        (None, None, None, None);
+    if let Some(&tc) = cap_changes.last() {
+        let target = scenario.backend.capacity.at(tc);
+        let in_band = |s: &Sample| (s.limit as f64 - target).abs() <= 0.2 * target;
+        let settle = analysis::settle_time(&samples, tc, in_band);
+        reconverge_s = Some(settle.seconds);
+        reconverged = Some(settle.settled);
+        let after: Vec<&Sample> = analysis::window(&samples, tc, end).collect();
+        first_in_band_s = after.iter().find(|s| in_band(s)).map(|s| s.t_s - tc);
+        in_band_share =
+            Some(after.iter().filter(|s| in_band(s)).count() as f64 / after.len().max(1) as f64);
+    }
     let ok_in_steady: u64 = analysis::window(&samples, warmup, end).map(|s| s.ok).sum();
     Ok(RunReport {
         scenario: scenario.name.clone(),
@@ -235,6 +244,8 @@ async fn simulate(scenario: &Scenario, options: &RunOptions) -> Result<RunReport
             .all(|s| (bounds.0..=bounds.1).contains(&s.limit)),
         reconverge_s,
         reconverged,
+        first_in_band_s,
+        in_band_share,
         engine_idle_at_end,
         backend_calls: batch.calls(),
         real_time_s: 0.0,

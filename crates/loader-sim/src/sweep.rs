@@ -169,6 +169,22 @@ pub fn fine_limits(best: usize, min: usize, max: usize, tried: &[usize]) -> Vec<
         .collect()
 }
 
+/// Share of the best keys/s within which a smaller limit is preferred as the oracle.
+pub const ORACLE_TOLERANCE: f64 = 0.005;
+
+/// The oracle among `(limit, keys/s)` points: the smallest limit whose keys/s is within
+/// [`ORACLE_TOLERANCE`] of the best (when the limit does not bind, every large limit ties,
+/// and the smallest one that reaches the plateau is the meaningful optimum).
+pub fn oracle_of(points: impl IntoIterator<Item = (usize, f64)>) -> usize {
+    let mut points: Vec<(usize, f64)> = points.into_iter().collect();
+    points.sort_by_key(|(n, _)| *n);
+    let best = points.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+    points
+        .iter()
+        .find(|(_, k)| *k >= best * (1.0 - ORACLE_TOLERANCE))
+        .map_or(1, |(n, _)| *n)
+}
+
 /// Sweeps fixed limits to find the oracle, runs every other strategy, and compares.
 pub fn sweep(scenario: &Scenario, options: &SweepOptions) -> Result<SweepReport, SimError> {
     let cfg = scenario.engine_config();
@@ -190,13 +206,8 @@ pub fn sweep(scenario: &Scenario, options: &SweepOptions) -> Result<SweepReport,
     );
     let mut fixed: Vec<(usize, RunReport)> =
         coarse.iter().copied().zip(fixed_run(&coarse)?).collect();
-    let best_of = |fixed: &[(usize, RunReport)]| {
-        fixed
-            .iter()
-            .max_by(|a, b| a.1.keys_per_s.total_cmp(&b.1.keys_per_s))
-            .map(|(n, _)| *n)
-            .expect("at least one fixed run")
-    };
+    let best_of =
+        |fixed: &[(usize, RunReport)]| oracle_of(fixed.iter().map(|(n, r)| (*n, r.keys_per_s)));
     let fine = fine_limits(
         best_of(&fixed),
         cfg.min_concurrency,
@@ -293,6 +304,15 @@ mod tests {
             vec![1, 2, 4, 8, 16, 32, 64, 128, 256]
         );
         assert_eq!(coarse_limits(3, 5, 20), vec![3, 4, 5, 8, 16, 20]);
+    }
+
+    #[test]
+    fn oracle_is_the_smallest_limit_on_the_plateau() {
+        assert_eq!(oracle_of([(8, 100.0), (16, 300.0), (32, 250.0)]), 16);
+        assert_eq!(
+            oracle_of([(256, 400.0), (8, 399.0), (4, 300.0), (16, 400.0)]),
+            8
+        );
     }
 
     #[test]

@@ -77,9 +77,17 @@ pub fn evaluate(
     let caps = b.capacity.changes();
     if let Some(&tc) = caps.last() {
         let new_cap = b.capacity.at(tc);
+        let first = run
+            .first_in_band_s
+            .map_or_else(|| "never".into(), |t| format!("{t:.1} s"));
+        let share = run.in_band_share.unwrap_or(0.0) * 100.0;
         let measured = match (run.reconverge_s, run.reconverged) {
-            (Some(t), Some(true)) => format!("{t:.1} s (limit within 20% of {new_cap})"),
-            (Some(t), _) => format!("not within 20% of {new_cap} at the end (> {t:.1} s)"),
+            (Some(t), Some(true)) => format!(
+                "{t:.1} s to stay within 20% of {new_cap} (first within: {first}; {share:.0}% of samples after the step within)"
+            ),
+            (Some(t), _) => format!(
+                "not within 20% of {new_cap} at the end (> {t:.1} s; first within: {first}; {share:.0}% of samples within)"
+            ),
             _ => "n/a".into(),
         };
         out.push(check(
