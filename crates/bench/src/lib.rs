@@ -1,1 +1,29 @@
-//! placeholder
+//! End-to-end benchmarks of the forum GraphQL server.
+//!
+//! - [`load`]: a closed-loop HTTP load driver ([`load::run`] with a [`load::LoadConfig`]
+//!   gives a [`load::LoadReport`]: requests/s, latency percentiles, errors by GraphQL
+//!   `extensions.code`, and a per-second series). The `loadgen` binary is its command line.
+//! - [`e2e`]: the `bench-e2e` orchestrator: a throwaway PostgreSQL, a seeded data set, the
+//!   server in each loader mode, a client-count matrix, a "database gets slower" run with
+//!   `pgbench` competing, an optional memory soak; one table, JSON and an SVG plot.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use bench::load::{LoadConfig, QueryMix, run};
+//!
+//! # async fn example() -> Result<(), bench::BenchError> {
+//! let mut config = LoadConfig::new("http://127.0.0.1:8000/graphql", QueryMix::builtin());
+//! config.clients = 16;
+//! config.duration = Duration::from_secs(5);
+//! let report = run(config).await?;
+//! println!("{:.0} req/s, p99 {:.1} ms", report.requests_per_s, report.latency.p99_ms);
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod duration;
+pub mod e2e;
+mod error;
+pub mod load;
+
+pub use error::BenchError;

@@ -1,0 +1,46 @@
+//! [`LoadConfig`]: what a load run sends, where, with how many clients, for how long.
+
+use std::time::Duration;
+
+use super::QueryMix;
+
+/// Settings of one closed-loop load run. Build with [`LoadConfig::new`] and adjust the
+/// public fields.
+#[derive(Debug, Clone)]
+pub struct LoadConfig {
+    /// The GraphQL endpoint (`http://host:port/graphql`).
+    pub url: String,
+    /// The queries to send.
+    pub mix: QueryMix,
+    /// Clients, each sending its next request when the previous one finished.
+    /// By default, this is 64.
+    pub clients: usize,
+    /// Measured length, after the warm-up. By default, this is 30 s.
+    pub duration: Duration,
+    /// Warm-up: requests finishing in it are in the per-second series, not in the totals.
+    /// By default, this is 5 s.
+    pub warmup: Duration,
+    /// A request without a response after this counts as a timeout. By default, this is 30 s.
+    pub timeout: Duration,
+    /// Seed of the query picks and random ids. By default, this is 1.
+    pub seed: u64,
+    /// Draw a progress bar on standard error (hidden when it is not a terminal).
+    /// By default, this is `false`.
+    pub progress: bool,
+}
+
+impl LoadConfig {
+    /// Settings for `url` and `mix` with every other default.
+    pub fn new(url: impl Into<String>, mix: QueryMix) -> Self {
+        Self {
+            url: url.into(),
+            mix,
+            clients: 64,
+            duration: Duration::from_secs(30),
+            warmup: Duration::from_secs(5),
+            timeout: Duration::from_secs(30),
+            seed: 1,
+            progress: false,
+        }
+    }
+}

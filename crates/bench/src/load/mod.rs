@@ -1,0 +1,24 @@
+//! The load driver: closed-loop clients sending a [`QueryMix`] to a GraphQL endpoint.
+//!
+//! - [`LoadConfig`] and [`run`]: the run itself ([`run`] in `driver.rs`).
+//! - [`QueryMix`]: which queries, how often, with which random ids.
+//! - [`Outcome`]: one response classified (ok, GraphQL error codes, transport, timeout).
+//! - [`Recorder`] and [`LoadReport`]: per-second series and measured totals.
+//! - [`summarize_phases`] / [`recovery_time`]: before / during / after a disturbance.
+
+mod config;
+mod driver;
+mod mix;
+mod outcome;
+mod phases;
+mod recorder;
+mod report;
+mod tally;
+
+pub use config::LoadConfig;
+pub use driver::run;
+pub use mix::{DEFAULT_POSTS, DEFAULT_USERS, MixQuery, QueryMix};
+pub use outcome::{OVERLOADED, Outcome, TransportKind};
+pub use phases::{Phase, PhaseSummary, ok_series, recovery_time, summarize_phases};
+pub use recorder::{Recorder, RunFacts};
+pub use report::{LatencySummary, LoadReport, SecondPoint};
