@@ -14,18 +14,20 @@ const RECORDED_STATEMENTS: usize = 1_000;
 /// Counts the SQL statements a [`DatabaseConnection`] runs: the N+1 proof in tests, and a
 /// per-process statistic for servers.
 ///
-/// Built on SeaORM's metric callback, which sees every statement run through the
-/// connection's pool and its transactions. Cloning a counter shares it.
+/// Built on SeaORM's metric callback, which sees every statement SeaORM runs through the
+/// connection's pool and its transactions (queries, inserts, updates, deletes; raw
+/// `Statement`s through `query_*_raw`/`execute_raw`). Not counted: `execute_unprepared`
+/// (SeaORM does not meter it) and `BEGIN`/`COMMIT`. Cloning a counter shares it.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), sea_orm::DbErr> {
 /// use loader_seaorm::StatementCounter;
-/// use sea_orm::{ConnectionTrait, Database};
+/// use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 ///
 /// let mut db = Database::connect("sqlite::memory:").await?;
 /// let counter = StatementCounter::new();
 /// counter.attach(&mut db); // before cloning `db`: earlier clones are not counted
-/// db.execute_unprepared("SELECT 1").await?;
+/// db.query_all_raw(Statement::from_string(DbBackend::Sqlite, "SELECT 1")).await?;
 /// assert_eq!(counter.count(), 1);
 /// assert_eq!(counter.statements(), ["SELECT 1"]);
 /// # Ok(()) }

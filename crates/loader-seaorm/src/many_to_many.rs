@@ -54,8 +54,8 @@ impl<E: EntityTrait, J: EntityTrait> Clone for SortColumn<E, J> {
 /// `parent` is the junction column holding the requested key, `target` the junction column
 /// pointing at `E`'s primary key. Every requested key gets an entry (empty when unrelated).
 /// [`limit`](Self::limit) caps rows *per parent* in the same single statement. Filters see
-/// both tables: qualify a column that exists in both (`Expr::col((user::Entity,
-/// user::Column::CreatedAt))`).
+/// both tables; conditions built with `ColumnTrait` methods (`user::Column::Name.eq(..)`)
+/// are table-qualified, so a column present in both (`created_at`) is unambiguous.
 ///
 /// Group: `tags.many_to_many(post_tags.post_id->tag_id){filter}order(...)limit(n)[columns]`.
 ///
