@@ -50,7 +50,11 @@ fn by_name<'a>(spans: &'a [ReceivedSpan], name: &str) -> Vec<&'a ReceivedSpan> {
     spans.iter().filter(|s| s.name() == name).collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// Current-thread runtime: both resolvers register their keys in the same poll, before the
+// batch task can run, so they deterministically share one batch. The blocking flush and
+// shutdown of the exporter therefore run on `spawn_blocking`, leaving the runtime free to
+// drive the gRPC connection.
+#[tokio::test]
 async fn request_trace_continues_the_caller_and_batch_span_links_every_waiting_resolver() {
     let collector = TestCollector::start().await.expect("collector listens");
     let export = OtlpExport::from_env()
@@ -88,7 +92,12 @@ async fn request_trace_continues_the_caller_and_batch_span_links_every_waiting_r
         .unwrap();
     assert_eq!(&body[..], b"9 16");
 
-    guard.flush().expect("spans exported");
+    let guard = tokio::task::spawn_blocking(move || {
+        guard.flush().expect("spans exported");
+        guard
+    })
+    .await
+    .unwrap();
     let spans = collector
         .wait_for(Duration::from_secs(20), |spans| {
             by_name(spans, "http.request").len() == 1
@@ -160,5 +169,7 @@ async fn request_trace_continues_the_caller_and_batch_span_links_every_waiting_r
         metrics.contains(r#"loader_batch_keys_sum{group="squares"} 2"#),
         "{metrics}"
     );
-    drop(guard);
+    tokio::task::spawn_blocking(move || drop(guard))
+        .await
+        .unwrap();
 }

@@ -104,3 +104,21 @@ fn protocol_names_round_trip() {
         assert_eq!(p.to_string().parse::<OtlpProtocol>().unwrap(), p);
     }
 }
+
+#[test]
+fn default_log_filter_yields_to_rust_log() {
+    let from_env = config(&[("RUST_LOG", "debug")])
+        .unwrap()
+        .default_log_filter("info,sqlx=warn");
+    assert_eq!(from_env.logs(), "debug");
+    let unset = config(&[]).unwrap().default_log_filter("info,sqlx=warn");
+    assert_eq!(unset.logs(), "info,sqlx=warn");
+    let forced = config(&[("RUST_LOG", "debug")]).unwrap().log_filter("warn");
+    assert_eq!(forced.logs(), "warn");
+}
+
+#[test]
+fn json_logs_are_off_unless_asked_for() {
+    assert!(!config(&[]).unwrap().is_json());
+    assert!(config(&[]).unwrap().json_logs(true).is_json());
+}

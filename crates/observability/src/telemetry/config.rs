@@ -86,6 +86,8 @@ impl OtlpExport {
 pub struct TelemetryConfig {
     service_name: String,
     log_filter: String,
+    log_filter_from_env: bool,
+    json_logs: bool,
     trace_filter: String,
     otlp: Option<OtlpExport>,
 }
@@ -96,6 +98,8 @@ impl TelemetryConfig {
         Self {
             service_name: service_name.into(),
             log_filter: "info".to_owned(),
+            log_filter_from_env: false,
+            json_logs: false,
             trace_filter: "info".to_owned(),
             otlp: None,
         }
@@ -139,6 +143,7 @@ impl TelemetryConfig {
             Self::new(get("OTEL_SERVICE_NAME").unwrap_or_else(|| default_service_name.to_owned()));
         if let Some(filter) = get("RUST_LOG") {
             config.log_filter = filter;
+            config.log_filter_from_env = true;
         }
         if let Some(filter) = get("OTEL_TRACES_FILTER") {
             config.trace_filter = filter;
@@ -177,9 +182,32 @@ impl TelemetryConfig {
         self
     }
 
+    /// Filters console logs when `RUST_LOG` did not: unlike [`log_filter`](Self::log_filter)
+    /// it leaves a filter read from the environment alone.
+    ///
+    /// By default, this is `info`.
+    #[must_use]
+    pub fn default_log_filter(mut self, directives: impl Into<String>) -> Self {
+        if !self.log_filter_from_env {
+            self.log_filter = directives.into();
+        }
+        self
+    }
+
+    /// Writes console logs as JSON lines instead of human-readable text.
+    ///
+    /// By default, this is `false`.
+    #[must_use]
+    pub fn json_logs(mut self, json: bool) -> Self {
+        self.json_logs = json;
+        self
+    }
+
     /// Filters the spans and events sent to OTLP, in `RUST_LOG` syntax.
     ///
     /// By default, this is `info` (every span of the HTTP → GraphQL → loader → SQL tree).
+    /// The exporter's own crates (`h2`, `hyper`, `tonic`, `reqwest`, `opentelemetry*`, ...)
+    /// are always excluded, so exporting never traces itself.
     #[must_use]
     pub fn trace_filter(mut self, directives: impl Into<String>) -> Self {
         self.trace_filter = directives.into();
@@ -203,6 +231,11 @@ impl TelemetryConfig {
     /// The console log filter.
     pub fn logs(&self) -> &str {
         &self.log_filter
+    }
+
+    /// Whether console logs are JSON lines.
+    pub fn is_json(&self) -> bool {
+        self.json_logs
     }
 
     /// The exported-span filter.

@@ -8,6 +8,10 @@ use tracing_subscriber::{
 use super::{OtlpExport, OtlpProtocol, TelemetryConfig, TelemetryGuard};
 use crate::{TelemetryError, metrics::Metrics};
 
+/// Crates of the export path itself: never exported, or each export would trace itself.
+/// (Targets match by prefix: `hyper` covers `hyper_util`, `opentelemetry` the SDK and OTLP.)
+const EXPORTER_TARGETS_OFF: &str = "h2=off,hyper=off,tonic=off,reqwest=off,opentelemetry=off";
+
 /// Installs telemetry configured from the environment
 /// ([`TelemetryConfig::from_env`]); see [`init_with`].
 ///
@@ -30,6 +34,18 @@ pub fn init(default_service_name: &str) -> Result<TelemetryGuard, TelemetryError
 /// installed earlier.
 pub fn init_with(config: TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
     let log_filter = parse_filter(config.logs())?;
+    let console = if config.is_json() {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .with_filter(log_filter)
+            .boxed()
+    } else {
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_filter(log_filter)
+            .boxed()
+    };
     let provider = match config.otlp_export() {
         Some(export) => Some(tracer_provider(config.service(), export)?),
         None => None,
@@ -38,7 +54,10 @@ pub fn init_with(config: TelemetryConfig) -> Result<TelemetryGuard, TelemetryErr
         Some(provider) => Some(
             tracing_opentelemetry::layer()
                 .with_tracer(provider.tracer("adaptive-graphql"))
-                .with_filter(parse_filter(config.traces())?),
+                .with_filter(parse_filter(&format!(
+                    "{},{EXPORTER_TARGETS_OFF}",
+                    config.traces()
+                ))?),
         ),
         None => None,
     };
@@ -49,7 +68,7 @@ pub fn init_with(config: TelemetryConfig) -> Result<TelemetryGuard, TelemetryErr
         }));
 
     tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_filter(log_filter))
+        .with(console)
         .with(batch_histograms)
         .with(otel_layer)
         .try_init()?;
