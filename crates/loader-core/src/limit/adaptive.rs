@@ -1,64 +1,5 @@
-//! Adaptive: this project's default controller. It finds the concurrency at which the
-//! downstream delivers the most goodput, by experiment, and keeps it there.
-//!
-//! # The idea
-//!
-//! A database's goodput (keys answered per second) rises with concurrency until the database is
-//! saturated, then stays flat or falls (it thrashes). Latency alone cannot tell where that point
-//! is: a backend may be uniformly slower (colder cache, bigger rows) with the same capacity.
-//! By Little's law, `goodput ≈ in_flight × keys_per_call / rtt`, so the question "does more
-//! concurrency pay?" is answered by *measuring goodput at two limits*, and latency serves only
-//! as the early warning that something changed.
-//!
-//! The controller works in measurement windows (see [`window`]): after every change it waits
-//! until a call dispatched under the new limit completes (older calls describe the old limit),
-//! then collects samples until the goodput is known precisely enough. Each window ends in one
-//! decision, in this order:
-//!
-//! 1. **Errors** (EWMA over ~64 samples) above `error_rate_threshold` (default 5%), with an
-//!    error in the window: limit × 0.8, remembering the limit
-//!    to return to. Growth resumes only once errors are under half the threshold (hysteresis),
-//!    and then doubles back towards the remembered limit each window: it recovers in a few
-//!    windows, well under the 3 s target, instead of re-learning from the minimum.
-//! 2. **Local load** above `backpressure_threshold`: limit × 0.9. No growth at all while local
-//!    load is at or above `target_utilization` (the gap between the two is the hysteresis).
-//! 3. **Experiments.** Each change of the limit is an experiment compared with the goodput
-//!    before it ("from"), with a threshold `gain > 2 × combined standard error + 1%`:
-//!    - *slow start* (× 1.5 per window) at start-up and when demand appears; after a successful
-//!      probe whose gain was at least half the relative increase of the limit ("throughput
-//!      still rising"), the step doubles each window (+1, +2, +4, ..., at most × 1.5). When a step does not pay, it is bisected once, then the
-//!      controller holds the best limit.
-//!    - *additive probes* (± max(1, 8% of the limit)) near the plateau: kept only if goodput
-//!      improved, otherwise reverted. Up and down probes alternate, so a limit that was left
-//!      slightly too high or too low is corrected.
-//!    - *descent* when, while holding, calls became clearly slower (mean RTT > 1.4 × the
-//!      reference at the same limit: the "latency gradient") and goodput fell: limit × 0.75,
-//!      then × 0.6 or − step while each step still improves goodput. If the first step down
-//!      does not improve goodput, the slowdown was a pure latency shift: the limit goes back
-//!      and the reference is re-baselined to the new latency (the limit does not collapse).
-//! 4. **Hold** otherwise: the limit stays; the reference goodput and RTT are EWMAs (α = 0.2)
-//!    of the held windows; the next probe comes after a cooldown.
-//!
-//! # Why it does not oscillate
-//!
-//! - *Smoothing*: decisions use window means over enough samples for a relative standard error
-//!   of 2–5%, and the hold reference is an EWMA over several windows, so a single slow call or
-//!   a jittery window does not move the limit.
-//! - *Hysteresis*: a change is kept only if it beats the other limit by more than the noise
-//!   (the threshold above); a flat result keeps the *previous* limit. Errors must fall under
-//!   half the threshold before growth resumes; local load must fall under
-//!   `target_utilization`, below `backpressure_threshold`.
-//! - *Cooldown*: after every change the controller waits for the new limit to be in effect
-//!   (a sample dispatched under it) before measuring, and after settling on a limit it holds
-//!   it for [`Adaptive::HOLD_WINDOWS`] windows and at least [`Adaptive::HOLD_TIME`] before
-//!   probing again. Probes last one window and are reverted unless they paid.
-//!
-//! # Light load
-//!
-//! Windows in which the limit was not in use (in flight well under the limit and nothing
-//! queued) decide nothing: the limit neither grows towards `max_concurrency` (more permits
-//! would not be used) nor shrinks (a quiet minute is not evidence of a smaller capacity).
-//! When demand comes back, the controller starts a slow start from where it is.
+//! Adaptive: this project's default controller, which finds by experiment the concurrency at
+//! which the downstream delivers the most goodput. The algorithm is documented on [`Adaptive`].
 
 mod window;
 
@@ -68,14 +9,95 @@ use self::window::{Window, WindowPolicy, WindowStats};
 use super::{Outcome, Sample, ScalingStrategy, StrategyConfig};
 
 /// The default strategy: goodput probing with a latency early warning, errors and local load.
-/// See the [module documentation](self) for the algorithm.
+///
+/// # The idea
+///
+/// A database's goodput (keys answered per second) rises with concurrency until the database is
+/// saturated, then stays flat or falls (it thrashes). Latency alone cannot tell where that point
+/// is: a backend may be uniformly slower (colder cache, bigger rows) with the same capacity.
+/// By Little's law, `goodput ≈ in_flight × keys_per_call / rtt`, so the question "does more
+/// concurrency pay?" is answered by *measuring goodput at two limits*, and latency serves only
+/// as the early warning that something changed.
+///
+/// The controller works in measurement windows: after every change it waits until a call
+/// dispatched under the new limit completes, then collects the samples of calls dispatched
+/// under the new limit (older calls describe the old one) until the goodput is known precisely
+/// enough: at least 16 samples and two RTTs, until the relative standard error is under 5%
+/// (2% for the small probes). Goodput is measured per call with Little's law,
+/// `mean(in_flight) × Σ good keys / Σ rtt`, so it needs no clean time boundary. Each window
+/// ends in one decision, in this order:
+///
+/// 1. **Errors** (EWMA over ~64 samples) above `error_rate_threshold` (default 5%), with an
+///    error in the window: limit × 0.8, remembering the limit
+///    to return to. Growth resumes only once errors are under half the threshold (hysteresis),
+///    and then doubles back towards the remembered limit each window: it recovers in a few
+///    windows, well under the 3 s target, instead of re-learning from the minimum.
+/// 2. **Local load** above `backpressure_threshold`: limit × 0.9. No growth at all while local
+///    load is at or above `target_utilization` (the gap between the two is the hysteresis).
+/// 3. **Experiments.** Each change of the limit is an experiment compared with the goodput
+///    before it ("from"), with a threshold `gain > 2 × combined standard error + 1%`:
+///    - *slow start* (× 1.5 per window) at start-up and when demand appears; after a successful
+///      probe whose gain was at least half the relative increase of the limit ("throughput
+///      still rising"), the step doubles each window (+1, +2, +4, ..., at most × 1.5). When a step does not pay, it is bisected once, then the
+///      controller holds the best limit.
+///    - *additive probes* (± max(1, 8% of the limit)) near the plateau: kept only if goodput
+///      improved, otherwise reverted. Up and down probes alternate, so a limit that was left
+///      slightly too high or too low is corrected.
+///    - *descent* when, while holding, calls became clearly slower (mean RTT > 1.4 × the
+///      reference at the same limit: the "latency gradient") and goodput fell: limit × 0.75,
+///      then × 0.6 or − step while each step still improves goodput. If the first step down
+///      does not improve goodput, the slowdown was a pure latency shift: the limit goes back
+///      and the reference is re-baselined to the new latency (the limit does not collapse).
+/// 4. **Hold** otherwise: the limit stays; the reference goodput and RTT are EWMAs (α = 0.2)
+///    of the held windows; the next probe comes after a cooldown.
+///
+/// # Why it does not oscillate
+///
+/// - *Smoothing*: decisions use window means over enough samples for a relative standard error
+///   of 2–5%, and the hold reference is an EWMA over several windows, so a single slow call or
+///   a jittery window does not move the limit.
+/// - *Hysteresis*: a change is kept only if it beats the other limit by more than the noise
+///   (the threshold above); a flat result keeps the *previous* limit. Errors must fall under
+///   half the threshold before growth resumes; local load must fall under
+///   `target_utilization`, below `backpressure_threshold`.
+/// - *Cooldown*: after every change the controller waits for the new limit to be in effect
+///   (a sample dispatched under it) before measuring, and after settling on a limit it holds
+///   it for [`Adaptive::HOLD_WINDOWS`] windows and at least [`Adaptive::HOLD_TIME`] before
+///   probing again. Probes last one window and are reverted unless they paid.
+///
+/// # Light load
+///
+/// Windows in which the limit was not in use (in flight well under the limit and nothing
+/// queued) decide nothing: the limit neither grows towards `max_concurrency` (more permits
+/// would not be used) nor shrinks (a quiet minute is not evidence of a smaller capacity).
+/// When demand comes back, the controller starts a slow start from where it is.
+///
+/// # Example
 ///
 /// ```
-/// use loader_core::limit::{Adaptive, ScalingStrategy, StrategyConfig};
+/// use std::time::Duration;
+/// use loader_core::limit::{Adaptive, Outcome, Sample, ScalingStrategy, StrategyConfig};
 ///
-/// let adaptive = Adaptive::new(StrategyConfig::default());
-/// assert_eq!(adaptive.limit(), 4); // initial_concurrency
+/// let config = StrategyConfig { initial_concurrency: 16, ..StrategyConfig::default() };
+/// let mut adaptive = Adaptive::new(config);
 /// assert_eq!(adaptive.name(), "adaptive");
+///
+/// // A saturated downstream where one call in four fails: the limit backs off.
+/// for i in 1..=400u64 {
+///     let limit = adaptive.limit();
+///     adaptive.on_sample(&Sample {
+///         now: Duration::from_micros(i * 500),
+///         rtt: Duration::from_millis(5),
+///         batch_size: 10,
+///         in_flight: limit,
+///         limit,
+///         queued: 20,
+///         local_load: 0.2,
+///         outcome: if i % 4 == 0 { Outcome::Error } else { Outcome::Success },
+///     });
+/// }
+/// assert!(adaptive.limit() < 16);
+/// assert!(adaptive.reason().starts_with("error rate"));
 /// ```
 #[derive(Debug, Clone)]
 pub struct Adaptive {
@@ -86,6 +108,8 @@ pub struct Adaptive {
     window: Window,
     /// Whether a sample dispatched under the current limit has completed since the last change.
     settled: bool,
+    /// Whether samples were seen carrying the current limit (see `on_sample`).
+    limit_field_trusted: bool,
     samples_since_change: u32,
     /// EWMA of all RTTs (seconds): sizes the windows.
     rtt_ewma: f64,
@@ -210,6 +234,7 @@ impl Adaptive {
             phase: Phase::Hold,
             window: Window::default(),
             settled: true,
+            limit_field_trusted: false,
             samples_since_change: 0,
             rtt_ewma: 0.0,
             error_rate: 0.0,
@@ -705,6 +730,14 @@ impl ScalingStrategy for Adaptive {
             } else {
                 return current;
             }
+        }
+        // Only calls dispatched under the current limit describe it (calls from before a
+        // change may still complete after the first new one). An engine that does not fill in
+        // `Sample::limit` faithfully is detected and then every sample counts.
+        if sample.limit == self.limit() {
+            self.limit_field_trusted = true;
+        } else if self.limit_field_trusted {
+            return self.limit();
         }
         self.window.add(sample);
         if self.window.is_ready(&self.policy()) {

@@ -1,23 +1,23 @@
 //! AIMD: additive increase, multiplicative decrease (Netflix `AIMDLimit`).
-//!
-//! A loss-based limit, like TCP Reno: every successful call made while the limit was actually
-//! in use adds one; every dropped call (an error, a timeout, or a call slower than
-//! [`Aimd::DEFAULT_TIMEOUT`]) multiplies the limit by the backoff ratio.
-//!
-//! ```text
-//! on drop or rtt > timeout:         limit = max(1, min(limit - 1, floor(limit * backoff)))
-//! on success with 2*in_flight >= limit: limit = limit + 1
-//! otherwise (app-limited):          unchanged
-//! ```
-//!
-//! It reacts to failures only: it never sees queueing until calls time out, so against a
-//! database that slows down without failing it climbs to `max_concurrency`.
 
 use std::time::Duration;
 
 use super::{Outcome, Sample, ScalingStrategy, StrategyConfig};
 
 /// Netflix's `AIMDLimit`: +1 per saturated success, `x backoff_ratio` per drop.
+///
+/// A loss-based limit, like TCP Reno: every successful call made while the limit was actually
+/// in use adds one; every dropped call (an error, a timeout, or a call slower than
+/// [`Aimd::DEFAULT_TIMEOUT`]) multiplies the limit by the backoff ratio.
+///
+/// ```text
+/// on drop or rtt > timeout:         limit = max(1, min(limit - 1, floor(limit * backoff)))
+/// on success with 2*in_flight >= limit: limit = limit + 1
+/// otherwise (app-limited):          unchanged
+/// ```
+///
+/// It reacts to failures only: it never sees queueing until calls time out, so against a
+/// database that slows down without failing it climbs to `max_concurrency`.
 ///
 /// Errors and timeouts both count as drops (the engine cannot tell an overload error from
 /// another one, and a failing downstream is usually an overloaded one).

@@ -1,29 +1,29 @@
 //! Gradient2: the ratio of a long-term to the current RTT drives the limit (Netflix
 //! `Gradient2Limit`).
-//!
-//! A long-term EWMA of the RTT (over ~600 samples) stands for the latency the downstream has
-//! when it is not queueing; the current RTT is compared with it. When calls get slower than
-//! `tolerance` times the long-term average, the limit shrinks in proportion; otherwise it grows
-//! by a small allowance for queueing:
-//!
-//! ```text
-//! long      = ewma_600(rtt)                 (if long / rtt > 2: long *= 0.95, to recover fast)
-//! gradient  = clamp(tolerance * long / rtt, 0.5, 1.0)
-//! new_limit = limit * gradient + queue_size(limit)         queue_size = max(4, sqrt(limit))
-//! limit     = limit * (1 - smoothing) + new_limit * smoothing        smoothing = 0.2
-//! ```
-//!
-//! The limit is not moved while fewer than half of it are in flight (app-limited). Failed calls
-//! (`Outcome::Error`) are ignored, as Netflix's limiters ignore them: a call that failed fast
-//! says nothing about latency. Timed-out calls are fed with their (long) RTT.
-//!
-//! Its known weakness: the long-term average follows any sustained latency, so a downstream
-//! that queues for long enough becomes the new normal, and a pure latency shift lowers the
-//! limit until the average catches up.
 
 use super::{Outcome, Sample, ScalingStrategy, StrategyConfig, ewma::ExpAvg};
 
 /// Netflix's `Gradient2Limit`.
+///
+/// A long-term EWMA of the RTT (over ~600 samples) stands for the latency the downstream has
+/// when it is not queueing; the current RTT is compared with it. When calls get slower than
+/// `tolerance` times the long-term average, the limit shrinks in proportion; otherwise it grows
+/// by a small allowance for queueing:
+///
+/// ```text
+/// long      = ewma_600(rtt)                 (if long / rtt > 2: long *= 0.95, to recover fast)
+/// gradient  = clamp(tolerance * long / rtt, 0.5, 1.0)
+/// new_limit = limit * gradient + queue_size(limit)         queue_size = max(4, sqrt(limit))
+/// limit     = limit * (1 - smoothing) + new_limit * smoothing        smoothing = 0.2
+/// ```
+///
+/// The limit is not moved while fewer than half of it are in flight (app-limited). Failed calls
+/// (`Outcome::Error`) are ignored, as Netflix's limiters ignore them: a call that failed fast
+/// says nothing about latency. Timed-out calls are fed with their (long) RTT.
+///
+/// Its known weakness: the long-term average follows any sustained latency, so a downstream
+/// that queues for long enough becomes the new normal, and a pure latency shift lowers the
+/// limit until the average catches up.
 ///
 /// ```
 /// use std::time::Duration;

@@ -1,28 +1,28 @@
 //! Vegas: queue estimation from the no-load latency (Netflix `VegasLimit`, after TCP Vegas).
-//!
-//! The downstream's queue is estimated from how much slower calls are than without load:
-//!
-//! ```text
-//! queue = ceil(limit * (1 - rtt_noload / rtt))
-//! alpha = 3 * log10(limit)   beta = 6 * log10(limit)   threshold = log10(limit)
-//!
-//! drop (error/timeout):      limit = limit - log10(limit)
-//! 2 * in_flight < limit:     unchanged (app-limited: no evidence either way)
-//! queue <= threshold:        limit = limit + beta        (no queueing: grow fast)
-//! queue <  alpha:            limit = limit + log10(limit)
-//! queue >  beta:             limit = limit - log10(limit)
-//! otherwise:                 unchanged (the sweet spot)
-//! limit = (1 - smoothing) * limit + smoothing * new_limit
-//! ```
-//!
-//! `log10(x)` is Netflix's `Log10RootFunction`: `max(1, floor(log10(x)))` below 1000,
-//! `floor(sqrt(x))` above. `rtt_noload` is the smallest RTT seen; every
-//! `probe_multiplier * limit * jitter` samples (jitter uniform in `[0.5, 1)`), the next RTT
-//! replaces it, so a baseline that grew (a slower backend) is re-learned.
 
 use super::{Outcome, Sample, ScalingStrategy, StrategyConfig};
 
 /// Netflix's `VegasLimit`.
+///
+/// The downstream's queue is estimated from how much slower calls are than without load:
+///
+/// ```text
+/// queue = ceil(limit * (1 - rtt_noload / rtt))
+/// alpha = 3 * log10(limit)   beta = 6 * log10(limit)   threshold = log10(limit)
+///
+/// drop (error/timeout):      limit = limit - log10(limit)
+/// 2 * in_flight < limit:     unchanged (app-limited: no evidence either way)
+/// queue <= threshold:        limit = limit + beta        (no queueing: grow fast)
+/// queue <  alpha:            limit = limit + log10(limit)
+/// queue >  beta:             limit = limit - log10(limit)
+/// otherwise:                 unchanged (the sweet spot)
+/// limit = (1 - smoothing) * limit + smoothing * new_limit
+/// ```
+///
+/// `log10(x)` is Netflix's `Log10RootFunction`: `max(1, floor(log10(x)))` below 1000,
+/// `floor(sqrt(x))` above. `rtt_noload` is the smallest RTT seen; every
+/// `probe_multiplier * limit * jitter` samples (jitter uniform in `[0.5, 1)`), the next RTT
+/// replaces it, so a baseline that grew (a slower backend) is re-learned.
 ///
 /// ```
 /// use std::time::Duration;

@@ -28,7 +28,7 @@ pub(super) struct Window {
     last: Duration,
     samples: u32,
     failures: u32,
-    /// Keys of successful calls completed after the window's first sample.
+    /// Keys of successful calls.
     good_keys: f64,
     rtt_sum: f64,
     rtt_sq_sum: f64,
@@ -47,7 +47,8 @@ pub(super) struct WindowStats {
     pub(super) samples: u32,
     /// Errors and timeouts over all samples.
     pub(super) error_rate: f64,
-    /// Keys of successful calls per second.
+    /// Keys of successful calls per second, by Little's law:
+    /// `mean(in_flight) × Σ good keys / Σ rtt`.
     pub(super) goodput: f64,
     /// Relative standard error of `goodput` (from the spread of RTTs and batch sizes).
     pub(super) se: f64,
@@ -64,12 +65,9 @@ pub(super) struct WindowStats {
 impl Window {
     pub(super) fn add(&mut self, sample: &Sample) {
         let now = sample.now;
-        match self.start {
-            None => self.start = Some(now),
-            Some(_) if sample.outcome == Outcome::Success => {
-                self.good_keys += sample.batch_size as f64;
-            }
-            Some(_) => {}
+        self.start.get_or_insert(now);
+        if sample.outcome == Outcome::Success {
+            self.good_keys += sample.batch_size as f64;
         }
         self.last = self.last.max(now);
         self.samples += 1;
@@ -138,8 +136,11 @@ impl Window {
             duration_s,
             samples: self.samples,
             error_rate: f64::from(self.failures) / n,
-            goodput: if duration_s > 0.0 {
-                self.good_keys / duration_s
+            // Little's law per call: `in_flight / rtt` calls per second, times the good keys
+            // per call. Unlike completions per second it needs no clean time boundary: calls
+            // still finishing from before a limit change do not inflate it.
+            goodput: if self.rtt_sum > 0.0 {
+                (self.in_flight_sum / n) * self.good_keys / self.rtt_sum
             } else {
                 0.0
             },
@@ -189,8 +190,9 @@ mod tests {
         }
         let stats = window.finish();
         assert_eq!(stats.samples, 11);
-        // 9 successful calls of 10 keys after the first, over 100 ms.
-        assert!((stats.goodput - 900.0).abs() < 1e-6, "{}", stats.goodput);
+        // 8 calls in flight of 5 ms each: 1600 calls/s, 10 of 11 successful, 10 keys each.
+        let expected = 1600.0 * 10.0 * 10.0 / 11.0;
+        assert!((stats.goodput - expected).abs() < 1e-6, "{}", stats.goodput);
         assert!((stats.error_rate - 1.0 / 11.0).abs() < 1e-9);
         assert_eq!(stats.used, 1.0);
         assert!((stats.rtt - 0.005).abs() < 1e-12);
