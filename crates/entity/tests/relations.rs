@@ -60,7 +60,7 @@ async fn check(db: &DatabaseConnection) {
     );
     assert_eq!(
         post.find_related(comment::Entity).all(db).await.unwrap(),
-        [comment.clone()]
+        std::slice::from_ref(&comment)
     );
     assert_eq!(
         comment.find_related(user::Entity).one(db).await.unwrap(),
@@ -68,7 +68,7 @@ async fn check(db: &DatabaseConnection) {
     );
     assert_eq!(
         ann.find_related(post::Entity).all(db).await.unwrap(),
-        [post.clone()]
+        std::slice::from_ref(&post)
     );
 
     let rust = tag::ActiveModel {
@@ -87,7 +87,7 @@ async fn check(db: &DatabaseConnection) {
     .unwrap();
     assert_eq!(
         post.find_related(tag::Entity).all(db).await.unwrap(),
-        [rust.clone()]
+        std::slice::from_ref(&rust)
     );
     assert_eq!(
         rust.find_related(post::Entity).all(db).await.unwrap(),
@@ -114,7 +114,7 @@ async fn check(db: &DatabaseConnection) {
     assert_eq!(followers_of_ann, [bob.clone(), cat.clone()]);
     assert_eq!(
         ann.find_linked(user::Following).all(db).await.unwrap(),
-        [cat.clone()]
+        std::slice::from_ref(&cat)
     );
     assert_eq!(bob.find_linked(user::Followers).all(db).await.unwrap(), []);
 }
