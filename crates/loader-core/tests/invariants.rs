@@ -31,7 +31,6 @@ struct Caller {
 
 #[derive(Debug, Clone)]
 struct Scenario {
-    groups: usize,
     callers: Vec<Caller>,
     latency_ms: u64,
     bad: HashSet<u64>,
@@ -74,9 +73,8 @@ fn scenario() -> impl Strategy<Value = Scenario> {
             5usize..200,
         )
             .prop_map(
-                move |(callers, latency_ms, bad, panics, min, max, limits, batch, capacity)| {
+                |(callers, latency_ms, bad, panics, min, max, limits, batch, capacity)| {
                     Scenario {
-                        groups,
                         callers,
                         latency_ms,
                         bad,

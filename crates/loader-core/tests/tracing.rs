@@ -15,14 +15,16 @@ use tracing::{
 };
 use tracing_subscriber::{Layer, layer::Context, prelude::*, registry::LookupSpan};
 
+type SpanFields = HashMap<String, String>;
+
 #[derive(Default, Clone)]
 struct Captured {
     /// Span id -> (name, fields).
-    spans: Arc<Mutex<HashMap<u64, (String, HashMap<String, String>)>>>,
+    spans: Arc<Mutex<HashMap<u64, (String, SpanFields)>>>,
     /// (span, follows) pairs.
     follows: Arc<Mutex<Vec<(u64, u64)>>>,
     /// Fields of `loader_core::limit` events.
-    limit_events: Arc<Mutex<Vec<HashMap<String, String>>>>,
+    limit_events: Arc<Mutex<Vec<SpanFields>>>,
 }
 
 struct Fields<'a>(&'a mut HashMap<String, String>);
