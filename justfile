@@ -24,3 +24,15 @@ bench-overhead:
 bench-sim:
     mkdir -p bench-out/sim
     for f in scenarios/*.toml; do n=$(basename $f .toml); cargo run --release -q -p loader-sim -- --scenario $f --sweep --json bench-out/sim/$n.json --plot bench-out/sim/$n.svg; done
+
+# End-to-end benchmark on a throwaway PostgreSQL: every loader mode at 8/64/256 clients,
+# then "the database gets slower" (pgbench competing); table, JSON and SVG in bench-out/e2e.
+# Extra flags go to bench-e2e, e.g. `just bench-e2e --scale 0.2 --soak 300s`.
+bench-e2e *ARGS:
+    cargo build --release -p server -p bench
+    target/release/bench-e2e {{ARGS}}
+
+# The same on a small data set with short runs (a few minutes on 2 cores).
+bench-e2e-quick *ARGS:
+    cargo build --release -p server -p bench
+    target/release/bench-e2e --scale 0.02 --warmup 2s --duration 5s --modes adaptive,fixed:4,fixed:16,async-graphql,none --clients 8,64,256 --slowdown-clients 64 --slowdown-duration 30s --out bench-out/e2e-quick {{ARGS}}
