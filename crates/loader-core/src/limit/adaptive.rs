@@ -128,8 +128,8 @@ pub struct Adaptive {
     /// Whether a plateau was found since start-up or since demand returned; until then probes are
     /// multiplicative (slow start).
     plateau_known: bool,
-    /// Consecutive windows in which the limit was not in use.
-    idle_windows: u32,
+    /// Since when fewer than half the limit have been in flight (consecutive windows).
+    idle_since: Option<Duration>,
     reason: String,
 }
 
@@ -223,6 +223,9 @@ impl Adaptive {
     pub const HOLD_WINDOWS: u32 = 4;
     /// ...and at least this long.
     pub const HOLD_TIME: Duration = Duration::from_millis(400);
+    /// Demand returning after fewer than half the limit were in flight for this long restarts
+    /// a slow start.
+    pub const QUIET_PERIOD: Duration = Duration::from_secs(1);
     /// Weight of a new window in the hold reference.
     pub const REFERENCE_ALPHA: f64 = 0.2;
 
@@ -244,7 +247,7 @@ impl Adaptive {
             hold_until: Duration::ZERO,
             next_probe_up: true,
             plateau_known: false,
-            idle_windows: 0,
+            idle_since: None,
             reason: "initial limit".to_string(),
         }
     }
@@ -398,19 +401,28 @@ impl Adaptive {
 
     fn decide_hold(&mut self, now: Duration, w: &WindowStats, used: bool, may_grow: bool) {
         if !used {
-            // Light load: no evidence about the downstream's capacity either way.
-            self.idle_windows = self.idle_windows.saturating_add(1);
+            // Light load: no evidence about the downstream's capacity either way. Quiet (well
+            // under the limit) for long enough, it will restart a slow start when demand returns.
+            if w.in_flight < 0.5 * self.limit {
+                self.idle_since.get_or_insert(now);
+            } else {
+                self.idle_since = None;
+            }
             return;
         }
-        if self.idle_windows >= 2 {
+        if self
+            .idle_since
+            .take()
+            .is_some_and(|since| now.saturating_sub(since) >= Self::QUIET_PERIOD)
+        {
             // Demand came back after a quiet period: what we knew about goodput was measured
-            // under a different load. Start over with a slow start from here.
+            // under a different load. Start over with a slow start from here. (Demand that
+            // hovers around the limit, in use one window and not the next, is not a return.)
             self.reference = None;
             self.plateau_known = false;
             self.hold_windows = 0;
             self.hold_until = now;
         }
-        self.idle_windows = 0;
         let Some(mut reference) = self.reference else {
             self.reference = Some(Measure::of(self.limit, w));
             return;
@@ -699,6 +711,21 @@ impl Adaptive {
     }
 }
 
+impl Adaptive {
+    /// A step up whose extra permits clearly go unused can be judged early: there is no goodput
+    /// difference to measure precisely.
+    fn probe_clearly_unused(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Step {
+                direction: Direction::Up,
+                ..
+            }
+        ) && self.window.samples() >= 32
+            && self.window.used_fraction() < 0.25
+    }
+}
+
 impl ScalingStrategy for Adaptive {
     fn name(&self) -> &'static str {
         "adaptive"
@@ -740,7 +767,7 @@ impl ScalingStrategy for Adaptive {
             return self.limit();
         }
         self.window.add(sample);
-        if self.window.is_ready(&self.policy()) {
+        if self.window.is_ready(&self.policy()) || self.probe_clearly_unused() {
             let stats = self.window.finish();
             self.decide(sample.now, stats);
         }

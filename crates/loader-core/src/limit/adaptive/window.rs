@@ -32,8 +32,10 @@ pub(super) struct Window {
     good_keys: f64,
     rtt_sum: f64,
     rtt_sq_sum: f64,
-    keys_sum: f64,
+    /// Sum of squared good keys per call, and of good keys × rtt: the spread of the ratio
+    /// `Σ good keys / Σ rtt`.
     keys_sq_sum: f64,
+    keys_rtt_sum: f64,
     in_flight_sum: f64,
     used: u32,
     load_sum: f64,
@@ -50,7 +52,7 @@ pub(super) struct WindowStats {
     /// Keys of successful calls per second, by Little's law:
     /// `mean(in_flight) × Σ good keys / Σ rtt`.
     pub(super) goodput: f64,
-    /// Relative standard error of `goodput` (from the spread of RTTs and batch sizes).
+    /// Relative standard error of `goodput` (from the spread of keys per unit of RTT).
     pub(super) se: f64,
     /// Mean RTT in seconds.
     pub(super) rtt: f64,
@@ -66,9 +68,12 @@ impl Window {
     pub(super) fn add(&mut self, sample: &Sample) {
         let now = sample.now;
         self.start.get_or_insert(now);
-        if sample.outcome == Outcome::Success {
-            self.good_keys += sample.batch_size as f64;
-        }
+        let good = if sample.outcome == Outcome::Success {
+            sample.batch_size as f64
+        } else {
+            0.0
+        };
+        self.good_keys += good;
         self.last = self.last.max(now);
         self.samples += 1;
         if sample.outcome != Outcome::Success {
@@ -77,9 +82,8 @@ impl Window {
         let rtt = sample.rtt.as_secs_f64();
         self.rtt_sum += rtt;
         self.rtt_sq_sum += rtt * rtt;
-        let keys = sample.batch_size as f64;
-        self.keys_sum += keys;
-        self.keys_sq_sum += keys * keys;
+        self.keys_sq_sum += good * good;
+        self.keys_rtt_sum += good * rtt;
         self.in_flight_sum += sample.in_flight as f64;
         // "In use": dispatched with at most 10% of the limit free (none below 10), or with work
         // waiting for a permit. Only then does the goodput say anything about the limit.
@@ -90,9 +94,13 @@ impl Window {
         self.load_sum += sample.local_load.clamp(0.0, 1.0);
     }
 
-    #[cfg(test)]
     pub(super) fn samples(&self) -> u32 {
         self.samples
+    }
+
+    /// Fraction of the samples so far dispatched with the limit in use.
+    pub(super) fn used_fraction(&self) -> f64 {
+        f64::from(self.used) / f64::from(self.samples.max(1))
     }
 
     fn duration(&self) -> Duration {
@@ -101,21 +109,23 @@ impl Window {
     }
 
     /// Relative standard error of the goodput measured so far.
+    ///
+    /// Goodput is a ratio estimator, `R = Σ keys / Σ rtt` (times the mean in-flight); by the
+    /// delta method its relative variance is `mean((keys - R·rtt)²) / (n · mean(keys)²)`. Calls
+    /// whose RTT is proportional to their size thus add no noise, unlike independent spreads.
     fn se(&self) -> f64 {
-        if self.samples < 2 {
+        if self.samples < 2 || self.good_keys <= 0.0 || self.rtt_sum <= 0.0 {
             return 1.0;
         }
         let n = f64::from(self.samples);
-        let cv2 = |sum: f64, sq: f64| {
-            let mean = sum / n;
-            if mean <= 0.0 {
-                0.0
-            } else {
-                ((sq / n - mean * mean).max(0.0)) / (mean * mean)
-            }
-        };
-        let cv2 = cv2(self.rtt_sum, self.rtt_sq_sum) + cv2(self.keys_sum, self.keys_sq_sum);
-        (cv2 / n).sqrt().max(0.005)
+        let ratio = self.good_keys / self.rtt_sum;
+        let residual = (self.keys_sq_sum - 2.0 * ratio * self.keys_rtt_sum
+            + ratio * ratio * self.rtt_sq_sum)
+            / n;
+        let mean_keys = self.good_keys / n;
+        (residual.max(0.0) / (n * mean_keys * mean_keys))
+            .sqrt()
+            .max(0.005)
     }
 
     pub(super) fn is_ready(&self, policy: &WindowPolicy) -> bool {
