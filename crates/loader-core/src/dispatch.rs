@@ -1,10 +1,10 @@
 //! The life of one batch, run by one spawned task: collect keys, wait for a permit, call the
 //! batch function, learn from the call, answer the waiters.
 //!
-//! 1. **Window.** The batch collects keys while they keep coming: it closes after a scheduler
-//!    round (`yield_now`) in which no key arrived, at `batch_delay` at the latest, or at once
-//!    when it reached the group's target size. A lone load thus pays one scheduler round, not
-//!    a fixed delay.
+//! 1. **Window.** The batch collects keys while they keep coming: it closes after two
+//!    scheduler rounds (`yield_now`) in which no key arrived, at `batch_delay` at the latest,
+//!    or at once when it reached the group's target size. A lone load thus pays two scheduler
+//!    rounds, not a fixed delay.
 //! 2. **Permit.** It waits its turn for the shared limit (fair between groups), still
 //!    accepting keys. If every waiter leaves meanwhile, it is abandoned and never runs.
 //! 3. **Call.** Under the permit, inside the `loader.batch` span (which `follows_from` the
@@ -133,6 +133,12 @@ pub(crate) async fn run_batch<F: BatchFn>(
     batch.finish(executed.result);
 }
 
+/// Scheduler rounds without a new key after which the window closes. One round catches the
+/// loads made in the same poll as the first (a `join_all` of resolvers); a second catches
+/// loads from tasks that were queued behind the batch's own task in that round (other
+/// requests). A lone load pays these two rounds, a few microseconds, never `batch_delay`.
+const QUIET_ROUNDS: u32 = 2;
+
 /// The adaptive window: returns when keys stopped arriving, the batch is full, or
 /// `batch_delay` has passed since it opened.
 async fn collect_keys<F: BatchFn>(batch: &Batch<F>, batch_delay: Duration) {
@@ -140,13 +146,18 @@ async fn collect_keys<F: BatchFn>(batch: &Batch<F>, batch_delay: Duration) {
         return;
     }
     let deadline = batch.opened + batch_delay;
-    loop {
-        if batch.is_full() {
-            return;
-        }
-        let seen = batch.arrivals();
+    let mut quiet = 0;
+    let mut seen = batch.arrivals();
+    while !batch.is_full() {
         tokio::task::yield_now().await;
-        if batch.is_full() || batch.arrivals() == seen || Instant::now() >= deadline {
+        let arrivals = batch.arrivals();
+        if arrivals == seen {
+            quiet += 1;
+        } else {
+            quiet = 0;
+            seen = arrivals;
+        }
+        if quiet >= QUIET_ROUNDS || Instant::now() >= deadline {
             return;
         }
     }

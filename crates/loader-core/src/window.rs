@@ -7,7 +7,7 @@
 //! opens a new batch, as soon as it reaches the group's target batch size. When its last
 //! waiter leaves before dispatch it is abandoned and never runs.
 //!
-//! The window's timing (when it closes) is in `dispatch.rs`: after a scheduler round
+//! The window's timing (when it closes) is in `dispatch.rs`: after two scheduler rounds
 //! (`yield_now`) in which no key arrived, at `batch_delay` at the latest, or at once when full.
 
 use std::sync::Arc;

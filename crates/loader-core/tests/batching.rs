@@ -226,3 +226,31 @@ async fn learned_costs_shrink_the_batch_size_to_the_target_response_time() {
     // (10 - 2) / 1 = 8 keys
     assert_eq!(group.target_batch_size, 8);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_window_that_keeps_receiving_keys_closes_at_batch_delay() {
+    let engine = Engine::builder()
+        .batch_delay(Duration::from_micros(200))
+        .build()
+        .unwrap();
+    let (f, backend) = TestFn::new("users", Backend::default());
+    let loader = engine.loader(f);
+    let mut tasks = Vec::new();
+    // A key every 50 µs for 1 ms: the window never sees a quiet round.
+    for k in 0..20 {
+        let l = loader.clone();
+        tasks.push(tokio::spawn(async move { l.load(k).await }));
+        // `advance` yields once: one scheduler round per key.
+        tokio::time::advance(Duration::from_micros(50)).await;
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let calls = backend.calls();
+    assert!(calls.len() > 1, "the first window did not stay open for 1 ms: {calls:?}");
+    assert!(
+        (2..=5).contains(&calls[0].len()),
+        "the first window kept collecting, and closed within 200 µs: {calls:?}"
+    );
+    assert_eq!(backend.keys_loaded(), 20);
+}
