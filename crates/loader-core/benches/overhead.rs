@@ -51,15 +51,19 @@ fn overhead(c: &mut Criterion) {
         group.throughput(Throughput::Elements(callers));
 
         let engine = rt.block_on(async { Engine::builder().build().unwrap() });
-        group.bench_with_input(BenchmarkId::new("loader-core", callers), &callers, |b, &n| {
-            b.to_async(&rt).iter(|| {
-                let loader = engine.loader(Noop);
-                async move {
-                    let values = join_all((0..n).map(|k| loader.load(k))).await;
-                    black_box(values);
-                }
-            })
-        });
+        group.bench_with_input(
+            BenchmarkId::new("loader-core", callers),
+            &callers,
+            |b, &n| {
+                b.to_async(&rt).iter(|| {
+                    let loader = engine.loader(Noop);
+                    async move {
+                        let values = join_all((0..n).map(|k| loader.load(k))).await;
+                        black_box(values);
+                    }
+                })
+            },
+        );
 
         group.bench_with_input(
             BenchmarkId::new("loader-core-no-cache", callers),
@@ -80,12 +84,16 @@ fn overhead(c: &mut Criterion) {
                 .delay(Duration::ZERO)
                 .max_batch_size(1000)
         });
-        group.bench_with_input(BenchmarkId::new("async-graphql", callers), &callers, |b, &n| {
-            b.to_async(&rt).iter(|| async {
-                let values = join_all((0..n).map(|k| ag.load_one(k))).await;
-                black_box(values);
-            })
-        });
+        group.bench_with_input(
+            BenchmarkId::new("async-graphql", callers),
+            &callers,
+            |b, &n| {
+                b.to_async(&rt).iter(|| async {
+                    let values = join_all((0..n).map(|k| ag.load_one(k))).await;
+                    black_box(values);
+                })
+            },
+        );
     }
     group.finish();
 }

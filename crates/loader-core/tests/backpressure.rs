@@ -11,7 +11,10 @@ use tokio::{sync::Notify, time::Instant};
 
 fn overloaded_reason(r: Result<Option<u64>, LoadError>) -> &'static str {
     match r {
-        Err(LoadError::Overloaded { reason, retry_after }) => {
+        Err(LoadError::Overloaded {
+            reason,
+            retry_after,
+        }) => {
             assert!(retry_after > Duration::ZERO);
             reason
         }

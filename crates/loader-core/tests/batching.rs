@@ -222,7 +222,11 @@ async fn learned_costs_shrink_the_batch_size_to_the_target_response_time() {
     }
     let group = &engine.snapshot().groups["slow"];
     assert!((group.cost.fixed_ms - 2.0).abs() < 0.2, "{:?}", group.cost);
-    assert!((group.cost.per_key_ms - 1.0).abs() < 0.05, "{:?}", group.cost);
+    assert!(
+        (group.cost.per_key_ms - 1.0).abs() < 0.05,
+        "{:?}",
+        group.cost
+    );
     // (10 - 2) / 1 = 8 keys
     assert_eq!(group.target_batch_size, 8);
 }
@@ -247,7 +251,10 @@ async fn a_window_that_keeps_receiving_keys_closes_at_batch_delay() {
         t.await.unwrap().unwrap();
     }
     let calls = backend.calls();
-    assert!(calls.len() > 1, "the first window did not stay open for 1 ms: {calls:?}");
+    assert!(
+        calls.len() > 1,
+        "the first window did not stay open for 1 ms: {calls:?}"
+    );
     assert!(
         (2..=5).contains(&calls[0].len()),
         "the first window kept collecting, and closed within 200 µs: {calls:?}"

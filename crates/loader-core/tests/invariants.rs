@@ -73,18 +73,16 @@ fn scenario() -> impl Strategy<Value = Scenario> {
             5usize..200,
         )
             .prop_map(
-                |(callers, latency_ms, bad, panics, min, max, limits, batch, capacity)| {
-                    Scenario {
-                        callers,
-                        latency_ms,
-                        bad,
-                        panics,
-                        min,
-                        max,
-                        limits,
-                        max_batch_size: batch,
-                        queue_capacity: capacity,
-                    }
+                |(callers, latency_ms, bad, panics, min, max, limits, batch, capacity)| Scenario {
+                    callers,
+                    latency_ms,
+                    bad,
+                    panics,
+                    min,
+                    max,
+                    limits,
+                    max_batch_size: batch,
+                    queue_capacity: capacity,
                 },
             )
     })
@@ -129,9 +127,10 @@ async fn run(s: Scenario) -> Result<(), TestCaseError> {
                 tokio::time::sleep(Duration::from_millis(c.start_ms)).await;
                 let load = async {
                     if c.many {
-                        loader.load_many(c.keys.clone()).await.map(|m| {
-                            c.keys.iter().map(|k| (*k, m.get(k).copied())).collect()
-                        })
+                        loader
+                            .load_many(c.keys.clone())
+                            .await
+                            .map(|m| c.keys.iter().map(|k| (*k, m.get(k).copied())).collect())
                     } else {
                         let mut out = HashMap::new();
                         for k in &c.keys {
@@ -142,7 +141,9 @@ async fn run(s: Scenario) -> Result<(), TestCaseError> {
                 };
                 let answer = match c.cancel_after_ms {
                     None => Some(load.await),
-                    Some(ms) => tokio::time::timeout(Duration::from_millis(ms), load).await.ok(),
+                    Some(ms) => tokio::time::timeout(Duration::from_millis(ms), load)
+                        .await
+                        .ok(),
                 };
                 match answer {
                     None => Answer::Cancelled,
@@ -168,7 +169,10 @@ async fn run(s: Scenario) -> Result<(), TestCaseError> {
         loaded.entry(group.clone()).or_default().extend(distinct);
     }
     let requested: usize = s.callers.iter().map(|c| c.keys.len()).sum();
-    prop_assert!(backend.keys_loaded() <= requested, "more keys loaded than requested");
+    prop_assert!(
+        backend.keys_loaded() <= requested,
+        "more keys loaded than requested"
+    );
 
     for (c, answer) in s.callers.iter().zip(answers) {
         let answer = answer.map_err(|e| TestCaseError::fail(format!("caller task died: {e}")))?;
@@ -177,7 +181,11 @@ async fn run(s: Scenario) -> Result<(), TestCaseError> {
             Answer::Values(values) => {
                 for k in &c.keys {
                     prop_assert_eq!(values[k], Some(k * 10));
-                    prop_assert!(loaded[&group].contains(k), "key {} answered but never loaded", k);
+                    prop_assert!(
+                        loaded[&group].contains(k),
+                        "key {} answered but never loaded",
+                        k
+                    );
                 }
             }
             Answer::Failed(LoadError::Overloaded { .. }) | Answer::Cancelled => {}
@@ -185,17 +193,31 @@ async fn run(s: Scenario) -> Result<(), TestCaseError> {
                 let poisoned = calls.iter().zip(&groups).any(|(keys, g)| {
                     *g == group
                         && keys.iter().any(|k| c.keys.contains(k))
-                        && keys.iter().any(|k| s.bad.contains(k) || s.panics.contains(k))
+                        && keys
+                            .iter()
+                            .any(|k| s.bad.contains(k) || s.panics.contains(k))
                 });
-                prop_assert!(poisoned, "caller {:?} failed without a failing key in its batch", c);
+                prop_assert!(
+                    poisoned,
+                    "caller {:?} failed without a failing key in its batch",
+                    c
+                );
             }
             Answer::Failed(e) => prop_assert!(false, "unexpected error {e}"),
         }
     }
 
     for sample in samples.lock().iter() {
-        prop_assert!(sample.in_flight <= sample.limit, "dispatched above the limit: {:?}", sample);
-        prop_assert!((s.min..=s.max).contains(&sample.limit), "limit out of bounds: {:?}", sample);
+        prop_assert!(
+            sample.in_flight <= sample.limit,
+            "dispatched above the limit: {:?}",
+            sample
+        );
+        prop_assert!(
+            (s.min..=s.max).contains(&sample.limit),
+            "limit out of bounds: {:?}",
+            sample
+        );
     }
     prop_assert!((s.min..=s.max).contains(&engine.limit()));
     prop_assert!(backend.max_running.load(Ordering::SeqCst) <= s.max);

@@ -51,10 +51,22 @@ async fn the_snapshot_reports_rates_percentiles_and_counters_per_group_and_in_to
     assert_eq!(users.errors, 0);
     assert_eq!(users.batch_size.p50, 3.0);
     // 20 ms calls, within hdrhistogram's 2 significant digits.
-    assert!((users.latency_ms.p50 - 20.0).abs() < 0.2, "{:?}", users.latency_ms);
-    assert!((users.latency_ms.p99 - 20.0).abs() < 0.2, "{:?}", users.latency_ms);
+    assert!(
+        (users.latency_ms.p50 - 20.0).abs() < 0.2,
+        "{:?}",
+        users.latency_ms
+    );
+    assert!(
+        (users.latency_ms.p99 - 20.0).abs() < 0.2,
+        "{:?}",
+        users.latency_ms
+    );
     // 30 keys and 40 loads in ~1 s.
-    assert!(users.keys_per_s > 25.0 && users.keys_per_s < 35.0, "{}", users.keys_per_s);
+    assert!(
+        users.keys_per_s > 25.0 && users.keys_per_s < 35.0,
+        "{}",
+        users.keys_per_s
+    );
     assert!(users.loads_per_s > users.keys_per_s);
 
     let posts = &snap.groups["posts"];

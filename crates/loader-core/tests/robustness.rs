@@ -10,7 +10,12 @@ use futures::future::join_all;
 use loader_core::{Engine, LoadError, limit::Outcome};
 use tokio::time::Instant;
 
-fn engine_with_limit(limit: usize) -> (Engine, std::sync::Arc<parking_lot::Mutex<Vec<loader_core::limit::Sample>>>) {
+fn engine_with_limit(
+    limit: usize,
+) -> (
+    Engine,
+    std::sync::Arc<parking_lot::Mutex<Vec<loader_core::limit::Sample>>>,
+) {
     let (strategy, samples) = Recording::fixed(limit);
     let engine = Engine::builder()
         .max_concurrency(64)
@@ -38,7 +43,10 @@ async fn a_batch_error_reaches_every_key_of_the_batch_shared() {
             panic!("expected a batch error");
         };
         assert_eq!(&*group, "users");
-        assert_eq!(source.downcast_ref::<BackendError>(), Some(&BackendError(vec![3])));
+        assert_eq!(
+            source.downcast_ref::<BackendError>(),
+            Some(&BackendError(vec![3]))
+        );
     }
     assert_eq!(samples.lock()[0].outcome, Outcome::Error);
     assert_eq!(engine.snapshot().groups["users"].errors, 1);
@@ -142,7 +150,11 @@ async fn a_caller_dropped_mid_wait_leaks_no_permit_and_no_queue_slot() {
     busy.await.unwrap().unwrap();
     settle().await;
     assert_eq!(engine.in_flight(), 0);
-    assert_eq!(backend.calls(), vec![vec![0]], "the abandoned batch never ran");
+    assert_eq!(
+        backend.calls(),
+        vec![vec![0]],
+        "the abandoned batch never ran"
+    );
     assert_eq!(loader.load(2).await.unwrap(), Some(20));
 }
 
@@ -156,14 +168,23 @@ async fn a_running_batch_whose_callers_all_left_is_cancelled() {
             ..Backend::default()
         },
     );
-    let loader = engine.loader(f).with_deadline(Instant::now() + Duration::from_millis(20));
+    let loader = engine
+        .loader(f)
+        .with_deadline(Instant::now() + Duration::from_millis(20));
     let err = loader.load(5).await.unwrap_err();
     assert!(matches!(err, LoadError::DeadlineExceeded { .. }), "{err:?}");
     settle().await;
-    assert_eq!(backend.cut.load(Ordering::SeqCst), 1, "the call was dropped");
+    assert_eq!(
+        backend.cut.load(Ordering::SeqCst),
+        1,
+        "the call was dropped"
+    );
     assert_eq!(engine.in_flight(), 0);
     assert_eq!(engine.queued(), 0);
-    assert!(samples.lock().is_empty(), "a cancelled call teaches the strategy nothing");
+    assert!(
+        samples.lock().is_empty(),
+        "a cancelled call teaches the strategy nothing"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -178,8 +199,14 @@ async fn permits_come_back_on_every_way_out_of_a_batch() {
     let loader = engine.loader(TestFn::on("users", &backend)).without_cache();
     assert!(loader.load(0).await.is_ok());
     assert!(matches!(loader.load(1).await, Err(LoadError::Batch { .. })));
-    assert!(matches!(loader.load(2).await, Err(LoadError::Panicked { .. })));
-    assert!(matches!(loader.load(3).await, Err(LoadError::Timeout { .. })));
+    assert!(matches!(
+        loader.load(2).await,
+        Err(LoadError::Panicked { .. })
+    ));
+    assert!(matches!(
+        loader.load(3).await,
+        Err(LoadError::Timeout { .. })
+    ));
     let cancelled = loader
         .clone()
         .with_deadline(Instant::now() + Duration::from_millis(1))

@@ -55,7 +55,10 @@ async fn the_limit_follows_the_strategy_within_the_bounds() {
     }
     assert_eq!(limits, [10, 2, 6]);
     let samples = samples.lock();
-    assert_eq!(samples[1].limit, 10, "the sample carries the limit at dispatch");
+    assert_eq!(
+        samples[1].limit, 10,
+        "the sample carries the limit at dispatch"
+    );
     assert!(samples.iter().all(|s| s.local_load == 0.42));
     assert!(samples.windows(2).all(|w| w[0].now <= w[1].now));
     let history = engine.snapshot().limit_history;
@@ -94,7 +97,10 @@ async fn a_lowered_limit_admits_no_new_call_until_in_flight_drops_below_it() {
         assert!(s.in_flight <= s.limit, "dispatched above the limit: {s:?}");
     }
     let after_lowering = samples.iter().filter(|s| s.limit == 1).count();
-    assert!(after_lowering > 10, "most batches ran under the lowered limit");
+    assert!(
+        after_lowering > 10,
+        "most batches ran under the lowered limit"
+    );
     assert_eq!(backend.max_running.load(Ordering::SeqCst), 4);
     assert_eq!(engine.limit(), 1);
 }
@@ -129,7 +135,10 @@ async fn a_hot_group_cannot_starve_a_cold_one() {
     }
     let groups = backend.call_groups.lock().clone();
     let cold_turn = groups.iter().position(|g| g == "cold").unwrap();
-    assert!(cold_turn <= 2, "cold group served at turn {cold_turn}: {groups:?}");
+    assert!(
+        cold_turn <= 2,
+        "cold group served at turn {cold_turn}: {groups:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]

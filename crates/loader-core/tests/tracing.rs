@@ -31,7 +31,8 @@ struct Fields<'a>(&'a mut HashMap<String, String>);
 
 impl Visit for Fields<'_> {
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0.insert(field.name().to_string(), format!("{value:?}"));
+        self.0
+            .insert(field.name().to_string(), format!("{value:?}"));
     }
     fn record_str(&mut self, field: &Field, value: &str) {
         self.0.insert(field.name().to_string(), value.to_string());
@@ -54,7 +55,9 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Captured {
     }
 
     fn on_follows_from(&self, span: &span::Id, follows: &span::Id, _: Context<'_, S>) {
-        self.follows.lock().push((span.into_u64(), follows.into_u64()));
+        self.follows
+            .lock()
+            .push((span.into_u64(), follows.into_u64()));
     }
 
     fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
@@ -69,7 +72,8 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Captured {
 #[tokio::test(start_paused = true)]
 async fn each_batch_call_has_a_span_linked_to_the_loads_that_joined_it() {
     let captured = Captured::default();
-    let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(captured.clone()));
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(captured.clone()));
 
     let (strategy, _) = Recording::scripted(4, |_| 7);
     let engine = Engine::builder().strategy(strategy).build().unwrap();
@@ -113,7 +117,11 @@ async fn each_batch_call_has_a_span_linked_to_the_loads_that_joined_it() {
         .map(|(_, from)| spans[from].1["n"].clone())
         .collect();
     linked.sort();
-    assert_eq!(linked, ["0", "1", "2"], "one link per distinct request span");
+    assert_eq!(
+        linked,
+        ["0", "1", "2"],
+        "one link per distinct request span"
+    );
 
     let events = captured.limit_events.lock();
     assert_eq!(events.len(), 1);
