@@ -1,0 +1,151 @@
+//! `spawn_app`: the real server on port 0 over a fresh, seeded database, with a SQL
+//! statement counter on its connection.
+
+use std::net::SocketAddr;
+
+use loader_seaorm::StatementCounter;
+use sea_orm::DatabaseConnection;
+use serde_json::{Value, json};
+use server::{
+    AppState, Application,
+    config::Settings,
+    database,
+    seed::{self, SeedPlan},
+};
+use tokio::{sync::oneshot, task::JoinHandle};
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server and what the test needs to inspect it.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    /// A clone of the server's connection: statements through it are counted too.
+    pub db: DatabaseConnection,
+    pub counter: StatementCounter,
+    pub state: AppState,
+    pub url: String,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Starts the server on a fresh database seeded with `plan`, or `None` when the backend is
+/// PostgreSQL and it is not installed (after a loud message).
+pub async fn spawn_app(backend: Backend, plan: SeedPlan, test: &str) -> Option<TestApp> {
+    let (url, dir) = match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("a temporary directory");
+            (test_support::sqlite_url(dir.path()), Some(dir))
+        }
+        Backend::Postgres => (test_support::pg_database_or_skip(test)?, None),
+    };
+    let settings = Settings::for_database(url.clone());
+    let mut db = database::connect(&settings)
+        .await
+        .expect("the database opens");
+    let counter = StatementCounter::new();
+    counter.attach(&mut db);
+    database::migrate(&db).await.expect("migrations apply");
+    seed::run(&db, plan, false).await.expect("seeding works");
+
+    let app = Application::build_with_db(settings, db.clone())
+        .await
+        .expect("the server builds");
+    let addr = app.local_addr();
+    let state = app.state().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    Some(TestApp {
+        addr,
+        client: reqwest::Client::new(),
+        db,
+        counter,
+        state,
+        url,
+        stop: Some(stop),
+        server: Some(server),
+        _dir: dir,
+    })
+}
+
+impl TestApp {
+    /// `POST /graphql`; returns the status and the JSON body.
+    pub async fn post(&self, query: &str, variables: Value) -> (reqwest::StatusCode, Value) {
+        let response = self
+            .client
+            .post(format!("http://{}/graphql", self.addr))
+            .header("accept", "application/graphql-response+json")
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status();
+        let body = response.json().await.expect("the body is JSON");
+        (status, body)
+    }
+
+    /// A request that must succeed without errors; returns `data`.
+    pub async fn data(&self, query: &str) -> Value {
+        let (status, body) = self.post(query, Value::Null).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// Stops the server (graceful shutdown) and waits until it has exited.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("the server task does not panic")
+                .expect("the server stops cleanly");
+        }
+    }
+
+    pub fn take_server(&mut self) -> (oneshot::Sender<()>, JoinHandle<anyhow::Result<()>>) {
+        (
+            self.stop.take().expect("not stopped yet"),
+            self.server.take().expect("not stopped yet"),
+        )
+    }
+}
+
+/// Instantiates `async fn name(Backend, test_name)` tests once per backend: `sqlite::name`
+/// and `postgres::name`.
+///
+/// The tests run on tokio's current-thread runtime (server and client in one thread), where
+/// the engine's batch window sees every key a GraphQL level registers before it closes, so
+/// statement counts are exact. On a multi-threaded runtime the window may close early and
+/// split a level into several batches (see the server report).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::app::Backend::Sqlite, concat!(module_path!(), "::", stringify!($name))).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::app::Backend::Postgres, concat!(module_path!(), "::", stringify!($name))).await
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,66 @@
+//! Graceful shutdown: a stop signal lets the request in flight finish.
+
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, Database, TransactionTrait};
+use server::seed::SeedPlan;
+
+use crate::app::{Backend, spawn_app};
+
+/// On PostgreSQL a lock held by the test keeps a loader batch in flight on purpose.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_signal_lets_the_request_in_flight_finish() {
+    let Some(mut app) = spawn_app(
+        Backend::Postgres,
+        SeedPlan::small(9),
+        "shutdown::stop_signal_lets_the_request_in_flight_finish",
+    )
+    .await
+    else {
+        return;
+    };
+    let locker = Database::connect(app.url.as_str()).await.unwrap();
+    let txn = locker.begin().await.unwrap();
+    txn.execute_unprepared("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+
+    let client = app.client.clone();
+    let url = format!("http://{}/graphql", app.addr);
+    let request = tokio::spawn(async move {
+        client
+            .post(url)
+            .json(&serde_json::json!({ "query": "{ user(id: \"1\") { id } }" }))
+            .send()
+            .await
+            .expect("the in-flight request is answered")
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+    });
+    // Wait until the batch is blocked on the lock, i.e. the request is in flight.
+    let engine = app.state.engine.clone();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while engine.in_flight() == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the request reaches the database");
+
+    let (stop, server) = app.take_server();
+    stop.send(()).unwrap();
+    assert!(
+        !server.is_finished(),
+        "the server waits for the request in flight"
+    );
+
+    txn.rollback().await.unwrap();
+    let body = request.await.unwrap();
+    assert_eq!(body["data"]["user"]["id"], "1", "{body}");
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the server exits once the request is done")
+        .unwrap()
+        .unwrap();
+}
