@@ -84,11 +84,19 @@ pub fn init_with(config: TelemetryConfig) -> Result<TelemetryGuard, TelemetryErr
     Ok(TelemetryGuard::new(provider))
 }
 
+/// "grpc, http://jaeger:4317" for the startup log line, resolving unset parts the way the
+/// exporter does.
 fn describe(export: &OtlpExport) -> String {
+    let env = |key: &str| std::env::var(key).ok().filter(|v| !v.trim().is_empty());
     let protocol = export
         .transport()
-        .map_or_else(|| "protocol from env".to_owned(), |p| p.to_string());
-    let endpoint = export.endpoint_url().unwrap_or("endpoint from env");
+        .map_or_else(|| "http/protobuf".to_owned(), |p| p.to_string());
+    let endpoint = export
+        .endpoint_url()
+        .map(str::to_owned)
+        .or_else(|| env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+        .or_else(|| env("OTEL_EXPORTER_OTLP_ENDPOINT"))
+        .unwrap_or_else(|| "the default endpoint".to_owned());
     format!("{protocol}, {endpoint}")
 }
 
