@@ -33,6 +33,8 @@ use opentelemetry_proto::tonic::{
 
 /// The OTLP span kind, as returned by [`ReceivedSpan::kind`].
 pub use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+/// The OTLP span status code, as returned by [`ReceivedSpan::status`].
+pub use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use parking_lot::Mutex;
 use tokio::{net::TcpListener, sync::Notify, task::JoinHandle};
 use tokio_stream::wrappers::TcpListenerStream;
@@ -70,6 +72,15 @@ impl ReceivedSpan {
     /// The span kind.
     pub fn kind(&self) -> SpanKind {
         SpanKind::try_from(self.span.kind).unwrap_or(SpanKind::Unspecified)
+    }
+
+    /// The status code (`Unset` when the span set none).
+    pub fn status(&self) -> StatusCode {
+        self.span
+            .status
+            .as_ref()
+            .and_then(|s| StatusCode::try_from(s.code).ok())
+            .unwrap_or(StatusCode::Unset)
     }
 
     /// An attribute rendered as text (strings unquoted), if present.

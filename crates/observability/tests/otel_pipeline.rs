@@ -9,7 +9,7 @@ use axum::{Router, body::Body, extract::State, http::Request, routing::get};
 use loader_core::{BatchFn, Engine, QueryGroup};
 use observability::{
     telemetry::{self, HttpTraceLayer, OtlpExport, OtlpProtocol, TelemetryConfig},
-    test_collector::{ReceivedSpan, SpanKind, TestCollector},
+    test_collector::{ReceivedSpan, SpanKind, StatusCode, TestCollector},
 };
 use tower::ServiceExt;
 use tracing::Instrument;
@@ -74,9 +74,19 @@ async fn request_trace_continues_the_caller_and_batch_span_links_every_waiting_r
         .expect("valid engine config");
     let app = Router::new()
         .route("/squares", get(two_resolvers))
+        .route(
+            "/fail",
+            get(|| async { axum::http::StatusCode::SERVICE_UNAVAILABLE }),
+        )
         .with_state(engine)
         .layer(HttpTraceLayer::new());
 
+    let failed = app
+        .clone()
+        .oneshot(Request::get("/fail").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(failed.status(), 503);
     let response = app
         .oneshot(
             Request::get("/squares?x=1")
@@ -100,7 +110,7 @@ async fn request_trace_continues_the_caller_and_batch_span_links_every_waiting_r
     .unwrap();
     let spans = collector
         .wait_for(Duration::from_secs(20), |spans| {
-            by_name(spans, "http.request").len() == 1
+            by_name(spans, "http.request").len() == 2
                 && by_name(spans, "resolver").len() == 2
                 && !by_name(spans, "loader.batch").is_empty()
         })
@@ -108,7 +118,10 @@ async fn request_trace_continues_the_caller_and_batch_span_links_every_waiting_r
         .unwrap_or_else(|| panic!("spans missing; got {:#?}", collector.spans()));
 
     // The HTTP span continues the caller's trace, as a server span with HTTP attributes.
-    let http = by_name(&spans, "http.request")[0];
+    let (ok, failed): (Vec<&ReceivedSpan>, Vec<&ReceivedSpan>) = by_name(&spans, "http.request")
+        .into_iter()
+        .partition(|s| s.attribute("url.path").as_deref() == Some("/squares"));
+    let http = ok[0];
     assert_eq!(http.service_name.as_deref(), Some("otel-pipeline-test"));
     assert_eq!(http.trace_id(), CALLER_TRACE);
     assert_eq!(http.parent_span_id().as_deref(), Some(CALLER_SPAN));
@@ -124,6 +137,17 @@ async fn request_trace_continues_the_caller_and_batch_span_links_every_waiting_r
         http.attribute("http.response.status_code").as_deref(),
         Some("200")
     );
+
+    // A 5xx answer marks its span as failed; a span without traceparent starts a new trace.
+    let failed = failed[0];
+    assert_eq!(
+        failed.attribute("http.response.status_code").as_deref(),
+        Some("503")
+    );
+    assert_eq!(failed.status(), StatusCode::Error);
+    assert_ne!(failed.trace_id(), CALLER_TRACE);
+    assert_eq!(failed.parent_span_id(), None);
+    assert_ne!(http.status(), StatusCode::Error);
 
     // The resolvers are children of the HTTP span, in the caller's trace.
     let resolvers = by_name(&spans, "resolver");
