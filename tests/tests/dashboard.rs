@@ -137,7 +137,7 @@ fn count(dom: &str, id: &str, attr: &str) -> usize {
         .unwrap_or_else(|_| panic!("{attr} of #{id} is not a number"))
 }
 
-/// Waits until the server's history holds at least `points` samples of both groups.
+/// Waits until the server's history holds at least `points` samples showing both groups.
 async fn history_filled(dashboard: &Router, points: usize) {
     for _ in 0..300 {
         let response = dashboard
@@ -149,11 +149,13 @@ async fn history_filled(dashboard: &Router, points: usize) {
             .await
             .unwrap();
         let data: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        let samples = data["points"].as_array().unwrap();
-        let groups = samples
-            .last()
-            .map_or(0, |p| p["groups"].as_object().unwrap().len());
-        if samples.len() >= points && groups == 2 {
+        let with_both_groups = data["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["groups"].as_object().unwrap().len() == 2)
+            .count();
+        if with_both_groups >= points {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
