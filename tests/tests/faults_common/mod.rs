@@ -19,7 +19,7 @@ use server::{
     database,
     seed::{self, SeedPlan},
 };
-use tokio::{sync::oneshot, task::JoinHandle};
+use tokio::sync::oneshot;
 
 /// The multiplier of durations and counts: `CHAOS_SCALE` (default 1; `just chaos` uses 10).
 pub fn scale() -> f64 {
@@ -52,40 +52,60 @@ pub fn medium_plan() -> SeedPlan {
     }
 }
 
-/// A server serving HTTP on loopback in this process (the real `Application`).
+/// A server serving HTTP on loopback in this process (the real `Application`), on its own
+/// tokio runtime in its own thread, so the test's clients do not share its scheduler (as
+/// they would not in production).
 pub struct RunningServer {
     /// Where it listens.
     pub addr: SocketAddr,
     /// Its state: the engine, the pool, the settings.
     pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<anyhow::Result<()>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl RunningServer {
-    /// Opens the database, migrates, seeds `plan`, builds the [`Application`] and serves it.
+    /// Opens the database, migrates, seeds `plan`, builds the [`Application`] and serves it
+    /// on a 2-worker runtime of its own.
     pub async fn start(mut settings: Settings, plan: SeedPlan) -> Self {
-        let db = database::connect(&settings)
-            .await
-            .expect("the database opens");
-        database::migrate(&db).await.expect("migrations apply");
-        seed::run(&db, plan, false).await.expect("seeding works");
-        settings.no_migrate = true;
-        settings.no_demo_data = true;
-        let app = Application::build_with_db(settings, db)
-            .await
-            .expect("the application builds");
-        let addr = app.local_addr();
-        let state = app.state().clone();
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(app.run_until(async move {
-            let _ = rx.await;
-        }));
+        settings.limits.shutdown_grace_ms = settings.limits.shutdown_grace_ms.min(2_000);
+        let (ready_tx, ready_rx) = oneshot::channel::<(SocketAddr, AppState)>();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("server-under-test".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("server-worker")
+                    .enable_all()
+                    .build()
+                    .expect("a runtime for the server");
+                runtime.block_on(async move {
+                    let db = database::connect(&settings)
+                        .await
+                        .expect("the database opens");
+                    database::migrate(&db).await.expect("migrations apply");
+                    seed::run(&db, plan, false).await.expect("seeding works");
+                    settings.no_migrate = true;
+                    settings.no_demo_data = true;
+                    let app = Application::build_with_db(settings, db)
+                        .await
+                        .expect("the application builds");
+                    let _ = ready_tx.send((app.local_addr(), app.state().clone()));
+                    app.run_until(async move {
+                        let _ = stop_rx.await;
+                    })
+                    .await
+                    .expect("the server runs");
+                });
+            })
+            .expect("a thread for the server");
+        let (addr, state) = ready_rx.await.expect("the server starts");
         Self {
             addr,
             state,
-            stop: Some(tx),
-            task: Some(task),
+            stop: Some(stop_tx),
+            thread: Some(thread),
         }
     }
 
@@ -104,22 +124,25 @@ impl RunningServer {
         &self.state.db
     }
 
-    /// Stops serving and waits for the server task.
+    /// Stops serving (graceful shutdown) and waits for the server thread.
     pub async fn stop(mut self) {
+        self.shutdown();
+        if let Some(thread) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+
+    fn shutdown(&mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }
     }
 }
 
 impl Drop for RunningServer {
     fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+        // The thread finishes on its own once in-flight requests are done.
+        self.shutdown();
     }
 }
 
