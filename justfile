@@ -36,3 +36,9 @@ bench-e2e *ARGS:
 bench-e2e-quick *ARGS:
     cargo build --release -p server -p bench
     target/release/bench-e2e --scale 0.02 --warmup 2s --duration 5s --modes adaptive,fixed:4,fixed:16,async-graphql,none --clients 8,64,256 --slowdown-clients 64 --slowdown-duration 30s --out bench-out/e2e-quick {{ARGS}}
+
+# Fault tests (database killed / slow, 5x overload, client disconnects, panicking batch
+# function, bad input, router fuzzing) in their long form: phases ten times longer, more
+# requests and fuzz cases. CI runs the short form inside `cargo test --workspace`.
+chaos scale="10":
+    CHAOS_SCALE={{scale}} PROPTEST_CASES=5000 cargo test -p test-support --test faults_database --test faults_overload --test faults_disconnect --test faults_panic --test bad_input --test fuzz_router -- --nocapture --test-threads 1
