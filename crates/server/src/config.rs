@@ -10,7 +10,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use clap::{Args, Parser, Subcommand};
 use loader_core::{LoaderConfig, limit::StrategyKind};
 
-use crate::seed::SeedPlan;
+use crate::{graphql::LoaderMode, seed::SeedPlan};
 
 /// The command line: global settings plus an optional subcommand (default: `serve`).
 #[derive(Debug, Parser)]
@@ -108,6 +108,11 @@ pub struct Settings {
     /// Log format: `pretty` or `json`. Levels come from `RUST_LOG`.
     #[arg(long, env = "LOG_FORMAT", default_value = "pretty")]
     pub log_format: LogFormat,
+    /// How relations are loaded: `adaptive` or `fixed:N` (the engine with that strategy),
+    /// `engine` (the engine with `LOADER_SCALING_STRATEGY`), `async-graphql` (its built-in
+    /// DataLoader, same batch functions) or `none` (one query per row). For comparisons.
+    #[arg(long = "loader", env = "LOADER", default_value = "engine")]
+    pub loader_mode: LoaderMode,
     /// Request guards.
     #[command(flatten)]
     pub limits: Limits,
@@ -322,6 +327,23 @@ mod tests {
         assert_eq!(config.max_concurrency, 32);
         assert_eq!(config.scaling_strategy, StrategyKind::Fixed(Some(8)));
         assert!(config.isolate_errors);
+    }
+
+    #[test]
+    fn loader_mode_switch_parses_every_mode() {
+        for (arg, mode) in [
+            ("adaptive", LoaderMode::EngineWith(StrategyKind::Adaptive)),
+            (
+                "fixed:16",
+                LoaderMode::EngineWith(StrategyKind::Fixed(Some(16))),
+            ),
+            ("async-graphql", LoaderMode::AsyncGraphql),
+            ("none", LoaderMode::PerRow),
+        ] {
+            let cli = Cli::try_parse_from(["server", "--loader", arg]).unwrap();
+            assert_eq!(cli.settings.loader_mode, mode, "{arg}");
+        }
+        assert_eq!(Settings::defaults().loader_mode, LoaderMode::Engine);
     }
 
     #[test]

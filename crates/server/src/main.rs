@@ -18,7 +18,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve => {
             let app = Application::build(settings).await?;
             let addr = app.local_addr();
-            tracing::info!(%addr, "listening");
+            tracing::info!(%addr, loader = %app.state().settings.loader_mode, "listening");
             println!("GraphiQL: http://{addr}/graphql");
             app.run_until_stopped().await
         }

@@ -19,7 +19,7 @@ use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 use crate::{
     config::Settings,
     database,
-    graphql::build_schema,
+    graphql::{LoaderBackend, build_schema},
     routes::{self, graphql::ResponseMedia},
     seed,
     state::AppState,
@@ -105,13 +105,20 @@ impl Application {
     }
 }
 
-/// The state for `settings` on `db`: the engine (from the `LOADER_*` settings) and schema.
+/// The state for `settings` on `db`: the engine (from the `LOADER_*` settings and
+/// `--loader`), the loader backend and the schema.
 pub fn app_state(settings: Settings, db: DatabaseConnection) -> anyhow::Result<AppState> {
-    let engine = Engine::new(settings.loader.to_config()).context("invalid loader settings")?;
+    let mut config = settings.loader.to_config();
+    if let Some(strategy) = settings.loader_mode.strategy() {
+        config.scaling_strategy = strategy;
+    }
+    let engine = Engine::new(config).context("invalid loader settings")?;
+    let loaders = LoaderBackend::new(settings.loader_mode, &engine);
     let schema = build_schema(db.clone(), &settings.limits);
     Ok(AppState {
         db,
         engine,
+        loaders,
         schema,
         settings: Arc::new(settings),
     })

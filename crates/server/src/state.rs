@@ -6,7 +6,10 @@ use std::sync::Arc;
 use loader_core::Engine;
 use sea_orm::DatabaseConnection;
 
-use crate::{config::Settings, graphql::AppSchema};
+use crate::{
+    config::Settings,
+    graphql::{AppSchema, LoaderBackend},
+};
 
 /// The application state behind every route (cheap to clone).
 #[derive(Clone)]
@@ -15,6 +18,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     /// The process-wide loader engine: every relation of every request shares its limit.
     pub engine: Engine,
+    /// What the per-request loaders run on (the engine unless `--loader` says otherwise).
+    pub loaders: LoaderBackend,
     /// The executable schema.
     pub schema: AppSchema,
     /// The settings the server started with.

@@ -38,6 +38,16 @@ pub struct TestApp {
 /// Starts the server on a fresh database seeded with `plan`, or `None` when the backend is
 /// PostgreSQL and it is not installed (after a loud message).
 pub async fn spawn_app(backend: Backend, plan: SeedPlan, test: &str) -> Option<TestApp> {
+    spawn_app_with(backend, plan, test, |_| {}).await
+}
+
+/// As [`spawn_app`], with settings changed by `configure` first.
+pub async fn spawn_app_with(
+    backend: Backend,
+    plan: SeedPlan,
+    test: &str,
+    configure: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
     let (url, dir) = match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("a temporary directory");
@@ -45,7 +55,8 @@ pub async fn spawn_app(backend: Backend, plan: SeedPlan, test: &str) -> Option<T
         }
         Backend::Postgres => (test_support::pg_database_or_skip(test)?, None),
     };
-    let settings = Settings::for_database(url.clone());
+    let mut settings = Settings::for_database(url.clone());
+    configure(&mut settings);
     let mut db = database::connect(&settings)
         .await
         .expect("the database opens");

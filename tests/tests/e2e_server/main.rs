@@ -7,6 +7,8 @@
 
 mod app;
 mod goldens;
+mod loader_modes;
 mod mutations;
 mod n_plus_one;
 mod shutdown;
+mod timeouts;

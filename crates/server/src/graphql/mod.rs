@@ -13,5 +13,5 @@ mod types;
 mod validate;
 
 pub use error_codes::ErrorCodes;
-pub use loaders::Loaders;
+pub use loaders::{LoaderBackend, LoaderMode, Loaders, UnknownLoaderMode};
 pub use schema::{AppSchema, build_schema, sdl};

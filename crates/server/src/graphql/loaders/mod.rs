@@ -2,7 +2,7 @@
 //!
 //! One `Loaders` is made per GraphQL request and put into the request data. It holds one
 //! [`loader_core::Loader`] per relation and page size, all created on the one process-wide
-//! [`Engine`], so every relation of every request shares the engine's concurrency limit and
+//! [`Engine`](loader_core::Engine), so every relation of every request shares the engine's concurrency limit and
 //! identical loads from concurrent requests coalesce. Each loader caches what it loaded for
 //! the rest of the request; mutations report their writes here (`created_post`, ...) and
 //! the affected cache entries are dropped or primed, so a read after a write in the same
@@ -10,25 +10,30 @@
 //!
 //! The page size (`first`) is part of the query group: `posts(first: 10)` and
 //! `posts(first: 5)` are two groups, each one SQL statement per batch.
+//!
+//! The same resolvers also run on async-graphql's `DataLoader` or on no loader at all
+//! ([`LoaderMode`], `--loader`), for comparisons.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex, PoisonError},
-};
+mod backend;
+mod dataloader;
+mod family;
+mod mode;
 
 use entity::{comment, follow, post, post_tag, tag, user};
-use loader_core::{BatchFn, Engine, Loader};
-use sea_orm::DatabaseConnection;
+use loader_core::BatchFn;
+use loader_seaorm::{ByKey, HasMany, ManyToMany};
+use sea_orm::{DatabaseConnection, Order};
 use tokio::time::Instant;
 
-use loader_seaorm::{ByKey, HasMany, ManyToMany};
-use sea_orm::Order;
+pub use backend::LoaderBackend;
+pub use mode::{LoaderMode, UnknownLoaderMode};
 
 use crate::error::AppResult;
+use family::Family;
 
 /// The per-request loaders of every relation in the schema.
 pub struct Loaders {
-    engine: Engine,
+    backend: LoaderBackend,
     db: DatabaseConnection,
     deadline: Instant,
     users: Family<ByKey<user::Entity>>,
@@ -43,49 +48,49 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    /// Loaders for one request on `engine`; loads still waiting at `deadline` fail.
-    pub fn new(engine: &Engine, db: &DatabaseConnection, deadline: Instant) -> Self {
+    /// Loaders for one request on `backend`; loads still waiting at `deadline` fail.
+    pub fn new(backend: &LoaderBackend, db: &DatabaseConnection, deadline: Instant) -> Self {
         Self {
-            engine: engine.clone(),
+            backend: backend.clone(),
             db: db.clone(),
             deadline,
-            users: Family::new(|db, _| ByKey::new(db)),
-            posts: Family::new(|db, _| ByKey::new(db)),
-            posts_of_author: Family::new(|db, limit| {
+            users: Family::new("users.by_id", |db, _| ByKey::new(db)),
+            posts: Family::new("posts.by_id", |db, _| ByKey::new(db)),
+            posts_of_author: Family::new("posts.of_author", |db, limit| {
                 HasMany::new(db, post::Column::AuthorId)
                     .order_by(post::Column::CreatedAt, Order::Desc)
                     .order_by(post::Column::Id, Order::Desc)
                     .limit(u64::from(limit))
             }),
-            comments_of_post: Family::new(|db, limit| {
+            comments_of_post: Family::new("comments.of_post", |db, limit| {
                 HasMany::new(db, comment::Column::PostId)
                     .order_by(comment::Column::CreatedAt, Order::Desc)
                     .order_by(comment::Column::Id, Order::Desc)
                     .limit(u64::from(limit))
             }),
-            comments_of_author: Family::new(|db, limit| {
+            comments_of_author: Family::new("comments.of_author", |db, limit| {
                 HasMany::new(db, comment::Column::AuthorId)
                     .order_by(comment::Column::CreatedAt, Order::Desc)
                     .order_by(comment::Column::Id, Order::Desc)
                     .limit(u64::from(limit))
             }),
-            tags_of_post: Family::new(|db, _| {
+            tags_of_post: Family::new("tags.of_post", |db, _| {
                 ManyToMany::new(db, post_tag::Column::PostId, post_tag::Column::TagId)
                     .order_by(tag::Column::Name, Order::Asc)
             }),
-            posts_of_tag: Family::new(|db, limit| {
+            posts_of_tag: Family::new("posts.of_tag", |db, limit| {
                 ManyToMany::new(db, post_tag::Column::TagId, post_tag::Column::PostId)
                     .order_by(post::Column::CreatedAt, Order::Desc)
                     .order_by(post::Column::Id, Order::Desc)
                     .limit(u64::from(limit))
             }),
-            followers_of: Family::new(|db, limit| {
+            followers_of: Family::new("users.followers_of", |db, limit| {
                 ManyToMany::new(db, follow::Column::FolloweeId, follow::Column::FollowerId)
                     .order_by_junction(follow::Column::CreatedAt, Order::Desc)
                     .order_by(user::Column::Id, Order::Asc)
                     .limit(u64::from(limit))
             }),
-            followed_by: Family::new(|db, limit| {
+            followed_by: Family::new("users.followed_by", |db, limit| {
                 ManyToMany::new(db, follow::Column::FollowerId, follow::Column::FolloweeId)
                     .order_by_junction(follow::Column::CreatedAt, Order::Desc)
                     .order_by(user::Column::Id, Order::Asc)
@@ -96,12 +101,12 @@ impl Loaders {
 
     /// The user with this id.
     pub async fn user(&self, id: i64) -> AppResult<Option<user::Model>> {
-        Ok(self.users.get(self, 0).load(id).await?)
+        self.users.get(self, 0).load(id).await
     }
 
     /// The post with this id.
     pub async fn post(&self, id: i64) -> AppResult<Option<post::Model>> {
-        Ok(self.posts.get(self, 0).load(id).await?)
+        self.posts.get(self, 0).load(id).await
     }
 
     /// The newest `first` posts of an author.
@@ -194,38 +199,5 @@ impl Loaders {
     pub fn followed(&self, follower: i64, followee: i64) {
         self.followers_of.clear(&followee);
         self.followed_by.clear(&follower);
-    }
-}
-
-/// The loaders of one relation, one per page size, created on first use.
-struct Family<F: BatchFn> {
-    make: fn(DatabaseConnection, u32) -> F,
-    loaders: Mutex<HashMap<u32, Arc<Loader<F>>>>,
-}
-
-impl<F: BatchFn> Family<F> {
-    fn new(make: fn(DatabaseConnection, u32) -> F) -> Self {
-        Self {
-            make,
-            loaders: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn get(&self, loaders: &Loaders, limit: u32) -> Arc<Loader<F>> {
-        let mut map = self.loaders.lock().unwrap_or_else(PoisonError::into_inner);
-        map.entry(limit)
-            .or_insert_with(|| {
-                let f = (self.make)(loaders.db.clone(), limit);
-                Arc::new(loaders.engine.loader(f).with_deadline(loaders.deadline))
-            })
-            .clone()
-    }
-
-    /// Drops `key` from the cache of every page size loaded so far.
-    fn clear(&self, key: &F::Key) {
-        let map = self.loaders.lock().unwrap_or_else(PoisonError::into_inner);
-        for loader in map.values() {
-            loader.clear(key);
-        }
     }
 }

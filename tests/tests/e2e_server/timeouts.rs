@@ -1,0 +1,90 @@
+//! Timeouts: a request stuck behind a database lock is answered at its deadline with a
+//! `TIMEOUT` error, and the server keeps serving.
+
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, Database, TransactionTrait};
+use server::seed::SeedPlan;
+
+use crate::app::{Backend, spawn_app_with};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relation_stuck_on_a_lock_times_out_next_to_the_data_that_loaded() {
+    let Some(app) = spawn_app_with(
+        Backend::Postgres,
+        SeedPlan::small(10),
+        "timeouts::relation_stuck_on_a_lock_times_out_next_to_the_data_that_loaded",
+        |s| s.limits.request_timeout_ms = 300,
+    )
+    .await
+    else {
+        return;
+    };
+    let locker = Database::connect(app.url.as_str()).await.unwrap();
+    let txn = locker.begin().await.unwrap();
+    txn.execute_unprepared("LOCK TABLE comments IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+
+    let (status, body) = tokio::time::timeout(
+        Duration::from_secs(10),
+        app.post(
+            "{ post(id: \"1\") { title comments(first: 2) { body } } }",
+            serde_json::Value::Null,
+        ),
+    )
+    .await
+    .expect("the server answers at the deadline, not when the lock goes");
+    assert_eq!(status, 200, "{body}");
+    assert!(body["data"]["post"]["title"].is_string(), "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "TIMEOUT", "{body}");
+    assert_eq!(
+        body["errors"][0]["path"],
+        serde_json::json!(["post", "comments"])
+    );
+
+    // Tables the lock does not cover are served meanwhile.
+    let data = app.data("{ user(id: \"1\") { name } }").await;
+    assert!(data["user"]["name"].is_string());
+
+    txn.rollback().await.unwrap();
+    let data = app
+        .data("{ post(id: \"1\") { comments(first: 2) { body } } }")
+        .await;
+    assert!(data["post"]["comments"].is_array());
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_stuck_outside_the_loader_is_answered_504_at_its_deadline() {
+    let Some(app) = spawn_app_with(
+        Backend::Postgres,
+        SeedPlan::small(10),
+        "timeouts::request_stuck_outside_the_loader_is_answered_504_at_its_deadline",
+        |s| s.limits.request_timeout_ms = 300,
+    )
+    .await
+    else {
+        return;
+    };
+    let locker = Database::connect(app.url.as_str()).await.unwrap();
+    let txn = locker.begin().await.unwrap();
+    txn.execute_unprepared("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+
+    // The root list is one direct query, not a loader batch.
+    let (status, body) = tokio::time::timeout(
+        Duration::from_secs(10),
+        app.post("{ users(first: 1) { id } }", serde_json::Value::Null),
+    )
+    .await
+    .expect("the server answers at the deadline");
+    assert_eq!(status, 504, "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "TIMEOUT", "{body}");
+    assert!(body.get("data").is_none());
+
+    txn.rollback().await.unwrap();
+    app.data("{ users(first: 1) { id } }").await;
+    app.stop().await;
+}
