@@ -27,6 +27,10 @@ use crate::{
 ///
 /// Group: `comments.has_many(post_id){filter}order(created_at DESC)limit(3)[columns]`.
 ///
+/// Cost: the window numbers *every* child of the requested parents before keeping the first
+/// `n`, so a parent with very many children costs what reading them all costs; an index on
+/// `(foreign key, order column)` keeps that an index scan.
+///
 /// ```no_run
 /// # use loader_seaorm::HasMany;
 /// # fn f(db: sea_orm::DatabaseConnection, engine: loader_core::Engine) {
