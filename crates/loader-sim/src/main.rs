@@ -12,15 +12,18 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use loader_core::limit::StrategyKind;
-use loader_sim::{RunOptions, Scenario, SweepOptions, plot, report, run, sweep, targets};
+use loader_sim::{
+    RunOptions, Scenario, SweepOptions, SweepReport, plot, report, run, sweep, targets,
+};
 
 /// Drive the real loader-core engine against a simulated backend with a known optimum.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
-    /// Scenario file (TOML).
-    #[arg(long)]
-    scenario: PathBuf,
+    /// Scenario file (TOML). With --sweep it may be given several times (or with several
+    /// files after it); a summary table follows the scenarios' tables.
+    #[arg(long, required = true, num_args = 1..)]
+    scenario: Vec<PathBuf>,
     /// Strategy: fixed (needs --limit), aimd, vegas, gradient2, adaptive. Ignored by --sweep.
     #[arg(long, default_value = "adaptive")]
     strategy: String,
@@ -37,6 +40,10 @@ struct Cli {
     /// Sweep fixed limits to find the oracle, then run every strategy and compare.
     #[arg(long)]
     sweep: bool,
+    /// With --sweep: write `<DIR>/<scenario>.json`, `<scenario>.svg` and
+    /// `<scenario>-strategies.svg` for every scenario.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
     /// Runs executed in parallel by --sweep.
     #[arg(long, default_value_t = 2)]
     jobs: usize,
@@ -84,79 +91,112 @@ fn strategies_plot_path(path: &Path) -> PathBuf {
     path.with_file_name(format!("{stem}-strategies.svg"))
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    let mut scenario = Scenario::from_file(&cli.scenario)?;
-    for setting in &cli.engine {
+fn load_scenario(path: &Path, engine: &[String]) -> anyhow::Result<Scenario> {
+    let mut scenario = Scenario::from_file(path)?;
+    for setting in engine {
         let (key, value) = setting
             .split_once('=')
             .with_context(|| format!("--engine {setting}: expected KEY=VALUE"))?;
         scenario.set_engine(key.trim(), value.trim())?;
     }
-    if cli.sweep {
-        let bar = progress_bar(cli.quiet, 0);
-        let result = sweep(
-            &scenario,
-            &SweepOptions {
-                jobs: cli.jobs,
-                progress: bar.clone(),
-            },
-        )?;
-        bar.finish_and_clear();
-        println!("{}", report::sweep_table(&result));
+    Ok(scenario)
+}
+
+fn plot_sweep(path: &Path, result: &SweepReport) -> anyhow::Result<()> {
+    let oracle = &result.oracle().run;
+    if let Some(adaptive) = result.row("adaptive") {
+        plot::plot_run(path, &adaptive.run, Some(oracle))?;
+    }
+    let runs: Vec<_> = result
+        .strategies
+        .iter()
+        .filter(|r| r.role.is_empty())
+        .map(|r| &r.run)
+        .collect();
+    let title = format!("{}: every strategy's limit", result.scenario);
+    plot::plot_strategies(&strategies_plot_path(path), &title, &runs)?;
+    Ok(())
+}
+
+fn main_sweep(cli: &Cli, scenarios: &[Scenario]) -> anyhow::Result<()> {
+    if let Some(dir) = &cli.out_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let bar = progress_bar(cli.quiet, 0);
+    let mut results = Vec::new();
+    for scenario in scenarios {
+        let options = SweepOptions {
+            jobs: cli.jobs,
+            progress: bar.clone(),
+        };
+        let result = sweep(scenario, &options)?;
+        bar.suspend(|| println!("{}", report::sweep_table(&result)));
         if let Some(path) = &cli.json {
             write_json(path, &result)?;
         }
         if let Some(path) = &cli.plot {
-            let oracle = &result.oracle().run;
-            if let Some(adaptive) = result.row("adaptive") {
-                plot::plot_run(path, &adaptive.run, Some(oracle))?;
-            }
-            let runs: Vec<_> = result
-                .strategies
-                .iter()
-                .filter(|r| r.role.is_empty())
-                .map(|r| &r.run)
-                .collect();
-            let title = format!("{}: every strategy's limit", result.scenario);
-            plot::plot_strategies(&strategies_plot_path(path), &title, &runs)?;
+            plot_sweep(path, &result)?;
         }
-    } else {
-        let kind = strategy(&cli)?;
-        let bar = progress_bar(cli.quiet, (scenario.duration_s * 1000.0) as u64);
-        let options = RunOptions {
-            strategy: kind,
-            initial_limit: match kind {
-                StrategyKind::Fixed(_) => None,
-                _ => cli.limit,
+        if let Some(dir) = &cli.out_dir {
+            write_json(&dir.join(format!("{}.json", result.scenario)), &result)?;
+            plot_sweep(&dir.join(format!("{}.svg", result.scenario)), &result)?;
+        }
+        results.push(result);
+    }
+    bar.finish_and_clear();
+    if results.len() > 1 {
+        println!("{}", report::summary_table(&results));
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let scenarios = cli
+        .scenario
+        .iter()
+        .map(|path| load_scenario(path, &cli.engine))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if cli.sweep {
+        return main_sweep(&cli, &scenarios);
+    }
+    let [scenario] = scenarios.as_slice() else {
+        bail!("several --scenario files need --sweep");
+    };
+    let kind = strategy(&cli)?;
+    let bar = progress_bar(cli.quiet, (scenario.duration_s * 1000.0) as u64);
+    let options = RunOptions {
+        strategy: kind,
+        initial_limit: match kind {
+            StrategyKind::Fixed(_) => None,
+            _ => cli.limit,
+        },
+        progress: bar.clone(),
+    };
+    let result = run(scenario, &options)?;
+    bar.finish_and_clear();
+    println!("{}", report::run_table(&result));
+    let checks = targets::evaluate(scenario, &result, None);
+    println!(
+        "### Targets that need no oracle\n\n{}",
+        report::targets_table(&checks)
+    );
+    if let Some(path) = &cli.json {
+        #[derive(serde::Serialize)]
+        struct Single<'a> {
+            run: &'a loader_sim::RunReport,
+            targets: &'a [targets::TargetCheck],
+        }
+        write_json(
+            path,
+            &Single {
+                run: &result,
+                targets: &checks,
             },
-            progress: bar.clone(),
-        };
-        let result = run(&scenario, &options)?;
-        bar.finish_and_clear();
-        println!("{}", report::run_table(&result));
-        let checks = targets::evaluate(&scenario, &result, None);
-        println!(
-            "### Targets that need no oracle\n\n{}",
-            report::targets_table(&checks)
-        );
-        if let Some(path) = &cli.json {
-            #[derive(serde::Serialize)]
-            struct Single<'a> {
-                run: &'a loader_sim::RunReport,
-                targets: &'a [targets::TargetCheck],
-            }
-            write_json(
-                path,
-                &Single {
-                    run: &result,
-                    targets: &checks,
-                },
-            )?;
-        }
-        if let Some(path) = &cli.plot {
-            plot::plot_run(path, &result, None)?;
-        }
+        )?;
+    }
+    if let Some(path) = &cli.plot {
+        plot::plot_run(path, &result, None)?;
     }
     Ok(())
 }

@@ -117,3 +117,53 @@ pub fn targets_table(targets: &[TargetCheck]) -> String {
     }
     out
 }
+
+/// One line per scenario: the oracle, how `adaptive` compares, the best other strategy, and
+/// which of adaptive's targets it misses.
+pub fn summary_table(sweeps: &[SweepReport]) -> String {
+    let mut out = String::from(
+        "## Summary: adaptive against the oracle\n\n| scenario | oracle | oracle keys/s | adaptive % oracle | adaptive p99 / oracle | adaptive limit mean (cv) | reconverge s | best other strategy | targets met | missed |\n|---|---:|---:|---:|---:|---:|---:|---|---:|---|\n",
+    );
+    for sweep in sweeps {
+        let Some(a) = sweep.row("adaptive") else {
+            continue;
+        };
+        let best_other = sweep
+            .strategies
+            .iter()
+            .filter(|r| r.role.is_empty() && r.strategy != "adaptive")
+            .max_by(|x, y| x.keys_per_s.total_cmp(&y.keys_per_s))
+            .map_or_else(
+                || "-".to_string(),
+                |r| format!("{} {:.1}%", r.strategy, r.oracle_ratio * 100.0),
+            );
+        let met = sweep.targets.iter().filter(|t| t.pass).count();
+        let missed: Vec<&str> = sweep
+            .targets
+            .iter()
+            .filter(|t| !t.pass)
+            .map(|t| t.name.as_str())
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {} | fixed:{} | {:.0} | {:.1}% | {:.2} | {:.1} ({:.3}) | {} | {} | {}/{} | {} |",
+            sweep.scenario,
+            sweep.oracle_limit,
+            sweep.oracle().keys_per_s,
+            a.oracle_ratio * 100.0,
+            a.oracle_p99_ratio,
+            a.limit_mean,
+            a.limit_cv,
+            reconverge(a.reconverge_s, a.reconverged),
+            best_other,
+            met,
+            sweep.targets.len(),
+            if missed.is_empty() {
+                "-".to_string()
+            } else {
+                missed.join("; ")
+            },
+        );
+    }
+    out
+}

@@ -197,8 +197,16 @@ pub fn evaluate(
             "no collapse on latency shift",
             "limit stays within 20% of capacity after the shift",
             format!(
-                "limit {lo}..{hi} vs capacity {cap}; {:.0}% of samples within 20%",
-                100.0 * inside as f64 / after.len().max(1) as f64
+                "limit {lo}..{hi} vs capacity {cap}; {:.1}% of samples within 20%; within for good {}",
+                100.0 * inside as f64 / after.len().max(1) as f64,
+                {
+                    let settle = analysis::settle_time(s, ts, |x| (x.limit as f64 - cap).abs() <= 0.2 * cap);
+                    if settle.settled {
+                        format!("{:.1} s after the shift", settle.seconds)
+                    } else {
+                        "never".to_string()
+                    }
+                }
             ),
             lo as f64 >= 0.8 * cap && hi as f64 <= 1.2 * cap,
         ));
