@@ -165,6 +165,10 @@ impl<F: BatchFn> Batch<F> {
     /// Waits for the result.
     pub(crate) async fn wait(&self) -> &BatchResult<F> {
         loop {
+            // Checked first so that a woken waiter returns without touching the `Notify` lock.
+            if let Some(result) = self.result.get() {
+                return result;
+            }
             let notified = self.done.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();

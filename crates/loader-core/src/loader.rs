@@ -103,9 +103,10 @@ impl<F: BatchFn> Loader<F> {
         {
             return Ok(hit);
         }
-        let mut joined = self.enqueue(std::slice::from_ref(&key))?;
-        let Joined { batch, count, .. } = joined.pop().expect("one key joins one batch");
-        let waiter = Waiter::new(batch, count);
+        self.admit(1)?;
+        let joined = self.window.join_one(&key, tracing::Span::current().id());
+        self.start(&joined);
+        let waiter = Waiter::new(joined.batch, joined.count);
         let answer = self.until_deadline(waiter.batch.wait()).await?.get(&key);
         drop(waiter);
         if let (Some(cache), Ok(value)) = (&self.cache, &answer) {
@@ -163,24 +164,32 @@ impl<F: BatchFn> Loader<F> {
     /// Admits the keys (or refuses them with `Overloaded`), adds them to the group's open
     /// batches and starts the batches they opened.
     fn enqueue(&self, keys: &[F::Key]) -> Result<Vec<Joined<F>>, LoadError> {
-        let inner = &self.engine.inner;
-        if let Err(refused) = inner.pressure(self.deadline).admit(keys.len()) {
-            self.window.group.record_shed(inner.now());
-            return Err(refused);
-        }
-        let span = tracing::Span::current().id();
-        let joined = self.window.join(keys, span);
+        self.admit(keys.len())?;
+        let joined = self.window.join(keys, tracing::Span::current().id());
         for j in &joined {
-            if j.opened {
-                tokio::spawn(run_batch(
-                    inner.clone(),
-                    self.f.clone(),
-                    self.window.clone(),
-                    j.batch.clone(),
-                ));
-            }
+            self.start(j);
         }
         Ok(joined)
+    }
+
+    /// Back-pressure: refuses `loads` new loads with `Overloaded` when the engine is saturated.
+    fn admit(&self, loads: usize) -> Result<(), LoadError> {
+        let inner = &self.engine.inner;
+        inner.pressure(self.deadline).admit(loads).inspect_err(|_| {
+            self.window.group.record_shed(inner.now());
+        })
+    }
+
+    /// Spawns the task of a batch this load opened.
+    fn start(&self, joined: &Joined<F>) {
+        if joined.opened {
+            tokio::spawn(run_batch(
+                self.engine.inner.clone(),
+                self.f.clone(),
+                self.window.clone(),
+                joined.batch.clone(),
+            ));
+        }
     }
 
     async fn until_deadline<T>(&self, wait: impl Future<Output = T>) -> Result<T, LoadError> {

@@ -48,6 +48,49 @@ impl<F: BatchFn> BatchWindow<F> {
         }
     }
 
+    /// Adds one key to the open batch (the `load` fast path: no allocation besides the key's
+    /// place in the batch).
+    pub(crate) fn join_one(&self, key: &F::Key, span: Option<tracing::Id>) -> Joined<F> {
+        let mut slot = self.open.lock();
+        let open = match &mut *slot {
+            Some(open) => open,
+            None => slot.insert(self.open_batch()),
+        };
+        let joined = Joined {
+            batch: open.batch.clone(),
+            opened: open.keys.requested == 0,
+            count: 1,
+        };
+        Self::add(&mut slot, key, span.as_ref());
+        joined
+    }
+
+    fn open_batch(&self) -> Open<F> {
+        Open {
+            batch: Arc::new(Batch::new(self.group.clone())),
+            keys: BatchKeys::default(),
+            target: self.group.target_batch_size().max(1),
+        }
+    }
+
+    /// Adds a key to the open batch in `slot`, sealing the batch when it is full.
+    fn add(slot: &mut Option<Open<F>>, key: &F::Key, span: Option<&tracing::Id>) {
+        let Some(open) = slot.as_mut() else {
+            return;
+        };
+        open.keys.keys.insert(key.clone());
+        open.keys.requested += 1;
+        if let Some(id) = span {
+            open.keys.spans.insert(id.clone());
+        }
+        open.batch.join(1);
+        if open.keys.keys.len() >= open.target
+            && let Some(full) = slot.take()
+        {
+            full.batch.seal(full.keys);
+        }
+    }
+
     /// Adds distinct `keys` (in order) to the open batch, opening and sealing batches as they
     /// fill. Returns the batches joined, in key order, with the number of keys in each.
     pub(crate) fn join(&self, keys: &[F::Key], span: Option<tracing::Id>) -> Vec<Joined<F>> {
@@ -56,11 +99,7 @@ impl<F: BatchFn> BatchWindow<F> {
         for key in keys {
             let open = match &mut *slot {
                 Some(open) => open,
-                None => slot.insert(Open {
-                    batch: Arc::new(Batch::new(self.group.clone())),
-                    keys: BatchKeys::default(),
-                    target: self.group.target_batch_size().max(1),
-                }),
+                None => slot.insert(self.open_batch()),
             };
             match joined.last_mut() {
                 Some(j) if Arc::ptr_eq(&j.batch, &open.batch) => j.count += 1,
@@ -70,17 +109,7 @@ impl<F: BatchFn> BatchWindow<F> {
                     count: 1,
                 }),
             }
-            open.keys.keys.insert(key.clone());
-            open.keys.requested += 1;
-            if let Some(id) = &span {
-                open.keys.spans.insert(id.clone());
-            }
-            open.batch.join(1);
-            if open.keys.keys.len() >= open.target
-                && let Some(full) = slot.take()
-            {
-                full.batch.seal(full.keys);
-            }
+            Self::add(&mut slot, key, span.as_ref());
         }
         joined
     }
