@@ -381,8 +381,9 @@ fn adaptive_drops_on_error_burst_and_recovers() {
     let run = adaptive_run(&scenario);
     let (before, _) = run.limit_stats(5.0, 8.0);
     let (during, _) = run.limit_stats(10.0, 12.0);
+    // Random failures do not ease with less load: one step down, then hold.
     assert!(
-        during < 0.5 * before,
+        during < 0.9 * before,
         "limit {before} -> {during} during errors"
     );
     assert!(

@@ -28,10 +28,13 @@ use super::{Outcome, Sample, ScalingStrategy, StrategyConfig};
 /// ends in one decision, in this order:
 ///
 /// 1. **Errors** (EWMA over ~64 samples) above `error_rate_threshold` (default 5%), with an
-///    error in the window: limit × 0.8, remembering the limit
-///    to return to. Growth resumes only once errors are under half the threshold (hysteresis),
-///    and then doubles back towards the remembered limit each window: it recovers in a few
-///    windows, well under the 3 s target, instead of re-learning from the minimum.
+///    error in the window: limit × 0.8, remembering the limit to return to. It steps down again
+///    (after 256 more samples) only if the error rate fell by 15%: errors that do not ease
+///    with less load (a failing replica, bad data) are no reason to starve the downstream.
+///    Growth resumes only once errors are under half the threshold (hysteresis), and then
+///    doubles back towards the remembered limit each window: it recovers in a few windows,
+///    well under the 3 s target, instead of re-learning from the minimum. Errors that come back
+///    on the way up or within 5 s lower the remembered limit (× 0.8): they come with the load.
 /// 2. **Local load** above `backpressure_threshold`: limit × 0.9. No growth at all while local
 ///    load is at or above `target_utilization` (the gap between the two is the hysteresis).
 /// 3. **Experiments.** Each change of the limit is an experiment compared with the goodput
@@ -41,7 +44,9 @@ use super::{Outcome, Sample, ScalingStrategy, StrategyConfig};
 ///      still rising"), the step doubles each window (+1, +2, +4, ..., at most × 1.5). When a step does not pay, it is bisected once, then the
 ///      controller holds the best limit.
 ///    - *additive probes* (± max(1, 8% of the limit)) near the plateau: kept only if goodput
-///      improved, otherwise reverted. Up and down probes alternate, so a limit that was left
+///      improved, or, for a step up, if goodput did not fall and calls got no slower (more
+///      concurrency for free: below the knee), or, for a step down, if goodput held and calls
+///      got faster (less concurrency for free: above the knee); otherwise reverted. Up and down probes alternate, so a limit that was left
 ///      slightly too high or too low is corrected.
 ///    - *descent* when, while holding, calls became clearly slower (mean RTT > 1.4 × the
 ///      reference at the same limit: the "latency gradient") and goodput fell: limit × 0.75,
@@ -120,6 +125,12 @@ pub struct Adaptive {
     reference: Option<Measure>,
     /// The limit to return to after an error or local-load backoff.
     resume: Option<f64>,
+    /// The error rate that caused the last error backoff, and what was seen since.
+    error_step: Option<ErrorStep>,
+    /// Whether the limit is climbing back after a backoff, and when it got back: errors
+    /// returning then mean the remembered limit itself causes them.
+    ramping: bool,
+    recovered_at: Option<Duration>,
     /// Windows left, and the time, before the next probe.
     hold_windows: u32,
     hold_until: Duration,
@@ -133,6 +144,14 @@ pub struct Adaptive {
     reason: String,
 }
 
+/// An error backoff: the error rate that caused it, and the samples under the lower limit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct ErrorStep {
+    rate: f64,
+    failures: u32,
+    samples: u32,
+}
+
 /// Goodput and latency at one limit.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Measure {
@@ -140,6 +159,7 @@ struct Measure {
     goodput: f64,
     rtt: f64,
     se: f64,
+    rtt_se: f64,
 }
 
 impl Measure {
@@ -149,6 +169,7 @@ impl Measure {
             goodput: stats.goodput,
             rtt: stats.rtt,
             se: stats.se,
+            rtt_se: stats.rtt_se,
         }
     }
 }
@@ -202,13 +223,22 @@ impl Adaptive {
     pub const FAST_DESCENT_FACTOR: f64 = 0.6;
     /// See [`Self::FAST_DESCENT_FACTOR`].
     pub const STEP_GRADIENT: f64 = 1.2;
+    /// A step up whose goodput did not fall is kept if calls got at most this much slower
+    /// (or the noise, if larger).
+    pub const FREE_RTT: f64 = 0.02;
     /// A step down whose goodput held is kept if calls got at least this much faster.
     pub const FASTER: f64 = 0.05;
     /// Additive probe: this fraction of the limit, at least 1.
     pub const PROBE_FRACTION: f64 = 0.08;
     /// The error rate is an EWMA over about this many samples.
     pub const ERROR_SAMPLES: f64 = 64.0;
-    /// Backoff on errors above the threshold: × 0.8 per window.
+    /// Errors returning within this time after a recovery lower the limit to return to.
+    pub const RELAPSE_TIME: Duration = Duration::from_secs(5);
+    /// A further error backoff waits for this many samples under the lower limit...
+    pub const ERROR_STEP_SAMPLES: u32 = 256;
+    /// ...and needs their error rate under this fraction of the rate before.
+    pub const ERROR_EASING: f64 = 0.85;
+    /// Backoff on errors above the threshold: × 0.8 per step.
     pub const ERROR_BACKOFF: f64 = 0.8;
     /// Backoff on local load above `backpressure_threshold`: × 0.9 per window.
     pub const LOAD_BACKOFF: f64 = 0.9;
@@ -243,6 +273,9 @@ impl Adaptive {
             error_rate: 0.0,
             reference: None,
             resume: None,
+            error_step: None,
+            ramping: false,
+            recovered_at: None,
             hold_windows: 1,
             hold_until: Duration::ZERO,
             next_probe_up: true,
@@ -327,21 +360,52 @@ impl Adaptive {
         let used = w.used >= 0.5;
         let error_rate = self.error_rate;
 
-        // 1. Errors: back off while the error rate is above the threshold.
+        // 1. Errors: back off while the error rate is above the threshold, and keep backing off
+        //    only while that helps: each further step waits for ERROR_STEP_SAMPLES samples at
+        //    the lower limit and needs the error rate to have fallen by 15%. Errors that do
+        //    not respond to less load (a failing replica, bad data) are not a reason to starve
+        //    the downstream further.
         if error_rate > threshold && w.error_rate > 0.0 {
-            if self.phase != Phase::Backoff {
+            let relapse = self.ramping
+                || self
+                    .recovered_at
+                    .is_some_and(|at| now.saturating_sub(at) < Self::RELAPSE_TIME);
+            if relapse {
+                // Errors came back on the way up, or soon after: they are tied to the load at
+                // this limit, so do not return to it.
+                self.resume = Some(self.limit * Self::ERROR_BACKOFF);
+                self.error_step = None;
+                self.ramping = false;
+                self.recovered_at = None;
+            } else if self.phase != Phase::Backoff {
                 self.resume = Some(self.resume.unwrap_or(0.0).max(self.held_limit()));
+                self.error_step = None;
             }
             self.phase = Phase::Backoff;
-            let next = (self.limit * Self::ERROR_BACKOFF).min(self.limit - 1.0);
-            self.set_limit(
-                next,
-                format!(
-                    "error rate {:.0}% > {:.0}%",
-                    error_rate * 100.0,
-                    threshold * 100.0
-                ),
+            let (step, measured) = match self.error_step {
+                None => (true, w.error_rate),
+                Some(step) if step.samples >= Self::ERROR_STEP_SAMPLES => {
+                    let now_rate = f64::from(step.failures) / f64::from(step.samples);
+                    (now_rate < step.rate * Self::ERROR_EASING, now_rate)
+                }
+                Some(_) => return,
+            };
+            let reason = format!(
+                "error rate {:.0}% > {:.0}%",
+                error_rate * 100.0,
+                threshold * 100.0
             );
+            if step {
+                self.error_step = Some(ErrorStep {
+                    rate: measured,
+                    failures: 0,
+                    samples: 0,
+                });
+                let next = (self.limit * Self::ERROR_BACKOFF).min(self.limit - 1.0);
+                self.set_limit(next, reason);
+            } else {
+                self.reason = format!("{reason}, not easing with less load: holding");
+            }
             return;
         }
         // 2. Local overload: the process itself is the bottleneck.
@@ -373,10 +437,13 @@ impl Adaptive {
                 let resume = self.resume.unwrap_or(self.limit);
                 if self.limit + 0.5 < resume {
                     let next = (self.limit * 2.0).min(resume);
+                    self.ramping = true;
                     self.set_limit(next, format!("recovering towards {}", resume.round()));
                 } else {
                     self.resume = None;
                     self.reference = None;
+                    self.ramping = false;
+                    self.recovered_at = Some(now);
                     self.hold(now);
                 }
             }
@@ -444,6 +511,9 @@ impl Adaptive {
         reference.se = ((1.0 - a) * reference.se * reference.se * (1.0 - a) + a * a * w.se * w.se)
             .sqrt()
             .max(0.005);
+        reference.rtt_se = ((1.0 - a) * (1.0 - a) * reference.rtt_se * reference.rtt_se
+            + a * a * w.rtt_se * w.rtt_se)
+            .sqrt();
         reference.limit = self.limit;
         self.reference = Some(reference);
 
@@ -560,6 +630,24 @@ impl Adaptive {
                         ),
                     );
                     self.reference = Some(from);
+                    self.hold(now);
+                    return;
+                }
+                // More concurrency that costs no latency and loses no goodput is kept even if
+                // the gain is within the noise: below the knee it is free, above the knee calls
+                // get slower at once (and that is what this test sees).
+                let rtt_tolerance =
+                    (Self::Z * (w.rtt_se.powi(2) + from.rtt_se.powi(2)).sqrt()).max(Self::FREE_RTT);
+                let free = gain > 0.0 && w.rtt <= from.rtt * (1.0 + rtt_tolerance);
+                if free && gain <= threshold {
+                    self.reason = format!(
+                        "more concurrency is free ({:+.0}%, rtt {:+.0}%) at {}",
+                        gain * 100.0,
+                        (w.rtt / from.rtt - 1.0) * 100.0,
+                        tried.round()
+                    );
+                    self.reference = Some(here);
+                    self.plateau_known = true;
                     self.hold(now);
                     return;
                 }
@@ -748,6 +836,7 @@ impl ScalingStrategy for Adaptive {
             1.0
         };
         self.error_rate += (failed - self.error_rate) / Self::ERROR_SAMPLES;
+
         if !self.settled {
             // Cooldown: samples of calls dispatched under an older limit describe that limit.
             self.samples_since_change += 1;
@@ -765,6 +854,10 @@ impl ScalingStrategy for Adaptive {
             self.limit_field_trusted = true;
         } else if self.limit_field_trusted {
             return self.limit();
+        }
+        if let Some(step) = &mut self.error_step {
+            step.samples = step.samples.saturating_add(1);
+            step.failures += u32::from(sample.outcome != Outcome::Success);
         }
         self.window.add(sample);
         if self.window.is_ready(&self.policy()) || self.probe_clearly_unused() {
@@ -850,22 +943,58 @@ mod tests {
         let mut adaptive = adaptive(32);
         adaptive.plateau_known = true;
         let mut now = Duration::ZERO;
-        saturate(&mut adaptive, &mut now, 0.2, 5.0, 0.1, Some(5));
-        assert!(adaptive.limit() < 16, "limit {}", adaptive.limit());
+        saturate(&mut adaptive, &mut now, 0.5, 5.0, 0.1, Some(5));
+        assert!(adaptive.limit() < 32, "limit {}", adaptive.limit());
         assert!(
             adaptive.reason().starts_with("error rate"),
             "{}",
             adaptive.reason()
         );
-        assert!(
-            adaptive.reason().ends_with("% > 5%"),
-            "{}",
-            adaptive.reason()
-        );
-        // Errors gone: back to the limit held before the burst (the smoothed error rate needs
-        // ~130 samples to fall under half the threshold, at 200 samples/s at limit 1).
-        saturate(&mut adaptive, &mut now, 1.5, 5.0, 0.1, None);
+        // Errors gone: back to the limit held before the burst.
+        saturate(&mut adaptive, &mut now, 1.0, 5.0, 0.1, None);
         assert!(adaptive.limit() >= 32, "limit {}", adaptive.limit());
+    }
+
+    #[test]
+    fn errors_that_do_not_ease_with_less_load_stop_the_backoff() {
+        // One call in five fails whatever the load: one step down, then hold.
+        let mut adaptive = adaptive(32);
+        let mut now = Duration::ZERO;
+        saturate(&mut adaptive, &mut now, 2.0, 5.0, 0.1, Some(5));
+        assert_eq!(adaptive.limit(), 26);
+        assert!(
+            adaptive
+                .reason()
+                .ends_with("not easing with less load: holding")
+        );
+    }
+
+    #[test]
+    fn errors_caused_by_load_keep_the_backoff_going() {
+        // Calls fail when more than 10 are in flight, more often the more there are.
+        let mut adaptive = adaptive(40);
+        let mut now = Duration::ZERO;
+        for i in 0..20_000u32 {
+            let limit = adaptive.limit();
+            now += Duration::from_secs_f64(0.005 / limit as f64);
+            let failing_share = limit.saturating_sub(10) as u32;
+            let failed = i % 40 < failing_share;
+            adaptive.on_sample(&Sample {
+                now,
+                rtt: Duration::from_millis(5),
+                batch_size: 10,
+                in_flight: limit,
+                limit,
+                queued: 50,
+                local_load: 0.1,
+                outcome: if failed {
+                    Outcome::Error
+                } else {
+                    Outcome::Success
+                },
+            });
+        }
+        assert!(adaptive.limit() <= 12, "limit {}", adaptive.limit());
     }
 
     #[test]

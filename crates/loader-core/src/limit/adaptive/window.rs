@@ -56,6 +56,8 @@ pub(super) struct WindowStats {
     pub(super) se: f64,
     /// Mean RTT in seconds.
     pub(super) rtt: f64,
+    /// Relative standard error of `rtt`.
+    pub(super) rtt_se: f64,
     /// Mean in-flight calls at dispatch.
     pub(super) in_flight: f64,
     /// Fraction of samples dispatched with the limit (nearly) full or with work queued.
@@ -156,6 +158,14 @@ impl Window {
             },
             se: self.se(),
             rtt: self.rtt_sum / n,
+            rtt_se: {
+                let mean = self.rtt_sum / n;
+                if mean > 0.0 {
+                    ((self.rtt_sq_sum / n - mean * mean).max(0.0) / n).sqrt() / mean
+                } else {
+                    1.0
+                }
+            },
             in_flight: self.in_flight_sum / n,
             used: f64::from(self.used) / n,
             local_load: self.load_sum / n,
