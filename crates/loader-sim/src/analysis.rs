@@ -21,6 +21,10 @@ pub struct Sample {
     pub backend_in_flight: usize,
     /// Loads waiting in the engine at `t_s`.
     pub queued: usize,
+    /// Batch calls the backend received during the interval.
+    pub calls: u64,
+    /// Mean keys per batch call received during the interval (0 without calls).
+    pub mean_batch: f64,
     /// Requests issued during the interval.
     pub issued: u64,
     /// Requests answered with values during the interval.
@@ -188,6 +192,8 @@ mod tests {
                 in_flight: limit,
                 backend_in_flight: limit,
                 queued: 0,
+                calls: 1,
+                mean_batch: 1.0,
                 issued: 1,
                 ok: 1,
                 refused: 0,

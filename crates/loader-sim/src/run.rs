@@ -176,11 +176,15 @@ async fn simulate(scenario: &Scenario, options: &RunOptions) -> Result<RunReport
 
     let n_samples = (scenario.duration_s / SAMPLE_INTERVAL.as_secs_f64()).round() as u32;
     let mut samples = Vec::with_capacity(n_samples as usize);
+    let (mut calls_before, mut keys_before) = (0, 0);
     for k in 1..=n_samples {
         tokio::time::sleep_until(start + SAMPLE_INTERVAL * k).await;
         let t_s = (SAMPLE_INTERVAL * k).as_secs_f64();
         let interval = recorder.take_interval();
         let c = interval.counts;
+        let (calls, keys) = (batch.calls(), batch.keys());
+        let (interval_calls, interval_keys) = (calls - calls_before, keys - keys_before);
+        (calls_before, keys_before) = (calls, keys);
         samples.push(Sample {
             t_s,
             capacity: scenario.backend.capacity.at(t_s),
@@ -188,6 +192,12 @@ async fn simulate(scenario: &Scenario, options: &RunOptions) -> Result<RunReport
             in_flight: engine.in_flight(),
             backend_in_flight: batch.in_flight(),
             queued: engine.queued(),
+            calls: interval_calls,
+            mean_batch: if interval_calls == 0 {
+                0.0
+            } else {
+                interval_keys as f64 / interval_calls as f64
+            },
             issued: c.issued,
             ok: c.ok,
             refused: c.refused,

@@ -60,6 +60,7 @@ pub struct SimBatch {
     next_id: Arc<AtomicU64>,
     in_flight: Arc<AtomicUsize>,
     calls: Arc<AtomicU64>,
+    keys: Arc<AtomicU64>,
 }
 
 impl SimBackend {
@@ -81,6 +82,7 @@ impl SimBackend {
                 next_id: Arc::new(AtomicU64::new(0)),
                 in_flight,
                 calls: Arc::new(AtomicU64::new(0)),
+                keys: Arc::new(AtomicU64::new(0)),
             },
         }
     }
@@ -106,6 +108,11 @@ impl SimBatch {
     /// Batch calls received so far.
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Keys received so far, over every batch call.
+    pub fn keys(&self) -> u64 {
+        self.keys.load(Ordering::Relaxed)
     }
 }
 
@@ -136,6 +143,7 @@ impl BatchFn for SimBatch {
     async fn load(&self, keys: &[u64]) -> Result<HashMap<u64, u64>, BackendFailure> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.calls.fetch_add(1, Ordering::Relaxed);
+        self.keys.fetch_add(keys.len() as u64, Ordering::Relaxed);
         let (reply, answer) = oneshot::channel();
         let call = Msg::Call {
             id,
