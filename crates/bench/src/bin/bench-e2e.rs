@@ -15,9 +15,6 @@ async fn main() -> anyhow::Result<()> {
     let out = args.out.clone();
     let results = run(args, command).await?;
     println!("{}", results.markdown());
-    eprintln!(
-        "wrote {0}/results.json, {0}/results.md, {0}/slowdown.svg",
-        out.display()
-    );
+    eprintln!("wrote {0}/results.json and {0}/results.md", out.display());
     Ok(())
 }

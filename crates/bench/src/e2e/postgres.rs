@@ -41,12 +41,15 @@ impl BenchPostgres {
             bin,
             statements_available: false,
         };
+        // One statement per call: ALTER SYSTEM refuses to run in psql's implicit transaction.
         pg.psql(
             "test",
-            &format!(
-                "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'; \
-                 ALTER SYSTEM SET shared_buffers = '{shared_buffers}';"
-            ),
+            "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'",
+        )
+        .await?;
+        pg.psql(
+            "test",
+            &format!("ALTER SYSTEM SET shared_buffers = '{shared_buffers}'"),
         )
         .await?;
         pg.cluster.stop_immediate()?;

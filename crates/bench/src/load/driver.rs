@@ -97,6 +97,8 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, BenchError> {
     let measured_elapsed = Instant::now().saturating_duration_since(measured_from);
     if let Some(ticker) = ticker {
         ticker.abort();
+        // Wait for the abort, so the ticker's handle on the recorder is gone.
+        let _ = ticker.await;
     }
     if let Some(bar) = progress {
         bar.finish_and_clear();
