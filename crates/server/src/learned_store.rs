@@ -34,6 +34,39 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
+/// Flags and environment of learned-state sharing (flattened into the server's settings).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SharingSettings {
+    /// Share what the loader learned with the other replicas through the `loader_learned`
+    /// table: restore it at start (a warm start), save it periodically.
+    #[arg(long, env = "LOADER_SHARE_LEARNED")]
+    pub loader_share_learned: bool,
+    /// What the shared state is about: replicas of one database use the same scope.
+    #[arg(long, env = "LOADER_LEARNED_SCOPE", default_value = "default")]
+    pub loader_learned_scope: String,
+    /// How often the learned state is saved (ms).
+    #[arg(long, env = "LOADER_LEARNED_SAVE_MS", default_value_t = 5_000)]
+    pub loader_learned_save_ms: u64,
+}
+
+/// With sharing on: restores the shared state into `engine` (a failure only logs: the
+/// replica then starts cold) and starts the periodic saver, whose handle is returned.
+pub async fn start_sharing(
+    settings: &SharingSettings,
+    db: &DatabaseConnection,
+    engine: &Engine,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if !settings.loader_share_learned {
+        return None;
+    }
+    let store = LearnedStore::new(db.clone(), settings.loader_learned_scope.as_str());
+    if let Err(error) = store.restore(engine).await {
+        tracing::warn!(%error, "cannot read the shared learned state; starting cold");
+    }
+    let every = Duration::from_millis(std::cmp::max(settings.loader_learned_save_ms, 100));
+    Some(store.spawn_saver(engine.clone(), every))
+}
+
 /// The table (created by the `m20261125_000007_create_loader_learned` migration).
 pub const TABLE: &str = "loader_learned";
 
@@ -244,6 +277,45 @@ mod tests {
     use loader_core::CostEstimate;
 
     use super::*;
+
+    #[tokio::test]
+    async fn a_new_engine_restores_what_another_saved_through_the_table() {
+        let db =
+            crate::database::connect(&crate::config::Settings::for_database("sqlite::memory:"))
+                .await
+                .unwrap();
+        crate::database::migrate(&db).await.unwrap();
+        let store = LearnedStore::new(db.clone(), "test");
+        assert_eq!(store.load().await.unwrap(), None, "nothing stored yet");
+
+        assert_eq!(
+            store.save(&learned()).await.unwrap(),
+            2,
+            "one measured group and the engine row"
+        );
+        let mut newer = learned();
+        newer.best_limit = Some(11);
+        store.save(&newer).await.unwrap();
+
+        let engine = Engine::builder().max_concurrency(32).build().unwrap();
+        let restored = store.restore(&engine).await.unwrap().expect("state stored");
+        assert_eq!(restored.best_limit, Some(11), "the last writer wins");
+        assert_eq!(
+            engine.limit(),
+            11,
+            "the engine warm-starts at the shared best limit"
+        );
+        let cost = engine.learned().groups["users.by_id"].cost;
+        assert!(
+            (cost.fixed_ms - 1.2).abs() < 1e-9 && (cost.per_key_ms - 0.01).abs() < 1e-9,
+            "the group's cost model is restored: {cost:?}"
+        );
+        assert_eq!(
+            LearnedStore::new(db.clone(), "other").load().await.unwrap(),
+            None
+        );
+        assert_eq!(store.clear().await.unwrap(), 2);
+    }
 
     fn learned() -> LearnedState {
         let mut state = LearnedState::empty("adaptive");
