@@ -134,16 +134,15 @@ impl Run {
 
     /// Seconds after `change_s` until the limit stays within 20% of `target` (up to `until_s`).
     fn reconverge_s(&self, change_s: f64, target: f64, until_s: f64) -> Option<f64> {
-        let mut last_outside = change_s;
-        for &(t, l) in &self.limits {
-            if t < change_s || t > until_s {
-                continue;
-            }
-            if (l as f64 - target).abs() > 0.2 * target {
-                last_outside = t;
+        let mut settled_at = change_s;
+        // Each limit holds from its time until the next change.
+        for pair in self.limits.windows(2) {
+            let ((_, limit), (ends, _)) = (pair[0], pair[1]);
+            if ends > change_s && ends <= until_s && (limit as f64 - target).abs() > 0.2 * target {
+                settled_at = settled_at.max(ends);
             }
         }
-        (last_outside < until_s - 1.0).then_some(last_outside - change_s)
+        (settled_at < until_s - 1.0).then_some(settled_at - change_s)
     }
 
     /// The limits in force at some time in `[from_s, to_s)`.
@@ -662,7 +661,8 @@ proptest! {
                     },
                 };
                 let limit = strategy.on_sample(&sample);
-                prop_assert!(limit >= 1 && (min..=max).contains(&limit), "{} gave {limit}", strategy.name());
+                let name = strategy.name();
+                prop_assert!(limit >= 1 && (min..=max).contains(&limit), "{name} gave {limit}");
                 prop_assert_eq!(limit, strategy.limit());
             }
             strategy.warm_start(initial * 3);

@@ -28,26 +28,26 @@ use super::{Outcome, Sample, ScalingStrategy, StrategyConfig};
 /// ends in one decision, in this order:
 ///
 /// 1. **Errors** (EWMA over ~64 samples) above `error_rate_threshold` (default 5%), with an
-///    error in the window: limit × 0.8, remembering the limit to return to. It steps down again
+///    error in the window: limit × 0.7, remembering the limit to return to. It steps down again
 ///    (after 256 more samples) only if the error rate fell by 15%: errors that do not ease
 ///    with less load (a failing replica, bad data) are no reason to starve the downstream.
 ///    Growth resumes only once errors are under half the threshold (hysteresis), and then
 ///    doubles back towards the remembered limit each window: it recovers in a few windows,
 ///    well under the 3 s target, instead of re-learning from the minimum. Errors that come back
-///    on the way up or within 5 s lower the remembered limit (× 0.8): they come with the load.
+///    on the way up or within 5 s lower the remembered limit (× 0.7): they come with the load.
 /// 2. **Local load** above `backpressure_threshold`: limit × 0.9. No growth at all while local
 ///    load is at or above `target_utilization` (the gap between the two is the hysteresis).
 /// 3. **Experiments.** Each change of the limit is an experiment compared with the goodput
 ///    before it ("from"), with a threshold `gain > 2 × combined standard error + 1%`:
 ///    - *slow start* (× 1.5 per window) at start-up and when demand appears; after a successful
 ///      probe whose gain was at least half the relative increase of the limit ("throughput
-///      still rising"), the step doubles each window (+1, +2, +4, ..., at most × 1.5). When a step does not pay, it is bisected once, then the
-///      controller holds the best limit.
+///      still rising"), the step doubles each window (+1, +2, +4, ..., at most × 1.5). When a
+///      step does not pay, it is bisected once, then the controller holds the best limit.
 ///    - *additive probes* (± max(1, 8% of the limit)) near the plateau: kept only if goodput
 ///      improved, or, for a step up, if goodput did not fall and calls got no slower (more
 ///      concurrency for free: below the knee), or, for a step down, if goodput held and calls
-///      got faster (less concurrency for free: above the knee); otherwise reverted. Up and down probes alternate, so a limit that was left
-///      slightly too high or too low is corrected.
+///      got faster (less concurrency for free: above the knee); otherwise reverted. Up and
+///      down probes alternate, so a limit left slightly too high or too low is corrected.
 ///    - *descent* when, while holding, calls became clearly slower (mean RTT > 1.4 × the
 ///      reference at the same limit: the "latency gradient") and goodput fell: limit × 0.75,
 ///      then × 0.6 or − step while each step still improves goodput. If the first step down
@@ -238,8 +238,8 @@ impl Adaptive {
     pub const ERROR_STEP_SAMPLES: u32 = 256;
     /// ...and needs their error rate under this fraction of the rate before.
     pub const ERROR_EASING: f64 = 0.85;
-    /// Backoff on errors above the threshold: × 0.8 per step.
-    pub const ERROR_BACKOFF: f64 = 0.8;
+    /// Backoff on errors above the threshold: × 0.7 per step.
+    pub const ERROR_BACKOFF: f64 = 0.7;
     /// Backoff on local load above `backpressure_threshold`: × 0.9 per window.
     pub const LOAD_BACKOFF: f64 = 0.9;
     /// Mean RTT above this multiple of the reference at the same limit starts a descent
@@ -618,8 +618,9 @@ impl Adaptive {
 
         match direction {
             Direction::Up => {
-                if !used {
-                    // The extra permits were not used: demand, not capacity, is the bound.
+                if !used && gain <= threshold {
+                    // The extra permits were hardly used and did not pay: demand, not capacity,
+                    // is the bound.
                     self.plateau_known = true;
                     self.set_limit(
                         from.limit,
@@ -638,7 +639,7 @@ impl Adaptive {
                 // get slower at once (and that is what this test sees).
                 let rtt_tolerance =
                     (Self::Z * (w.rtt_se.powi(2) + from.rtt_se.powi(2)).sqrt()).max(Self::FREE_RTT);
-                let free = gain > 0.0 && w.rtt <= from.rtt * (1.0 + rtt_tolerance);
+                let free = used && gain > 0.0 && w.rtt <= from.rtt * (1.0 + rtt_tolerance);
                 if free && gain <= threshold {
                     self.reason = format!(
                         "more concurrency is free ({:+.0}%, rtt {:+.0}%) at {}",
@@ -810,7 +811,7 @@ impl Adaptive {
                 ..
             }
         ) && self.window.samples() >= 32
-            && self.window.used_fraction() < 0.25
+            && self.window.used_fraction() < 0.1
     }
 }
 
@@ -961,7 +962,7 @@ mod tests {
         let mut adaptive = adaptive(32);
         let mut now = Duration::ZERO;
         saturate(&mut adaptive, &mut now, 2.0, 5.0, 0.1, Some(5));
-        assert_eq!(adaptive.limit(), 26);
+        assert_eq!(adaptive.limit(), 22);
         assert!(
             adaptive
                 .reason()
