@@ -107,7 +107,8 @@ impl CostModel {
         // When the fixed cost alone exceeds the target, the target cannot be met: keep the
         // per-key part within it instead of collapsing to single-key calls.
         let budget = if budget > 0.0 { budget } else { target_ms };
-        let n = (budget / est.per_key_ms).floor();
+        // The epsilon keeps an exact fit (e.g. 80.0 computed as 79.999…) from losing a key.
+        let n = (budget / est.per_key_ms + 1e-6).floor();
         if n >= max as f64 {
             max
         } else {

@@ -153,3 +153,89 @@ impl GroupState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{BatchEnd, CostEstimate};
+
+    fn group() -> (GroupState, Arc<AtomicUsize>) {
+        let queued = Arc::new(AtomicUsize::new(0));
+        let g = GroupState::new(
+            QueryGroup::new("g"),
+            3,
+            GroupSettings {
+                max_batch_size: 500,
+                target_response_time: Duration::from_millis(20),
+                metrics_window: Duration::from_secs(1),
+            },
+            queued.clone(),
+            Duration::ZERO,
+            4,
+        );
+        (g, queued)
+    }
+
+    #[test]
+    fn queue_counts_are_kept_per_group_and_for_the_engine() {
+        let (g, engine) = group();
+        g.enqueue(5);
+        g.dequeue(2);
+        assert_eq!(g.queued(), 3);
+        assert_eq!(engine.load(Ordering::Relaxed), 3);
+    }
+
+    #[test]
+    fn observed_costs_set_the_target_batch_size() {
+        let (g, _) = group();
+        assert_eq!(g.target_batch_size(), 500);
+        for n in [1usize, 10, 50, 100] {
+            g.observe_cost(n, Duration::from_micros(4_000 + 200 * n as u64));
+        }
+        // (20 - 4) / 0.2 = 80
+        assert_eq!(g.target_batch_size(), 80);
+    }
+
+    #[test]
+    fn restored_costs_apply_at_once_and_are_learned_back() {
+        let (g, _) = group();
+        let learned = LearnedGroup {
+            cost: CostEstimate {
+                fixed_ms: 10.0,
+                per_key_ms: 1.0,
+                samples: 20,
+            },
+            best_limit: Some(9),
+        };
+        g.restore(&learned);
+        assert_eq!(g.target_batch_size(), 10);
+        let back = g.learned();
+        assert_eq!(back.best_limit, Some(9));
+        assert!((back.cost.per_key_ms - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_snapshot_combines_window_figures_and_live_counts() {
+        let (g, _) = group();
+        g.enqueue(2);
+        g.call_started();
+        g.record_batch(
+            Duration::from_millis(100),
+            &BatchRecord {
+                keys: 4,
+                loads: 6,
+                latency: Duration::from_millis(3),
+                queue_wait: Duration::from_micros(50),
+                end: BatchEnd::Success,
+            },
+            4,
+        );
+        g.record_shed(Duration::from_millis(120));
+        let (_, snap) = g.snapshot(Duration::from_millis(200));
+        assert_eq!(
+            (snap.batches, snap.shed, snap.queued, snap.in_flight),
+            (1, 1, 2, 1)
+        );
+        assert_eq!(snap.batch_size.max, 4.0);
+    }
+}

@@ -139,3 +139,112 @@ impl<F: BatchFn> BatchWindow<F> {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        collections::HashMap,
+        convert::Infallible,
+        sync::atomic::{AtomicUsize, Ordering},
+        time::Duration,
+    };
+
+    use super::*;
+    use crate::{
+        QueryGroup,
+        batch::Waiter,
+        group_state::{GroupSettings, GroupState},
+    };
+
+    struct Keys;
+
+    impl BatchFn for Keys {
+        type Key = u32;
+        type Value = u32;
+        type Error = Infallible;
+        fn group(&self) -> QueryGroup {
+            QueryGroup::new("keys")
+        }
+        async fn load(&self, keys: &[u32]) -> Result<HashMap<u32, u32>, Infallible> {
+            Ok(keys.iter().map(|k| (*k, *k)).collect())
+        }
+    }
+
+    fn window(max_batch_size: usize) -> (BatchWindow<Keys>, Arc<AtomicUsize>) {
+        let queued = Arc::new(AtomicUsize::new(0));
+        let group = GroupState::new(
+            QueryGroup::new("keys"),
+            0,
+            GroupSettings {
+                max_batch_size,
+                target_response_time: Duration::from_millis(25),
+                metrics_window: Duration::from_secs(10),
+            },
+            queued.clone(),
+            Duration::ZERO,
+            4,
+        );
+        (BatchWindow::new(Arc::new(group)), queued)
+    }
+
+    #[tokio::test]
+    async fn keys_are_deduplicated_but_every_request_counts() {
+        let (w, queued) = window(100);
+        let a = w.join_one(&1, None);
+        let b = w.join_one(&1, None);
+        let c = w.join(&[2, 3], None);
+        assert!(a.opened && !b.opened && !c[0].opened);
+        assert!(Arc::ptr_eq(&a.batch, &b.batch) && Arc::ptr_eq(&a.batch, &c[0].batch));
+        assert_eq!(c[0].count, 2);
+        assert_eq!(queued.load(Ordering::Relaxed), 4);
+        let keys = w.take(&a.batch);
+        assert_eq!(keys.keys.len(), 3);
+        assert_eq!(keys.requested, 4);
+        assert_eq!(a.batch.mark_dispatched(), 4);
+        assert_eq!(queued.load(Ordering::Relaxed), 0);
+    }
+
+    #[tokio::test]
+    async fn a_full_batch_is_sealed_and_the_next_key_opens_another() {
+        let (w, _) = window(2);
+        let joined = w.join(&[1, 2, 3, 4, 5], None);
+        let counts: Vec<_> = joined.iter().map(|j| (j.opened, j.count)).collect();
+        assert_eq!(counts, [(true, 2), (true, 2), (true, 1)]);
+        assert!(joined[0].batch.is_full() && !joined[2].batch.is_full());
+        let sealed = w.take(&joined[0].batch);
+        assert_eq!(sealed.keys.len(), 2);
+        let open = w.take(&joined[2].batch);
+        assert_eq!(open.keys.into_iter().collect::<Vec<_>>(), [5]);
+    }
+
+    #[tokio::test]
+    async fn waiters_leaving_before_dispatch_give_back_their_queue_slots() {
+        let (w, queued) = window(100);
+        let a = w.join_one(&1, None);
+        let b = w.join_one(&2, None);
+        let wa = Waiter::new(a.batch.clone(), 1);
+        let wb = Waiter::new(b.batch.clone(), 1);
+        drop(wa);
+        assert_eq!(queued.load(Ordering::Relaxed), 1);
+        assert!(!w.abandon_if_unwanted(&a.batch), "one waiter is left");
+        drop(wb);
+        assert_eq!(queued.load(Ordering::Relaxed), 0);
+        assert!(w.abandon_if_unwanted(&a.batch));
+        // The abandoned batch left the window: the next key opens a new one.
+        let c = w.join_one(&3, None);
+        assert!(c.opened && !Arc::ptr_eq(&c.batch, &a.batch));
+    }
+
+    #[tokio::test]
+    async fn waiters_leaving_after_dispatch_do_not_touch_the_queue_count() {
+        let (w, queued) = window(100);
+        let a = w.join_one(&1, None);
+        let waiter = Waiter::new(a.batch.clone(), 1);
+        let _keys = w.take(&a.batch);
+        assert_eq!(a.batch.mark_dispatched(), 1);
+        assert_eq!(queued.load(Ordering::Relaxed), 0);
+        drop(waiter);
+        assert_eq!(queued.load(Ordering::Relaxed), 0);
+        assert_eq!(a.batch.waiters(), 0);
+    }
+}
