@@ -64,3 +64,53 @@ async fn stop_signal_lets_the_request_in_flight_finish() {
         .unwrap()
         .unwrap();
 }
+
+/// A request that cannot finish does not keep the process alive past the grace period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_gives_up_on_a_stuck_request_after_the_grace_period() {
+    let Some(mut app) = crate::app::spawn_app_with(
+        Backend::Postgres,
+        SeedPlan::small(12),
+        "shutdown::stop_gives_up_on_a_stuck_request_after_the_grace_period",
+        |s| {
+            s.limits.shutdown_grace_ms = 200;
+            s.limits.request_timeout_ms = 60_000;
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let locker = Database::connect(app.url.as_str()).await.unwrap();
+    let txn = locker.begin().await.unwrap();
+    txn.execute_unprepared("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let client = app.client.clone();
+    let url = format!("http://{}/graphql", app.addr);
+    let request = tokio::spawn(async move {
+        client
+            .post(url)
+            .json(&serde_json::json!({ "query": "{ user(id: \"1\") { id } }" }))
+            .send()
+            .await
+    });
+    let engine = app.state.engine.clone();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while engine.in_flight() == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the request reaches the database");
+
+    let (stop, server) = app.take_server();
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the server exits after the grace period although the lock is held")
+        .unwrap()
+        .unwrap();
+    txn.rollback().await.unwrap();
+    request.abort();
+}
