@@ -380,10 +380,49 @@ impl EngineInner {
 mod tests {
     use super::*;
 
+    struct Ids;
+
+    impl BatchFn for Ids {
+        type Key = u32;
+        type Value = u32;
+        type Error = std::convert::Infallible;
+        fn group(&self) -> QueryGroup {
+            QueryGroup::new("ids")
+        }
+        async fn load(
+            &self,
+            keys: &[u32],
+        ) -> Result<std::collections::HashMap<u32, u32>, Self::Error> {
+            Ok(keys.iter().map(|k| (*k, *k)).collect())
+        }
+    }
+
     #[test]
-    fn engine_and_loader_are_send_and_sync() {
+    fn engine_loader_and_their_futures_are_send_and_sync() {
         fn bounds<T: Send + Sync + Clone + 'static>() {}
+        fn send<T: Send>(_: &T) {}
         bounds::<Engine>();
+        bounds::<Loader<Ids>>();
         bounds::<crate::Snapshot>();
+        bounds::<LearnedState>();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let _guard = rt.enter();
+        let engine = Engine::builder().build().unwrap();
+        let loader = engine.loader(Ids);
+        // Resolvers (async-graphql, axum) need `Send` futures.
+        send(&loader.load(1));
+        send(&loader.load_many([1, 2]));
+    }
+
+    #[tokio::test]
+    async fn loaders_of_one_group_share_its_window_and_state() {
+        let engine = Engine::builder().build().unwrap();
+        let a = engine.loader(Ids);
+        let b = engine.loader_shared(Arc::new(Ids));
+        assert!(Arc::ptr_eq(&a.window(), &b.window()));
+        assert_eq!(a.group().as_str(), "ids");
+        assert_eq!(engine.inner.groups.len(), 1);
     }
 }

@@ -246,6 +246,11 @@ impl<F: BatchFn> Loader<F> {
         &self.window.group.name
     }
 
+    #[cfg(test)]
+    pub(crate) fn window(&self) -> Arc<BatchWindow<F>> {
+        self.window.clone()
+    }
+
     /// The engine this loader runs on.
     pub fn engine(&self) -> &Engine {
         &self.engine
