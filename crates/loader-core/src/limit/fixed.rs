@@ -61,7 +61,11 @@ mod tests {
                 limit: 8,
                 queued: 100,
                 local_load: 1.0,
-                outcome: if i % 2 == 0 { Outcome::Error } else { Outcome::Timeout },
+                outcome: if i % 2 == 0 {
+                    Outcome::Error
+                } else {
+                    Outcome::Timeout
+                },
             };
             assert_eq!(fixed.on_sample(&sample), 8);
         }

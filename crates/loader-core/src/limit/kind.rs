@@ -60,7 +60,9 @@ impl fmt::Display for StrategyKind {
 
 /// The error for an unknown strategy name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scaling strategy `{0}`: expected one of fixed, fixed:N, aimd, vegas, gradient2, adaptive")]
+#[error(
+    "unknown scaling strategy `{0}`: expected one of fixed, fixed:N, aimd, vegas, gradient2, adaptive"
+)]
 pub struct UnknownStrategy(pub String);
 
 impl FromStr for StrategyKind {
