@@ -1,0 +1,168 @@
+//! [`run`]: the whole scale-out experiment, step by step.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use server::{config::Settings, database, learned_store::LearnedStore, seed};
+use test_support::PgCluster;
+
+use super::{
+    Replica, ReplicaOptions, SCOPE, ScaleoutArgs, ScaleoutReport, Sharing, best_fixed,
+    join_replica, run_replicas,
+};
+use crate::load::QueryMix;
+
+/// Starts (or uses) PostgreSQL, seeds it, runs the fixed sweep, the adaptive run with
+/// shared learned state, and a cold then a warm replica joining; prints progress on stderr.
+pub async fn run(args: &ScaleoutArgs) -> anyhow::Result<ScaleoutReport> {
+    anyhow::ensure!(args.replicas >= 1, "--replicas must be at least 1");
+    let cluster = match &args.database_url {
+        Some(_) => None,
+        None => Some(
+            tokio::task::spawn_blocking(PgCluster::start)
+                .await?
+                .context(
+                    "cannot start a throwaway PostgreSQL (is the `postgresql` package installed?)",
+                )?,
+        ),
+    };
+    let url = match (&args.database_url, &cluster) {
+        (Some(url), _) => url.clone(),
+        (None, Some(cluster)) => cluster.create_database("scaleout")?,
+        (None, None) => unreachable!("a cluster is started when no URL is given"),
+    };
+    let plan = seed::SeedPlan {
+        users: args.users,
+        posts: args.users * 10,
+        comments: args.users * 30,
+        tags: 50,
+        follows: args.users * 5,
+        seed: 42,
+    };
+    {
+        let db = database::connect(&Settings::for_database(&url)).await?;
+        database::migrate(&db).await?;
+        eprintln!("seeding {} rows ...", plan.rows());
+        seed::run(&db, plan, false).await?;
+        LearnedStore::new(db, SCOPE).clear().await?;
+    }
+    let mix = QueryMix::builtin()
+        .with_id_range("user", plan.users)
+        .with_id_range("post", plan.posts);
+
+    let mut fixed = Vec::new();
+    if !args.no_sweep {
+        for &total in &args.fixed_totals {
+            let each = (total / args.replicas).max(1);
+            let options =
+                ReplicaOptions::new(format!("fixed:{each}"), args.max_concurrency.max(each));
+            let replicas = start_all(&url, args.replicas, &options, "f").await?;
+            eprintln!("fixed total {total} ({each} x {}) ...", args.replicas);
+            let result = run_replicas(
+                format!(
+                    "fixed {} ({each} x {})",
+                    each * args.replicas,
+                    args.replicas
+                ),
+                Some(each * args.replicas),
+                &replicas,
+                &mix,
+                args.clients,
+                args.warmup,
+                args.duration,
+            )
+            .await?;
+            eprintln!("  {:.1} ok/s, p99 {:.1} ms", result.ok_per_s, result.p99_ms);
+            fixed.push(result);
+            stop_all(replicas).await;
+        }
+    }
+
+    let mut adaptive_options = ReplicaOptions::new("adaptive", args.max_concurrency);
+    adaptive_options.sharing = Sharing::Save;
+    let replicas = start_all(&url, args.replicas, &adaptive_options, "a").await?;
+    eprintln!(
+        "adaptive, {} replicas sharing learned state ...",
+        args.replicas
+    );
+    let adaptive = run_replicas(
+        "adaptive",
+        None,
+        &replicas,
+        &mix,
+        args.clients,
+        args.warmup,
+        args.duration,
+    )
+    .await?;
+    eprintln!(
+        "  {:.1} ok/s, p99 {:.1} ms, limits {:?}",
+        adaptive.ok_per_s,
+        adaptive.p99_ms,
+        adaptive
+            .replicas
+            .iter()
+            .map(|r| r.converged_limit)
+            .collect::<Vec<_>>()
+    );
+    // Let the savers write the converged state.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+
+    let mut target: Vec<usize> = adaptive
+        .replicas
+        .iter()
+        .filter_map(|r| r.converged_limit)
+        .collect();
+    target.sort_unstable();
+    let target = target.get(target.len() / 2).copied().unwrap_or(1);
+    let per_replica = (args.clients / (args.replicas + 1)).max(1);
+    let mut joins = Vec::new();
+    for (label, sharing) in [("cold", Sharing::Off), ("warm", Sharing::RestoreAndSave)] {
+        let mut options = ReplicaOptions::new("adaptive", args.max_concurrency);
+        options.sharing = sharing;
+        eprintln!("a replica joins {label} ...");
+        let join = join_replica(
+            label,
+            &url,
+            &options,
+            &replicas,
+            &mix,
+            per_replica,
+            args.join_duration,
+            target,
+        )
+        .await?;
+        joins.push(join);
+    }
+    stop_all(replicas).await;
+
+    Ok(ScaleoutReport {
+        replicas: args.replicas,
+        clients: args.clients,
+        duration_s: args.duration.as_secs_f64(),
+        data_set: (plan.users, plan.posts, plan.comments),
+        best_fixed_total: best_fixed(&fixed).and_then(|r| r.fixed_total),
+        adaptive,
+        fixed,
+        joins,
+    })
+}
+
+async fn start_all(
+    url: &str,
+    n: usize,
+    options: &ReplicaOptions,
+    prefix: &str,
+) -> anyhow::Result<Vec<Replica>> {
+    let mut replicas = Vec::with_capacity(n);
+    for i in 0..n {
+        replicas.push(Replica::start(format!("{prefix}{i}"), url, options).await?);
+    }
+    Ok(replicas)
+}
+
+async fn stop_all(replicas: Vec<Replica>) {
+    for replica in replicas {
+        replica.stop().await;
+    }
+}

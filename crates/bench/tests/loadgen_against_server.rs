@@ -1,0 +1,48 @@
+//! The load driver against the real server (in-process, SQLite file with the demo data):
+//! every request sent is answered, the built-in mix is valid for the schema, and the
+//! per-second series adds up to the totals.
+
+use std::time::Duration;
+
+use bench::load::{LoadConfig, QueryMix, run};
+use server::{Application, config::Settings, seed::SeedPlan};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_issued_request_is_answered_without_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::for_database(test_support::sqlite_url(dir.path()));
+    settings.no_demo_data = false;
+    let app = Application::build(settings).await.expect("server builds");
+    let url = format!("http://{}/graphql", app.local_addr());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(app.run_until(async {
+        let _ = stop_rx.await;
+    }));
+
+    let demo = SeedPlan::demo(42);
+    let mix = QueryMix::builtin()
+        .with_id_range("user", demo.users)
+        .with_id_range("post", demo.posts);
+    let mut config = LoadConfig::new(url, mix);
+    config.clients = 4;
+    config.warmup = Duration::from_millis(500);
+    config.duration = Duration::from_secs(2);
+    let report = run(config).await.expect("load runs");
+
+    let _ = stop_tx.send(());
+    serving.await.unwrap().unwrap();
+
+    assert!(report.issued > 0, "{report}");
+    assert_eq!(report.answered_total, report.issued, "{report}");
+    assert_eq!(report.completed, report.issued, "{report}");
+    assert_eq!(report.transport_errors, 0, "{report}");
+    assert_eq!(report.timeouts, 0, "{report}");
+    assert!(
+        report.errors_by_code.is_empty(),
+        "the built-in mix must be valid for the schema: {report}"
+    );
+    assert_eq!(report.ok, report.answered, "{report}");
+    let series_total: u64 = report.seconds.iter().map(|s| s.answered).sum();
+    assert_eq!(series_total, report.answered_total);
+    assert!(report.latency.p50_ms > 0.0 && report.latency.p99_ms >= report.latency.p50_ms);
+}
