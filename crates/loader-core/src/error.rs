@@ -15,7 +15,7 @@ pub enum LoadError {
     Overloaded {
         /// A hint for when capacity is expected to be free again.
         retry_after: Duration,
-        /// Which bound refused the load (`"queue full"`, `"deadline"`).
+        /// Which bound refused the load (`"queue full"`, `"expected wait"`, `"deadline"`).
         reason: &'static str,
     },
     /// The batch function returned an error for the batch this key was in.
