@@ -45,7 +45,6 @@ fn complete(spans: &[ReceivedSpan]) -> bool {
 // Current-thread runtime; the blocking flush runs on `spawn_blocking` so the runtime can
 // drive the exporter's gRPC connection meanwhile.
 #[tokio::test]
-#[ignore = "enable once the server is wired as in .work/WIRING-observability.md (HttpTraceLayer, async-graphql Tracing extension, db.query spans)"]
 async fn graphql_request_trace_runs_from_traceparent_to_sql_with_batch_links() {
     let collector = TestCollector::start().await.expect("collector listens");
     let guard = telemetry::init_with(

@@ -4,6 +4,8 @@ use sea_orm::{
     ConnectionTrait, DatabaseConnection, FromQueryResult, Value, sea_query::SelectStatement,
 };
 
+use tracing::Instrument as _;
+
 use crate::{Error, Key, key::KEY_ALIAS};
 
 /// The default number of keys bound in one statement: below SQLite's 32766 and
@@ -22,7 +24,20 @@ pub(crate) async fn fetch<K: Key, M: FromQueryResult>(
     let mut out = Vec::new();
     for chunk in keys.chunks(max_keys.max(1)) {
         let stmt = build(chunk.iter().cloned().map(Into::into).collect());
-        for row in db.query_all(&stmt).await? {
+        let backend = db.get_database_backend();
+        let system = match backend {
+            sea_orm::DbBackend::Sqlite => "sqlite",
+            sea_orm::DbBackend::Postgres => "postgresql",
+            _ => "other_sql",
+        };
+        let span = tracing::info_span!(
+            "db.query",
+            otel.kind = "client",
+            db.system = system,
+            db.operation = "SELECT",
+            db.statement = %backend.build(&stmt).sql,
+        );
+        for row in db.query_all(&stmt).instrument(span).await? {
             let key = row.try_get::<K>("", KEY_ALIAS)?;
             out.push((key, M::from_query_result(&row, "")?));
         }

@@ -41,6 +41,9 @@ pub enum Command {
         #[arg(long, default_value = "schema/schema.graphql")]
         out: PathBuf,
     },
+    /// Ask a running server's `GET /healthz` (at `LISTEN_ADDR`) and exit 0 when it answers
+    /// 200 within 2 s; for container health checks, which have no curl.
+    Healthcheck,
 }
 
 /// Sizes of a generated data set (`seed` subcommand).

@@ -317,6 +317,34 @@ mod tests {
         assert_eq!(store.clear().await.unwrap(), 2);
     }
 
+    #[tokio::test]
+    async fn sharing_restores_at_start_and_saves_what_the_engine_learns() {
+        let db =
+            crate::database::connect(&crate::config::Settings::for_database("sqlite::memory:"))
+                .await
+                .unwrap();
+        crate::database::migrate(&db).await.unwrap();
+        let mut settings = crate::config::Settings::defaults().learned;
+        let engine = Engine::builder().max_concurrency(32).build().unwrap();
+        assert!(
+            start_sharing(&settings, &db, &engine).await.is_none(),
+            "off by default"
+        );
+
+        settings.loader_share_learned = true;
+        settings.loader_learned_scope = "shared".into();
+        settings.loader_learned_save_ms = 100;
+        LearnedStore::new(db.clone(), "shared")
+            .save(&learned())
+            .await
+            .unwrap();
+        let saver = start_sharing(&settings, &db, &engine)
+            .await
+            .expect("a saver");
+        assert_eq!(engine.limit(), 9, "warm start from the shared row");
+        saver.abort();
+    }
+
     fn learned() -> LearnedState {
         let mut state = LearnedState::empty("adaptive");
         state.best_limit = Some(9);

@@ -22,6 +22,7 @@ pub mod config;
 pub mod database;
 pub mod error;
 pub mod graphql;
+pub mod healthcheck;
 pub mod routes;
 pub mod seed;
 pub mod startup;

@@ -6,13 +6,21 @@ use sea_orm::{EntityTrait as _, PaginatorTrait as _};
 use server::{
     Application,
     config::{Cli, Command},
-    database, graphql, seed, telemetry,
+    database, graphql, seed,
 };
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    telemetry::init(cli.settings.log_format);
+    // Keep the guard to the end of main: dropping it flushes the OTLP exporter.
+    let _telemetry = observability::telemetry::init_with(
+        observability::telemetry::TelemetryConfig::from_env("adaptive-graphql")?
+            .default_log_filter(server::telemetry::DEFAULT_FILTER)
+            .json_logs(matches!(
+                cli.settings.log_format,
+                server::config::LogFormat::Json
+            )),
+    )?;
     let settings = cli.settings;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
@@ -35,6 +43,7 @@ async fn main() -> anyhow::Result<()> {
             }
             seed::run(&db, args.plan(), true).await
         }
+        Command::Healthcheck => server::healthcheck::probe(settings.listen_addr).await,
         Command::ExportSchema { out } => {
             let sdl = graphql::sdl();
             if out.as_os_str() == "-" {

@@ -14,7 +14,7 @@ use axum::{
 use loader_core::Engine;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
-use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
+use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::{
     config::Settings,
@@ -127,6 +127,7 @@ pub fn app_state(settings: Settings, db: DatabaseConnection) -> anyhow::Result<A
 /// Every route, with the body-size limit, panic catcher and request tracing.
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.limits.max_body_bytes;
+    let engine = state.engine.clone();
     Router::new()
         .route(
             "/graphql",
@@ -135,9 +136,12 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/loader/stats", get(routes::loader_stats))
+        .merge(observability::metrics::router(engine.clone()))
+        .merge(observability::dashboard::dashboard_router(engine))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http())
+        .layer(observability::metrics::http_metrics_layer())
+        .layer(observability::telemetry::HttpTraceLayer::new())
         .with_state(state)
 }
 

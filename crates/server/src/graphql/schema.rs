@@ -16,6 +16,7 @@ pub fn build_schema(db: DatabaseConnection, limits: &Limits) -> AppSchema {
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .extension(ErrorCodes)
+        .extension(async_graphql::extensions::Tracing)
         .data(db)
         .data(limits.clone());
     if limits.disable_introspection {
