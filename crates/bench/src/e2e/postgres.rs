@@ -52,10 +52,16 @@ impl BenchPostgres {
             &format!("ALTER SYSTEM SET shared_buffers = '{shared_buffers}'"),
         )
         .await?;
-        pg.cluster.stop_immediate()?;
-        let restarted = pg.cluster.restart();
-        if let Err(e) = restarted {
-            bail!("PostgreSQL did not restart with pg_stat_statements loaded: {e}");
+        pg.restart().await?;
+        // Batches with different IN-list lengths are different statements to
+        // pg_stat_statements: keep room for many, so none is evicted before it is counted.
+        // Known only once the library is loaded; takes effect at the next start.
+        match pg
+            .psql("test", "ALTER SYSTEM SET pg_stat_statements.max = 50000")
+            .await
+        {
+            Ok(_) => pg.restart().await?,
+            Err(e) => eprintln!("cannot raise pg_stat_statements.max: {e}"),
         }
         pg.cluster.create_database(BENCH_DB)?;
         pg.cluster.create_database(PGBENCH_DB)?;
@@ -70,6 +76,13 @@ impl BenchPostgres {
             })
             .is_ok();
         Ok(pg)
+    }
+
+    async fn restart(&self) -> anyhow::Result<()> {
+        self.cluster.stop_immediate()?;
+        self.cluster
+            .restart()
+            .context("PostgreSQL did not restart with the new settings")
     }
 
     /// The server's database URL.
@@ -97,11 +110,16 @@ impl BenchPostgres {
     }
 
     /// Statements executed in `bench` since the last reset (not counting the counting), or
-    /// `None` without `pg_stat_statements`.
-    pub async fn statements(&self) -> anyhow::Result<Option<u64>> {
+    /// `None` without `pg_stat_statements`. The flag is `false` when entries were evicted
+    /// since the reset (`pg_stat_statements_info.dealloc`): the count is then a lower bound.
+    pub async fn statements(&self) -> anyhow::Result<Option<(u64, bool)>> {
         if !self.statements_available {
             return Ok(None);
         }
+        let dealloc = self
+            .psql(BENCH_DB, "SELECT dealloc FROM pg_stat_statements_info;")
+            .await?;
+        let exact = dealloc.trim() == "0";
         let out = self
             .psql(
                 BENCH_DB,
@@ -110,9 +128,11 @@ impl BenchPostgres {
                  AND query NOT ILIKE '%pg_stat_statements%';",
             )
             .await?;
-        Ok(Some(out.trim().parse().with_context(|| {
-            format!("unexpected statement count `{out}`")
-        })?))
+        let count = out
+            .trim()
+            .parse()
+            .with_context(|| format!("unexpected statement count `{out}`"))?;
+        Ok(Some((count, exact)))
     }
 
     /// `pgbench -i -s SCALE` in the `pgbench` database.

@@ -17,6 +17,9 @@ pub struct MatrixCell {
     /// SQL statements the server ran in the measured part (`pg_stat_statements`), if
     /// counted.
     pub statements: Option<u64>,
+    /// `false` when `pg_stat_statements` evicted entries during the cell: `statements` is
+    /// then a lower bound.
+    pub statements_exact: bool,
     /// `statements / answered`, if counted.
     pub statements_per_request: Option<f64>,
     /// `/loader/stats` at the end of the cell (the engine's limit, groups, costs).
@@ -136,8 +139,11 @@ impl E2eResults {
                 r.error_requests + r.transport_errors,
                 r.overloaded,
                 r.timeouts,
-                cell.statements_per_request
-                    .map_or_else(|| "n/a".to_string(), |s| format!("{s:.2}")),
+                match (cell.statements_per_request, cell.statements_exact) {
+                    (None, _) => "n/a".to_string(),
+                    (Some(s), true) => format!("{s:.2}"),
+                    (Some(s), false) => format!(">={s:.2}"),
+                },
             );
         }
         out
@@ -237,6 +243,7 @@ mod tests {
             mode,
             clients,
             statements: None,
+            statements_exact: true,
             statements_per_request: None,
             loader_stats: None,
             report: LoadReport {

@@ -118,7 +118,14 @@ pub async fn run(args: E2eArgs, command: String) -> anyhow::Result<E2eResults> {
             let (report, reset) = tokio::join!(crate::load::run(config), reset);
             let report = report?;
             reset?;
-            let statements = pg.statements().await?;
+            let counted = pg.statements().await?;
+            let statements = counted.map(|(n, _)| n);
+            let statements_exact = counted.is_none_or(|(_, exact)| exact);
+            if !statements_exact {
+                eprintln!(
+                    "    pg_stat_statements evicted entries: the statement count is a lower bound"
+                );
+            }
             let statements_per_request = statements
                 .filter(|_| report.answered > 0)
                 .map(|s| s as f64 / report.answered as f64);
@@ -137,6 +144,7 @@ pub async fn run(args: E2eArgs, command: String) -> anyhow::Result<E2eResults> {
                 mode,
                 clients,
                 statements,
+                statements_exact,
                 statements_per_request,
                 loader_stats,
                 report,

@@ -27,6 +27,10 @@ pub struct ScaleoutArgs {
     /// Upper bound of each replica's limit (`LOADER_MAX_CONCURRENCY`), also its pool size.
     #[arg(long, default_value_t = 32)]
     pub max_concurrency: usize,
+    /// `LOADER_INITIAL_CONCURRENCY` of every adaptive replica: where a cold replica starts.
+    /// By default, this is the engine's default.
+    #[arg(long)]
+    pub initial_concurrency: Option<usize>,
     /// How long a joining replica is watched.
     #[arg(long, default_value = "6s", value_parser = parse_duration)]
     pub join_duration: Duration,

@@ -12,8 +12,9 @@ use super::{
 };
 use crate::load::QueryMix;
 
-/// Starts (or uses) PostgreSQL, seeds it, runs the fixed sweep, the adaptive run with
-/// shared learned state, and a cold then a warm replica joining; prints progress on stderr.
+/// Starts (or uses) PostgreSQL, seeds it, runs the replicas adaptive, the fixed sweep,
+/// adaptive again (replicas saving learned state, kept up), then a cold and a warm replica
+/// joining them; prints progress on stderr.
 pub async fn run(args: &ScaleoutArgs) -> anyhow::Result<ScaleoutReport> {
     anyhow::ensure!(args.replicas >= 1, "--replicas must be at least 1");
     let cluster = match &args.database_url {
@@ -50,6 +51,11 @@ pub async fn run(args: &ScaleoutArgs) -> anyhow::Result<ScaleoutReport> {
         .with_id_range("user", plan.users)
         .with_id_range("post", plan.posts);
 
+    let mut adaptive_options = ReplicaOptions::new("adaptive", args.max_concurrency);
+    adaptive_options.sharing = Sharing::Save;
+    adaptive_options.initial_concurrency = args.initial_concurrency;
+    // Adaptive before and after the sweep: the machine's load drifts, the pair shows by how much.
+    let first = adaptive_run(&url, args, &adaptive_options, &mix, "adaptive (first)").await?;
     let mut fixed = Vec::new();
     if !args.no_sweep {
         for &total in &args.fixed_totals {
@@ -78,15 +84,13 @@ pub async fn run(args: &ScaleoutArgs) -> anyhow::Result<ScaleoutReport> {
         }
     }
 
-    let mut adaptive_options = ReplicaOptions::new("adaptive", args.max_concurrency);
-    adaptive_options.sharing = Sharing::Save;
     let replicas = start_all(&url, args.replicas, &adaptive_options, "a").await?;
     eprintln!(
-        "adaptive, {} replicas sharing learned state ...",
+        "adaptive again, {} replicas sharing learned state ...",
         args.replicas
     );
     let adaptive = run_replicas(
-        "adaptive",
+        "adaptive (after sweep)",
         None,
         &replicas,
         &mix,
@@ -118,7 +122,7 @@ pub async fn run(args: &ScaleoutArgs) -> anyhow::Result<ScaleoutReport> {
     let per_replica = (args.clients / (args.replicas + 1)).max(1);
     let mut joins = Vec::new();
     for (label, sharing) in [("cold", Sharing::Off), ("warm", Sharing::RestoreAndSave)] {
-        let mut options = ReplicaOptions::new("adaptive", args.max_concurrency);
+        let mut options = adaptive_options.clone();
         options.sharing = sharing;
         eprintln!("a replica joins {label} ...");
         let join = join_replica(
@@ -142,10 +146,35 @@ pub async fn run(args: &ScaleoutArgs) -> anyhow::Result<ScaleoutReport> {
         duration_s: args.duration.as_secs_f64(),
         data_set: (plan.users, plan.posts, plan.comments),
         best_fixed_total: best_fixed(&fixed).and_then(|r| r.fixed_total),
+        adaptive_first: first,
         adaptive,
         fixed,
         joins,
     })
+}
+
+async fn adaptive_run(
+    url: &str,
+    args: &ScaleoutArgs,
+    options: &ReplicaOptions,
+    mix: &QueryMix,
+    label: &str,
+) -> anyhow::Result<super::RunResult> {
+    let replicas = start_all(url, args.replicas, options, "a").await?;
+    eprintln!("{label}, {} replicas ...", args.replicas);
+    let result = run_replicas(
+        label,
+        None,
+        &replicas,
+        mix,
+        args.clients,
+        args.warmup,
+        args.duration,
+    )
+    .await?;
+    eprintln!("  {:.1} ok/s, p99 {:.1} ms", result.ok_per_s, result.p99_ms);
+    stop_all(replicas).await;
+    Ok(result)
 }
 
 async fn start_all(

@@ -30,6 +30,8 @@ pub struct ReplicaOptions {
     pub sharing: Sharing,
     /// How often a sharing replica saves. By default, this is 1 s.
     pub save_every: Duration,
+    /// `LOADER_INITIAL_CONCURRENCY`. By default, this is the engine's default.
+    pub initial_concurrency: Option<usize>,
 }
 
 impl ReplicaOptions {
@@ -40,6 +42,7 @@ impl ReplicaOptions {
             max_concurrency,
             sharing: Sharing::Off,
             save_every: Duration::from_secs(1),
+            initial_concurrency: None,
         }
     }
 }
@@ -75,6 +78,11 @@ impl Replica {
             .parse()
             .map_err(|e| anyhow::anyhow!("strategy `{}`: {e}", options.strategy))?;
         settings.limits.shutdown_grace_ms = 2_000;
+        if let Some(initial) = options.initial_concurrency {
+            settings.loader.loader_initial_concurrency = initial;
+            settings.loader.loader_min_concurrency =
+                settings.loader.loader_min_concurrency.min(initial);
+        }
         let options = options.clone();
         let (ready_tx, ready_rx) =
             oneshot::channel::<anyhow::Result<(SocketAddr, Engine, usize)>>();

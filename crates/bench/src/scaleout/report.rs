@@ -17,7 +17,9 @@ pub struct ScaleoutReport {
     pub duration_s: f64,
     /// Rows of the data set (users, posts, comments).
     pub data_set: (u64, u64, u64),
-    /// The adaptive run (every replica adaptive, sharing learned state).
+    /// An adaptive run before the sweep (every replica adaptive, saving learned state).
+    pub adaptive_first: RunResult,
+    /// The adaptive run after the sweep (its replicas stay up for the joins).
     pub adaptive: RunResult,
     /// The fixed-limit sweep, by total.
     pub fixed: Vec<RunResult>,
@@ -81,6 +83,7 @@ impl fmt::Display for ScaleoutReport {
             f,
             "|------------------------|----------|---------|---------|---------|-----------|-----------|----------|"
         )?;
+        run_row(f, &self.adaptive_first)?;
         run_row(f, &self.adaptive)?;
         for run in &self.fixed {
             run_row(f, run)?;
