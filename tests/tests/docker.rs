@@ -1,0 +1,121 @@
+//! Docker does not run on the build machines, so the images are never built here. What can be
+//! checked without an engine is checked: the compose file parses and wires the services the
+//! README describes, and the Dockerfile builds packages and binaries that exist.
+
+use std::{collections::BTreeSet, path::PathBuf};
+
+use yaml_rust2::{Yaml, YamlLoader};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace root")
+        .to_path_buf()
+}
+
+fn compose() -> Yaml {
+    let text = std::fs::read_to_string(root().join("docker/compose.yaml")).unwrap();
+    let mut docs = YamlLoader::load_from_str(&text).expect("docker/compose.yaml is valid YAML");
+    assert_eq!(docs.len(), 1, "one YAML document");
+    docs.remove(0)
+}
+
+fn env_of<'a>(service: &'a Yaml, key: &str) -> Option<&'a str> {
+    service["environment"][key].as_str()
+}
+
+#[test]
+fn compose_has_postgres_jaeger_server_and_loadgen() {
+    let doc = compose();
+    let services: BTreeSet<&str> = doc["services"]
+        .as_hash()
+        .expect("services is a map")
+        .keys()
+        .filter_map(Yaml::as_str)
+        .collect();
+    assert_eq!(
+        services,
+        BTreeSet::from(["jaeger", "loadgen", "postgres", "server"])
+    );
+}
+
+#[test]
+fn server_is_wired_to_postgres_and_jaeger_over_otlp() {
+    let doc = compose();
+    let server = &doc["services"]["server"];
+    let db = env_of(server, "DATABASE_URL").expect("DATABASE_URL");
+    assert!(db.starts_with("postgres://") && db.contains("@postgres:5432/"), "{db}");
+    let otlp = env_of(server, "OTEL_EXPORTER_OTLP_ENDPOINT").expect("OTLP endpoint");
+    assert_eq!(otlp, "http://jaeger:4317");
+    assert_eq!(env_of(server, "OTEL_EXPORTER_OTLP_PROTOCOL"), Some("grpc"));
+    assert_eq!(
+        server["depends_on"]["postgres"]["condition"].as_str(),
+        Some("service_healthy")
+    );
+    let jaeger = &doc["services"]["jaeger"];
+    assert_eq!(env_of(jaeger, "COLLECTOR_OTLP_ENABLED"), Some("true"));
+    let ports: Vec<&str> = jaeger["ports"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .filter_map(Yaml::as_str)
+        .collect();
+    assert!(ports.contains(&"16686:16686") && ports.contains(&"4317:4317"));
+    // The load generator targets the server's GraphQL endpoint.
+    let args: Vec<&str> = doc["services"]["loadgen"]["command"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .filter_map(Yaml::as_str)
+        .collect();
+    assert!(args.contains(&"http://server:8000/graphql"), "{args:?}");
+}
+
+#[test]
+fn dockerfile_builds_workspace_packages_and_copies_what_it_built() {
+    let dockerfile = std::fs::read_to_string(root().join("docker/Dockerfile")).unwrap();
+    let build = dockerfile
+        .lines()
+        .find(|l| l.trim_start().starts_with("RUN cargo build"))
+        .expect("a cargo build step");
+    let words: Vec<&str> = build.split_whitespace().collect();
+    let values = |flag: &str| -> Vec<&str> {
+        words
+            .windows(2)
+            .filter(|w| w[0] == flag)
+            .map(|w| w[1])
+            .collect()
+    };
+    assert!(words.contains(&"--release") && words.contains(&"--locked"));
+    for package in values("-p") {
+        let manifest = ["crates", "."]
+            .iter()
+            .map(|dir| root().join(dir).join(package).join("Cargo.toml"))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| panic!("package `{package}` is not in the workspace"));
+        let text = std::fs::read_to_string(manifest).unwrap();
+        assert!(text.contains(&format!("name = \"{package}\"")));
+    }
+    let bins = values("--bin");
+    for bin in &bins {
+        let found = ["crates/server", "crates/bench"].iter().any(|dir| {
+            let d = root().join(dir);
+            d.join(format!("src/bin/{bin}.rs")).exists()
+                || std::fs::read_to_string(d.join("Cargo.toml"))
+                    .is_ok_and(|t| t.contains(&format!("name = \"{bin}\"")))
+        });
+        assert!(found, "binary `{bin}` is not defined in the workspace");
+    }
+    for line in dockerfile.lines().filter(|l| l.contains("target/release/")) {
+        let copied = line
+            .split("target/release/")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap();
+        assert!(bins.contains(&copied), "copies `{copied}`, which is not built");
+    }
+    // The health check calls a subcommand the server has.
+    assert!(dockerfile.contains("\"healthcheck\""));
+    let config = std::fs::read_to_string(root().join("crates/server/src/config.rs")).unwrap();
+    assert!(config.contains("Healthcheck"));
+}
