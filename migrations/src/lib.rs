@@ -1,7 +1,8 @@
 //! Schema migrations for the forum data model, runnable on SQLite and PostgreSQL.
 //!
 //! Six tables: `users`, `posts` (author), `comments` (post, author), `tags`, `post_tags`
-//! (posts ⇄ tags) and `follows` (user follows user). Every foreign key has an index whose
+//! (posts ⇄ tags) and `follows` (user follows user); plus `loader_learned`, what the loader
+//! engines learned, shared between server replicas. Every foreign key has an index whose
 //! leading column is that key, and the child tables index `(fk, created_at)` so "latest N per
 //! parent" queries read in index order.
 //!
@@ -24,6 +25,7 @@ mod m20261125_000003_create_comments;
 mod m20261125_000004_create_tags;
 mod m20261125_000005_create_post_tags;
 mod m20261125_000006_create_follows;
+mod m20261125_000007_create_loader_learned;
 
 /// Every migration of the schema, in order.
 pub struct Migrator;
@@ -38,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_create_tags::Migration),
             Box::new(m20261125_000005_create_post_tags::Migration),
             Box::new(m20261125_000006_create_follows::Migration),
+            Box::new(m20261125_000007_create_loader_learned::Migration),
         ]
     }
 }

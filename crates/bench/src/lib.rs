@@ -3,6 +3,8 @@
 //! - [`load`]: a closed-loop HTTP load driver ([`load::run`] with a [`load::LoadConfig`]
 //!   gives a [`load::LoadReport`]: requests/s, latency percentiles, errors by GraphQL
 //!   `extensions.code`, and a per-second series). The `loadgen` binary is its command line.
+//! - [`scaleout`]: N replicas on one PostgreSQL, adaptive against fixed limits, a replica
+//!   joining cold or warm from the learned state shared in `loader_learned`.
 //! - [`e2e`]: the `bench-e2e` orchestrator: a throwaway PostgreSQL, a seeded data set, the
 //!   server in each loader mode, a client-count matrix, a "database gets slower" run with
 //!   `pgbench` competing, an optional memory soak; one table, JSON and an SVG plot.
@@ -25,5 +27,6 @@ pub mod duration;
 pub mod e2e;
 mod error;
 pub mod load;
+pub mod scaleout;
 
 pub use error::BenchError;

@@ -122,6 +122,9 @@ pub struct Settings {
     /// Loader engine options.
     #[command(flatten)]
     pub loader: LoaderSettings,
+    /// Sharing what the loader learned with other replicas.
+    #[command(flatten)]
+    pub learned: crate::learned_store::SharingSettings,
 }
 
 /// The default database: a SQLite file under the working directory, created on first start.

@@ -6,6 +6,7 @@
 //! - [`routes`]: `POST`/`GET /graphql`, `/healthz`, `/readyz`, `/loader/stats`.
 //! - [`graphql`]: the schema, per-domain types, queries and mutations, and the per-request
 //!   [`graphql::Loaders`].
+//! - [`learned_store`]: what the loader learned, shared between replicas in `loader_learned`.
 //! - [`seed`]: deterministic demo and benchmark data.
 //! - [`error`]: the one error type, mapped to GraphQL errors with `extensions.code`.
 //!
@@ -22,6 +23,7 @@ pub mod config;
 pub mod database;
 pub mod error;
 pub mod graphql;
+pub mod learned_store;
 pub mod healthcheck;
 pub mod routes;
 pub mod seed;

@@ -29,6 +29,8 @@ use crate::{
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    /// Saves the learned state for other replicas (`--loader-share-learned`).
+    learned_saver: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -49,10 +51,17 @@ impl Application {
             seed::seed_demo_if_empty(&db, settings.demo_seed).await?;
         }
         let state = app_state(settings, db)?;
+        let learned_saver =
+            crate::learned_store::start_sharing(&state.settings.learned, &state.db, &state.engine)
+                .await;
         let listener = TcpListener::bind(state.settings.listen_addr)
             .await
             .with_context(|| format!("cannot listen on {}", state.settings.listen_addr))?;
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            state,
+            learned_saver,
+        })
     }
 
     /// The bound address (the real port when `LISTEN_ADDR` asked for port 0).
@@ -85,6 +94,7 @@ impl Application {
             tracing::info!("shutting down: finishing in-flight requests");
             let _ = stopped_tx.send(true);
         };
+        let saver = self.learned_saver;
         let app = router(self.state);
         let serve = axum::serve(self.listener, app).with_graceful_shutdown(graceful);
         let grace_expired = async move {
@@ -99,6 +109,9 @@ impl Application {
             () = grace_expired => {
                 tracing::warn!(grace_ms = grace.as_millis() as u64, "in-flight requests did not finish in time; exiting");
             }
+        }
+        if let Some(saver) = saver {
+            saver.abort();
         }
         tracing::info!("stopped");
         Ok(())
