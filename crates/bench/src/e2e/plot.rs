@@ -50,9 +50,9 @@ pub fn plot_slowdown(path: &Path, runs: &[SlowdownRun]) -> anyhow::Result<()> {
     let lines = |f: &dyn Fn(&crate::load::SecondPoint) -> Option<f64>| -> Lines {
         runs.iter()
             .map(|run| {
-                let points = run
-                    .report
-                    .seconds
+                // The last second is partial (only the requests in flight at the end).
+                let whole = run.report.seconds.len().saturating_sub(1);
+                let points = run.report.seconds[..whole]
                     .iter()
                     .filter_map(|s| f(s).map(|v| (s.t_s + 0.5, v)))
                     .collect();
@@ -101,18 +101,24 @@ fn panel(
         .flat_map(|(_, p)| p.iter().map(|p| p.1))
         .fold(1.0, f64::max)
         * 1.15;
+    let y_min_log = lines
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|p| p.1))
+        .fold(f64::INFINITY, f64::min)
+        .clamp(0.1, y_max / 2.0)
+        / 2.0;
     if log {
         let mut chart = ChartBuilder::on(area)
             .caption(caption, ("sans-serif", 15))
             .margin(8)
             .x_label_area_size(25)
             .y_label_area_size(60)
-            .build_cartesian_2d(0.0..x_max, (0.1..y_max.max(1.0)).log_scale())
+            .build_cartesian_2d(0.0..x_max, (y_min_log..y_max.max(1.0)).log_scale())
             .map_err(err)?;
         chart.configure_mesh().x_desc("s").draw().map_err(err)?;
         chart
             .draw_series(std::iter::once(Rectangle::new(
-                [(window.0, 0.1), (window.1, y_max.max(1.0))],
+                [(window.0, y_min_log), (window.1, y_max.max(1.0))],
                 SHADE.filled(),
             )))
             .map_err(err)?;
