@@ -2,9 +2,10 @@
 //! batch function, learn from the call, answer the waiters.
 //!
 //! 1. **Window.** The batch collects keys while they keep coming: it closes after two
-//!    scheduler rounds (`yield_now`) in which no key arrived, at `batch_delay` at the latest,
-//!    or at once when it reached the group's target size. A lone load thus pays two scheduler
-//!    rounds, not a fixed delay.
+//!    scheduler rounds (`yield_now`) in which no key arrived (on a multi-threaded runtime,
+//!    also ~30 µs of wall-clock time without one), at `batch_delay` at the latest, or at once
+//!    when it reached the group's target size. A lone load thus pays two scheduler rounds (or
+//!    the quiet time), not a fixed delay.
 //! 2. **Permit.** It waits its turn for the shared limit (fair between groups), still
 //!    accepting keys. If every waiter leaves meanwhile, it is abandoned and never runs.
 //! 3. **Call.** Under the permit, inside the `loader.batch` span (which `follows_from` the
@@ -139,15 +140,38 @@ pub(crate) async fn run_batch<F: BatchFn>(
 /// requests). A lone load pays these two rounds, a few microseconds, never `batch_delay`.
 const QUIET_ROUNDS: u32 = 2;
 
+/// On a multi-threaded runtime, also the wall-clock time without a new key after which the
+/// window may close. There the batch task runs on another, idle worker, where a scheduler
+/// round takes about a microsecond, while the request task on its own worker is still
+/// resolving a list and registering keys a few microseconds apart: counting rounds alone
+/// closed the window mid-level and split one GraphQL level into dozens of calls. A lone load
+/// pays this much, which is small next to any downstream round trip.
+const QUIET_TIME: Duration = Duration::from_micros(30);
+
+/// The window also stays open for this many times the longest gap between two arrivals seen
+/// so far in the window (still capped by `batch_delay`): a slower registering task (a debug
+/// build, a busy machine) shows its pace in the gaps, and the window adapts to it.
+const GAP_FACTOR: u32 = 3;
+
 /// The adaptive window: returns when keys stopped arriving, the batch is full, or
 /// `batch_delay` has passed since it opened.
+///
+/// "Stopped arriving" is two scheduler rounds without a new key, and, on a multi-threaded
+/// runtime, also [`QUIET_TIME`] (or [`GAP_FACTOR`] times the longest gap seen) of wall-clock
+/// time since the last one. On a current-thread runtime rounds are exact (every task that
+/// could register a key runs between two polls of this one) and time is not consulted, so
+/// tokio's paused clock, which does not move while tasks run, cannot stall the window.
 async fn collect_keys<F: BatchFn>(batch: &Batch<F>, batch_delay: Duration) {
     if batch_delay.is_zero() {
         return;
     }
+    let parallel = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() != tokio::runtime::RuntimeFlavor::CurrentThread);
     let deadline = batch.opened + batch_delay;
     let mut quiet = 0;
     let mut seen = batch.arrivals();
+    let mut last_arrival = std::time::Instant::now();
+    let mut longest_gap = Duration::ZERO;
     while !batch.is_full() {
         tokio::task::yield_now().await;
         let arrivals = batch.arrivals();
@@ -156,8 +180,18 @@ async fn collect_keys<F: BatchFn>(batch: &Batch<F>, batch_delay: Duration) {
         } else {
             quiet = 0;
             seen = arrivals;
+            if parallel {
+                let now = std::time::Instant::now();
+                longest_gap = longest_gap.max(now - last_arrival);
+                last_arrival = now;
+            }
         }
-        if quiet >= QUIET_ROUNDS || Instant::now() >= deadline {
+        if Instant::now() >= deadline {
+            return;
+        }
+        if quiet >= QUIET_ROUNDS
+            && (!parallel || last_arrival.elapsed() >= QUIET_TIME.max(longest_gap * GAP_FACTOR))
+        {
             return;
         }
     }

@@ -8,7 +8,8 @@
 //! waiter leaves before dispatch it is abandoned and never runs.
 //!
 //! The window's timing (when it closes) is in `dispatch.rs`: after two scheduler rounds
-//! (`yield_now`) in which no key arrived, at `batch_delay` at the latest, or at once when full.
+//! (`yield_now`) in which no key arrived (on a multi-threaded runtime, also a short quiet
+//! wall-clock time), at `batch_delay` at the latest, or at once when full.
 
 use std::sync::Arc;
 

@@ -261,3 +261,51 @@ async fn a_window_that_keeps_receiving_keys_closes_at_batch_delay() {
     );
     assert_eq!(backend.keys_loaded(), 20);
 }
+
+/// A GraphQL level on the real server: the request task, on one worker, is still resolving
+/// the list and registering keys (a few microseconds apart) while the batch task runs on
+/// another, idle worker, where a scheduler round takes about a microsecond. The window must
+/// wait for a quiet *time*, not a number of rounds, or the level splits into many batches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_registered_microseconds_apart_on_another_thread_share_one_batch() {
+    use std::{future::Future, pin::Pin, task::Context};
+    let engine = engine();
+    let backend = Arc::new(Backend::default());
+    let loader = engine.loader(TestFn::on("comments", &backend));
+    let handle = tokio::runtime::Handle::current();
+    // The registering "request" runs on its own thread so that nothing the runtime does can
+    // interleave with it: each load is polled once (it joins the window) and kept.
+    let pending = std::thread::spawn(move || {
+        let _runtime = handle.enter();
+        let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+        let mut loads = Vec::new();
+        for key in 0..100u64 {
+            let l = loader.clone();
+            let mut load = Box::pin(futures::future::maybe_done(
+                async move { l.load(key).await },
+            ));
+            let _ = load.as_mut().poll(&mut cx);
+            loads.push(load);
+            // A resolver's own work before the next key (~µs, async-graphql in release).
+            let spin = std::time::Instant::now();
+            while spin.elapsed() < Duration::from_micros(5) {
+                std::hint::spin_loop();
+            }
+        }
+        loads
+    })
+    .join()
+    .unwrap();
+    let mut pending = pending;
+    join_all(pending.iter_mut().map(Pin::as_mut)).await;
+    for load in &mut pending {
+        load.as_mut().take_output().unwrap().unwrap();
+    }
+    let calls = backend.calls();
+    assert!(
+        calls.len() <= 2,
+        "100 keys 5 µs apart ran in {} calls: sizes {:?}",
+        calls.len(),
+        calls.iter().map(Vec::len).collect::<Vec<_>>()
+    );
+}
