@@ -41,4 +41,4 @@ bench-e2e-quick *ARGS:
 # function, bad input, router fuzzing) in their long form: phases ten times longer, more
 # requests and fuzz cases. CI runs the short form inside `cargo test --workspace`.
 chaos scale="10":
-    CHAOS_SCALE={{scale}} PROPTEST_CASES=5000 cargo test -p test-support --test faults_database --test faults_overload --test faults_disconnect --test faults_panic --test bad_input --test fuzz_router -- --nocapture --test-threads 1
+    CHAOS_SCALE={{scale}} CHAOS_TIMING=1 PROPTEST_CASES=5000 cargo test -p test-support --test faults_database --test faults_overload --test faults_disconnect --test faults_panic --test bad_input --test fuzz_router -- --nocapture --test-threads 1

@@ -18,7 +18,7 @@ use std::{
 };
 
 use faults_common::{
-    RunningServer, Seen, drained, medium_plan, outcome_counts, percentiles_ms, pool_idle,
+    RunningServer, Seen, bound, drained, medium_plan, outcome_counts, percentiles_ms, pool_idle,
     post_graphql, rss_kib, scaled,
 };
 use serde_json::json;
@@ -186,15 +186,17 @@ async fn overload_at_five_times_capacity_sheds_promptly_and_health_stays_respons
         !overloaded.is_empty(),
         "excess requests are refused with OVERLOADED"
     );
-    assert!(o50 < 1_000.0, "OVERLOADED comes promptly (p50 {o50} ms)");
-    assert!(hmax < 1_000.0, "/healthz stays responsive (max {hmax} ms)");
+    let prompt = bound(Duration::from_secs(1), Duration::from_secs(10)).as_secs_f64() * 1e3;
+    assert!(o50 < prompt, "OVERLOADED comes promptly (p50 {o50} ms)");
+    assert!(hmax < prompt, "/healthz stays responsive (max {hmax} ms)");
     assert!(
         seen.iter().all(|s| s.status.is_some()),
         "every request got an HTTP answer"
     );
     assert!(
         seen.iter()
-            .all(|s| s.took < request_timeout + Duration::from_secs(2)),
+            .all(|s| s.took
+                < request_timeout + bound(Duration::from_secs(2), Duration::from_secs(5))),
         "nothing waits past the request timeout"
     );
     assert!(
