@@ -14,7 +14,7 @@ use crate::metrics::CostEstimate;
 
 /// Weight kept by the past at each new sample (≈ the last 50 calls matter).
 const DECAY: f64 = 0.98;
-/// Calls needed before the model overrides `max_batch_size`.
+/// Calls needed before the fitted line (fixed + per-key) sets the target.
 const MIN_SAMPLES: u64 = 3;
 
 /// Online fit of `rtt_ms = fixed_ms + per_key_ms * n`.
@@ -93,13 +93,39 @@ impl CostModel {
         }
     }
 
+    /// Whether the calls seen had different sizes (so the line's slope can be fitted).
+    fn sizes_varied(&self) -> bool {
+        let mean_x = self.sx / self.w;
+        let var_x = self.sxx / self.w - mean_x * mean_x;
+        var_x > 1e-9 * mean_x.max(1.0).powi(2)
+    }
+
     /// Largest batch size predicted to finish within `target`, in `1..=max`.
     pub(crate) fn target_batch_size(&self, target: Duration, max: usize) -> usize {
-        if self.samples < MIN_SAMPLES {
+        if self.samples == 0 {
             return max;
         }
-        let est = self.estimate();
         let target_ms = target.as_secs_f64() * 1e3;
+        if self.samples < MIN_SAMPLES || !self.sizes_varied() {
+            // The split between fixed and per-key cost is unknown (too few calls, or every
+            // call had the same size). Charging the whole mean cost to the keys is an upper
+            // bound of the per-key cost, so the size it gives is safely within the target; a
+            // cold engine learns from its very first call instead of running maximal batches
+            // until timing noise happens to vary their sizes (seconds, in the simulator).
+            // Cheap keys (a lone request's level on a fast database) still get `max`: one
+            // statement per level.
+            let mean_ms_per_key = self.sy / self.sx.max(f64::MIN_POSITIVE);
+            if mean_ms_per_key <= f64::EPSILON {
+                return max;
+            }
+            let n = (target_ms / mean_ms_per_key + 1e-6).floor();
+            return if n >= max as f64 {
+                max
+            } else {
+                (n as usize).clamp(1, max)
+            };
+        }
+        let est = self.estimate();
         if est.per_key_ms <= f64::EPSILON {
             return max;
         }
@@ -152,13 +178,41 @@ mod tests {
     }
 
     #[test]
-    fn unknown_or_flat_cost_allows_the_maximum() {
-        let mut model = CostModel::default();
+    fn unknown_cost_allows_the_maximum() {
+        let model = CostModel::default();
         assert_eq!(model.target_batch_size(Duration::from_millis(25), 500), 500);
+    }
+
+    #[test]
+    fn one_call_bounds_the_size_by_charging_its_whole_cost_to_the_keys() {
+        let mut model = CostModel::default();
+        // 1000 keys in 104 ms: at most 0.104 ms per key, so 240 keys fit in 25 ms.
+        model.observe(1000, ms(104.0));
+        assert_eq!(
+            model.target_batch_size(Duration::from_millis(25), 1000),
+            240
+        );
+        // Cheap keys: the bound is above the maximum.
+        let mut cheap = CostModel::default();
+        cheap.observe(500, ms(2.0));
+        assert_eq!(
+            cheap.target_batch_size(Duration::from_millis(25), 1000),
+            1000
+        );
+    }
+
+    #[test]
+    fn calls_of_one_size_keep_the_safe_bound_until_sizes_vary() {
+        let mut model = CostModel::default();
         for _ in 0..10 {
             model.observe(8, ms(3.0));
         }
-        assert_eq!(model.target_batch_size(Duration::from_millis(25), 500), 500);
+        // 3 ms / 8 keys = 0.375 ms per key at most: 66 keys within 25 ms.
+        assert_eq!(model.target_batch_size(Duration::from_millis(25), 500), 66);
+        for n in [1usize, 50, 100] {
+            model.observe(n, ms(3.0 + 0.01 * n as f64));
+        }
+        assert!(model.target_batch_size(Duration::from_millis(25), 500) > 66);
     }
 
     #[test]

@@ -86,7 +86,7 @@ pub(crate) async fn run_batch<F: BatchFn>(
         span.follows_from(id);
     }
 
-    let _call = CallGuard::new(&group);
+    let _call = CallGuard::new(&group, size);
     let run = execute(&*f, key_list, &engine.config, &group).instrument(span.clone());
     let executed = tokio::select! {
         biased;
@@ -270,18 +270,18 @@ async fn execute<F: BatchFn>(
 }
 
 /// Counts the group's in-flight calls; decremented in `Drop` (cancellation included).
-struct CallGuard<'a>(&'a GroupState);
+struct CallGuard<'a>(&'a GroupState, usize);
 
 impl<'a> CallGuard<'a> {
-    fn new(group: &'a GroupState) -> Self {
-        group.call_started();
-        Self(group)
+    fn new(group: &'a GroupState, keys: usize) -> Self {
+        group.call_started(keys);
+        Self(group, keys)
     }
 }
 
 impl Drop for CallGuard<'_> {
     fn drop(&mut self) {
-        self.0.call_ended();
+        self.0.call_ended(self.1);
     }
 }
 

@@ -27,6 +27,7 @@ use crate::{
     local_load::LocalLoadProbe,
     metrics::{Snapshot, WindowSummary},
     permit::ConcurrencyLimit,
+    spread::Spread,
     window::BatchWindow,
 };
 
@@ -83,6 +84,7 @@ pub(crate) struct EngineInner {
     groups: DashMap<QueryGroup, Arc<GroupState>>,
     windows: DashMap<(QueryGroup, TypeId), Arc<dyn Any + Send + Sync>>,
     queued: Arc<AtomicUsize>,
+    spread: Arc<Spread>,
     next_group: AtomicUsize,
     /// Recent mean batch call duration (f64 seconds as bits), for admission.
     mean_rtt: AtomicU64,
@@ -130,14 +132,17 @@ impl Engine {
             config.strategy_config(),
             config.metrics_window / 10,
         );
+        let limit = Arc::new(ConcurrencyLimit::new(controller.limit()));
+        let queued = Arc::new(AtomicUsize::new(0));
         let engine = Engine {
             inner: Arc::new(EngineInner {
                 start: Instant::now(),
-                limit: Arc::new(ConcurrencyLimit::new(controller.limit())),
+                spread: Arc::new(Spread::new(limit.clone(), queued.clone())),
+                limit,
                 controller: Mutex::new(controller),
                 groups: DashMap::new(),
                 windows: DashMap::new(),
-                queued: Arc::new(AtomicUsize::new(0)),
+                queued,
                 next_group: AtomicUsize::new(0),
                 mean_rtt: AtomicU64::new(0f64.to_bits()),
                 probe,
@@ -293,6 +298,7 @@ impl EngineInner {
                         metrics_window: self.config.metrics_window,
                     },
                     self.queued.clone(),
+                    self.spread.clone(),
                     self.now(),
                     self.limit.limit(),
                 ))

@@ -18,6 +18,7 @@ use crate::{
     LearnedGroup, QueryGroup,
     batch_size::CostModel,
     metrics::{BatchRecord, GroupSnapshot, ThroughputTicker, WindowSummary, WindowedStats},
+    spread::Spread,
 };
 
 pub(crate) struct GroupState {
@@ -26,6 +27,8 @@ pub(crate) struct GroupState {
     pub(crate) id: usize,
     queued: AtomicUsize,
     engine_queued: Arc<AtomicUsize>,
+    /// Engine-wide figures that cap a batch's size while permits are free.
+    pub(crate) spread: Arc<Spread>,
     in_flight: AtomicUsize,
     target_batch_size: AtomicUsize,
     max_batch_size: usize,
@@ -54,6 +57,7 @@ impl GroupState {
         id: usize,
         settings: GroupSettings,
         engine_queued: Arc<AtomicUsize>,
+        spread: Arc<Spread>,
         now: Duration,
         limit: usize,
     ) -> Self {
@@ -62,8 +66,12 @@ impl GroupState {
             id,
             queued: AtomicUsize::new(0),
             engine_queued,
+            spread,
             in_flight: AtomicUsize::new(0),
-            target_batch_size: AtomicUsize::new(settings.max_batch_size),
+            target_batch_size: AtomicUsize::new(
+                CostModel::default()
+                    .target_batch_size(settings.target_response_time, settings.max_batch_size),
+            ),
             max_batch_size: settings.max_batch_size,
             target_response_time: settings.target_response_time,
             cost: Mutex::new(CostModel::default()),
@@ -96,12 +104,22 @@ impl GroupState {
         self.queued.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn call_started(&self) {
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
+    /// The size at which an open batch of this group that mixes requests is sealed to spread
+    /// the work over the permits (see `spread.rs`), or `None` when no permit is free.
+    pub(crate) fn spread_cap(&self) -> Option<usize> {
+        self.spread.cap(self.target_batch_size())
     }
 
-    pub(crate) fn call_ended(&self) {
+    /// A call of `keys` keys started.
+    pub(crate) fn call_started(&self, keys: usize) {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.spread.call_started(keys);
+    }
+
+    /// A call of `keys` keys ended (or was cut).
+    pub(crate) fn call_ended(&self, keys: usize) {
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.spread.call_ended(keys);
     }
 
     /// A successful call: feeds the cost model and recomputes the target batch size.
@@ -170,6 +188,10 @@ mod tests {
                 metrics_window: Duration::from_secs(1),
             },
             queued.clone(),
+            Arc::new(Spread::new(
+                Arc::new(crate::permit::ConcurrencyLimit::new(4)),
+                queued.clone(),
+            )),
             Duration::ZERO,
             4,
         );
@@ -218,7 +240,7 @@ mod tests {
     fn the_snapshot_combines_window_figures_and_live_counts() {
         let (g, _) = group();
         g.enqueue(2);
-        g.call_started();
+        g.call_started(1);
         g.record_batch(
             Duration::from_millis(100),
             &BatchRecord {

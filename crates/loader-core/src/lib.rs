@@ -77,6 +77,7 @@ mod loader;
 mod local_load;
 mod permit;
 mod scheduler;
+mod spread;
 mod window;
 
 pub use batch_fn::BatchFn;

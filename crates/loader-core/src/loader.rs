@@ -3,7 +3,10 @@
 use std::{
     collections::{HashMap, HashSet},
     fmt,
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use tokio::time::Instant;
@@ -60,7 +63,13 @@ pub struct Loader<F: BatchFn> {
     window: Arc<BatchWindow<F>>,
     cache: Option<Arc<RequestCache<F::Key, F::Value>>>,
     deadline: Option<Instant>,
+    /// Identifies the request (the loader and its clones) in the batches it joins: only
+    /// batches that mix requests are spread over the permits (`spread.rs`).
+    request: u64,
 }
+
+/// Source of [`Loader`] request ids.
+static NEXT_REQUEST: AtomicU64 = AtomicU64::new(0);
 
 impl<F: BatchFn> Clone for Loader<F> {
     fn clone(&self) -> Self {
@@ -70,6 +79,7 @@ impl<F: BatchFn> Clone for Loader<F> {
             window: self.window.clone(),
             cache: self.cache.clone(),
             deadline: self.deadline,
+            request: self.request,
         }
     }
 }
@@ -92,6 +102,7 @@ impl<F: BatchFn> Loader<F> {
             window,
             cache: Some(Arc::new(RequestCache::new())),
             deadline: None,
+            request: NEXT_REQUEST.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -104,7 +115,9 @@ impl<F: BatchFn> Loader<F> {
             return Ok(hit);
         }
         self.admit(1)?;
-        let joined = self.window.join_one(&key, tracing::Span::current().id());
+        let joined = self
+            .window
+            .join_one(&key, tracing::Span::current().id(), self.request);
         self.start(&joined);
         let waiter = Waiter::new(joined.batch, joined.count);
         let answer = self.until_deadline(waiter.batch.wait()).await?.get(&key);
@@ -165,7 +178,9 @@ impl<F: BatchFn> Loader<F> {
     /// batches and starts the batches they opened.
     fn enqueue(&self, keys: &[F::Key]) -> Result<Vec<Joined<F>>, LoadError> {
         self.admit(keys.len())?;
-        let joined = self.window.join(keys, tracing::Span::current().id());
+        let joined = self
+            .window
+            .join(keys, tracing::Span::current().id(), self.request);
         for j in &joined {
             self.start(j);
         }

@@ -25,6 +25,9 @@ struct Open<F: BatchFn> {
     batch: Arc<Batch<F>>,
     keys: BatchKeys<F::Key>,
     target: usize,
+    /// The request of the first key, and whether keys of another request joined since.
+    first_request: u64,
+    mixed: bool,
 }
 
 /// The batches being collected for one group (and key type).
@@ -51,7 +54,12 @@ impl<F: BatchFn> BatchWindow<F> {
 
     /// Adds one key to the open batch (the `load` fast path: no allocation besides the key's
     /// place in the batch).
-    pub(crate) fn join_one(&self, key: &F::Key, span: Option<tracing::Id>) -> Joined<F> {
+    pub(crate) fn join_one(
+        &self,
+        key: &F::Key,
+        span: Option<tracing::Id>,
+        request: u64,
+    ) -> Joined<F> {
         let mut slot = self.open.lock();
         let open = match &mut *slot {
             Some(open) => open,
@@ -62,7 +70,7 @@ impl<F: BatchFn> BatchWindow<F> {
             opened: open.keys.requested == 0,
             count: 1,
         };
-        Self::add(&mut slot, key, span.as_ref());
+        Self::add(&mut slot, key, span.as_ref(), request);
         joined
     }
 
@@ -71,21 +79,31 @@ impl<F: BatchFn> BatchWindow<F> {
             batch: Arc::new(Batch::new(self.group.clone())),
             keys: BatchKeys::default(),
             target: self.group.target_batch_size().max(1),
+            first_request: 0,
+            mixed: false,
         }
     }
 
-    /// Adds a key to the open batch in `slot`, sealing the batch when it is full.
-    fn add(slot: &mut Option<Open<F>>, key: &F::Key, span: Option<&tracing::Id>) {
+    /// Adds a key to the open batch in `slot`, sealing the batch when it is full: at the
+    /// cost model's target, or, once keys of several requests share it, at the spread cap.
+    fn add(slot: &mut Option<Open<F>>, key: &F::Key, span: Option<&tracing::Id>, request: u64) {
         let Some(open) = slot.as_mut() else {
             return;
         };
+        if open.keys.requested == 0 {
+            open.first_request = request;
+        } else if request != open.first_request {
+            open.mixed = true;
+        }
         open.keys.keys.insert(key.clone());
         open.keys.requested += 1;
         if let Some(id) = span {
             open.keys.spans.insert(id.clone());
         }
         open.batch.join(1);
-        if open.keys.keys.len() >= open.target
+        let len = open.keys.keys.len();
+        if (len >= open.target
+            || (open.mixed && open.batch.group.spread_cap().is_some_and(|cap| len >= cap)))
             && let Some(full) = slot.take()
         {
             full.batch.seal(full.keys);
@@ -94,7 +112,12 @@ impl<F: BatchFn> BatchWindow<F> {
 
     /// Adds distinct `keys` (in order) to the open batch, opening and sealing batches as they
     /// fill. Returns the batches joined, in key order, with the number of keys in each.
-    pub(crate) fn join(&self, keys: &[F::Key], span: Option<tracing::Id>) -> Vec<Joined<F>> {
+    pub(crate) fn join(
+        &self,
+        keys: &[F::Key],
+        span: Option<tracing::Id>,
+        request: u64,
+    ) -> Vec<Joined<F>> {
         let mut joined: Vec<Joined<F>> = Vec::with_capacity(1);
         let mut slot = self.open.lock();
         for key in keys {
@@ -110,7 +133,7 @@ impl<F: BatchFn> BatchWindow<F> {
                     count: 1,
                 }),
             }
-            Self::add(&mut slot, key, span.as_ref());
+            Self::add(&mut slot, key, span.as_ref(), request);
         }
         joined
     }
@@ -182,6 +205,10 @@ mod tests {
                 metrics_window: Duration::from_secs(10),
             },
             queued.clone(),
+            Arc::new(crate::spread::Spread::new(
+                Arc::new(crate::permit::ConcurrencyLimit::new(4)),
+                queued.clone(),
+            )),
             Duration::ZERO,
             4,
         );
@@ -191,9 +218,9 @@ mod tests {
     #[tokio::test]
     async fn keys_are_deduplicated_but_every_request_counts() {
         let (w, queued) = window(100);
-        let a = w.join_one(&1, None);
-        let b = w.join_one(&1, None);
-        let c = w.join(&[2, 3], None);
+        let a = w.join_one(&1, None, 0);
+        let b = w.join_one(&1, None, 0);
+        let c = w.join(&[2, 3], None, 0);
         assert!(a.opened && !b.opened && !c[0].opened);
         assert!(Arc::ptr_eq(&a.batch, &b.batch) && Arc::ptr_eq(&a.batch, &c[0].batch));
         assert_eq!(c[0].count, 2);
@@ -208,7 +235,7 @@ mod tests {
     #[tokio::test]
     async fn a_full_batch_is_sealed_and_the_next_key_opens_another() {
         let (w, _) = window(2);
-        let joined = w.join(&[1, 2, 3, 4, 5], None);
+        let joined = w.join(&[1, 2, 3, 4, 5], None, 0);
         let counts: Vec<_> = joined.iter().map(|j| (j.opened, j.count)).collect();
         assert_eq!(counts, [(true, 2), (true, 2), (true, 1)]);
         assert!(joined[0].batch.is_full() && !joined[2].batch.is_full());
@@ -221,8 +248,8 @@ mod tests {
     #[tokio::test]
     async fn waiters_leaving_before_dispatch_give_back_their_queue_slots() {
         let (w, queued) = window(100);
-        let a = w.join_one(&1, None);
-        let b = w.join_one(&2, None);
+        let a = w.join_one(&1, None, 0);
+        let b = w.join_one(&2, None, 0);
         let wa = Waiter::new(a.batch.clone(), 1);
         let wb = Waiter::new(b.batch.clone(), 1);
         drop(wa);
@@ -232,14 +259,14 @@ mod tests {
         assert_eq!(queued.load(Ordering::Relaxed), 0);
         assert!(w.abandon_if_unwanted(&a.batch));
         // The abandoned batch left the window: the next key opens a new one.
-        let c = w.join_one(&3, None);
+        let c = w.join_one(&3, None, 0);
         assert!(c.opened && !Arc::ptr_eq(&c.batch, &a.batch));
     }
 
     #[tokio::test]
     async fn waiters_leaving_after_dispatch_do_not_touch_the_queue_count() {
         let (w, queued) = window(100);
-        let a = w.join_one(&1, None);
+        let a = w.join_one(&1, None, 0);
         let waiter = Waiter::new(a.batch.clone(), 1);
         let _keys = w.take(&a.batch);
         assert_eq!(a.batch.mark_dispatched(), 1);

@@ -14,6 +14,9 @@ async fn the_snapshot_reports_rates_percentiles_and_counters_per_group_and_in_to
     let engine = Engine::builder()
         .scaling_strategy(StrategyKind::Fixed(Some(8)))
         .metrics_window(Duration::from_secs(10))
+        // 20 ms calls of 3 keys: with the default 25 ms target the cost bound would cap
+        // batches at 3 keys and the duplicate key of a round would start a batch of its own.
+        .target_response_time(Duration::from_secs(1))
         .build()
         .unwrap();
     let backend = Arc::new(Backend {
