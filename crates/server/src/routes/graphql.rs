@@ -14,9 +14,9 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use async_graphql::{
-    ServerError, Value,
+    Name, ServerError, Value, Variables,
     http::GraphiQLSource,
-    parser::types::{DocumentOperations, OperationType},
+    parser::types::{DocumentOperations, OperationDefinition, OperationType},
 };
 use axum::{
     body::Bytes,
@@ -184,8 +184,19 @@ async fn execute(
     // Parse first: a parse failure is a request error with its own code, and `GET` must
     // not run mutations.
     let operation_name = request.operation_name.clone();
+    let variables = request.variables.clone();
     let operation = match request.parsed_query() {
-        Ok(doc) => selected_operation(&doc.operations, operation_name.as_deref()),
+        Ok(doc) => {
+            let selected = selected_operation(&doc.operations, operation_name.as_deref());
+            if let Some(missing) = selected.and_then(|op| missing_variable(op, &variables)) {
+                return render(
+                    async_graphql::Response::from_errors(vec![ServerError::new(missing, None)]),
+                    media,
+                    Some("GRAPHQL_VALIDATION_FAILED"),
+                );
+            }
+            selected.map(|op| op.ty)
+        }
         Err(err) => {
             return render(
                 async_graphql::Response::from_errors(vec![err]),
@@ -227,18 +238,40 @@ async fn execute(
     }
 }
 
-fn selected_operation(ops: &DocumentOperations, name: Option<&str>) -> Option<OperationType> {
+fn selected_operation<'a>(
+    ops: &'a DocumentOperations,
+    name: Option<&str>,
+) -> Option<&'a OperationDefinition> {
     match ops {
-        DocumentOperations::Single(op) => Some(op.node.ty),
+        DocumentOperations::Single(op) => Some(&op.node),
         DocumentOperations::Multiple(ops) => match name {
             Some(name) => ops
                 .iter()
                 .find(|(n, _)| n.as_str() == name)
-                .map(|(_, op)| op.node.ty),
-            None if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
+                .map(|(_, op)| &op.node),
+            None if ops.len() == 1 => ops.values().next().map(|op| &op.node),
             None => None,
         },
     }
+}
+
+/// A request error when the operation declares a non-null variable without a default that
+/// the request does not provide (async-graphql would only notice it while executing the
+/// field, as a 200 with a field error).
+fn missing_variable(op: &OperationDefinition, variables: &Variables) -> Option<String> {
+    op.variable_definitions.iter().find_map(|def| {
+        let def = &def.node;
+        let name = def.name.node.as_str();
+        let provided = variables
+            .get(&Name::new(name))
+            .is_some_and(|v| !matches!(v, Value::Null));
+        (!def.var_type.node.nullable && def.default_value.is_none() && !provided).then(|| {
+            format!(
+                "variable `${name}` of type `{}` is required but was not provided",
+                def.var_type.node
+            )
+        })
+    })
 }
 
 /// Turns an executed response into HTTP. `request_error_code` labels errors of a response
