@@ -113,7 +113,8 @@ pub(crate) async fn run_batch<F: BatchFn>(
             BatchEnd::Timeout => Outcome::Timeout,
         },
     };
-    let limit = engine.on_sample(&sample, size, &group);
+    // Inside the batch's span: a limit change becomes an event of the batch that caused it.
+    let limit = span.in_scope(|| engine.on_sample(&sample, size, &group));
     drop(permit);
     if executed.end == BatchEnd::Success {
         group.observe_cost(size, executed.rtt);

@@ -37,7 +37,6 @@ fn changed(engine: &Engine) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs loader-core to emit the limit event inside the loader.batch span (dispatch.rs: span.in_scope(|| engine.on_sample(..)))"]
 async fn limit_change_is_an_event_of_the_batch_span_that_caused_it() {
     let collector = TestCollector::start().await.expect("collector listens");
     let guard = telemetry::init_with(
