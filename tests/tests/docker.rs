@@ -44,7 +44,10 @@ fn server_is_wired_to_postgres_and_jaeger_over_otlp() {
     let doc = compose();
     let server = &doc["services"]["server"];
     let db = env_of(server, "DATABASE_URL").expect("DATABASE_URL");
-    assert!(db.starts_with("postgres://") && db.contains("@postgres:5432/"), "{db}");
+    assert!(
+        db.starts_with("postgres://") && db.contains("@postgres:5432/"),
+        "{db}"
+    );
     let otlp = env_of(server, "OTEL_EXPORTER_OTLP_ENDPOINT").expect("OTLP endpoint");
     assert_eq!(otlp, "http://jaeger:4317");
     assert_eq!(env_of(server, "OTEL_EXPORTER_OTLP_PROTOCOL"), Some("grpc"));
@@ -112,7 +115,10 @@ fn dockerfile_builds_workspace_packages_and_copies_what_it_built() {
             .nth(1)
             .and_then(|rest| rest.split_whitespace().next())
             .unwrap();
-        assert!(bins.contains(&copied), "copies `{copied}`, which is not built");
+        assert!(
+            bins.contains(&copied),
+            "copies `{copied}`, which is not built"
+        );
     }
     // The health check calls a subcommand the server has.
     assert!(dockerfile.contains("\"healthcheck\""));
