@@ -4,7 +4,10 @@
 //! (`queue_capacity` loads waiting, all groups) or when its expected wait exceeds
 //! `max_queue_wait` or the caller's own deadline. The expected wait is the number of "waves"
 //! of batches ahead of it (batches waiting for a permit, divided by the limit, plus the one
-//! running) times the recent mean batch duration: cheap to compute and conservative. Refusing
+//! running) times the recent mean batch duration: cheap to compute and conservative. When
+//! every permit is busy, a load is also refused once that wait exceeds two recent call
+//! durations (like CoDel's target: a standing queue in front of a saturated limit only adds
+//! latency, the downstream is already as busy as the limit lets it be). Refusing
 //! early keeps latency bounded for the loads that are admitted, and the `retry_after` hint
 //! tells callers when capacity should be free.
 
@@ -30,6 +33,10 @@ pub(crate) struct Pressure {
     /// Time left before the caller's deadline, if it set one.
     pub(crate) deadline_in: Option<Duration>,
 }
+
+/// With every permit busy, a load is refused when it would wait more than this many recent
+/// call durations.
+const QUEUE_TARGET_RTTS: u32 = 2;
 
 impl Pressure {
     /// How long a load arriving now should expect to wait for its batch to start.
@@ -58,6 +65,12 @@ impl Pressure {
         }
         if wait > self.max_wait {
             return refuse("expected wait");
+        }
+        // Like CoDel's target: with every permit busy, a queue longer than a few calls' worth
+        // is a standing queue, which only adds latency (the downstream is already as busy as
+        // the limit allows). `max_queue_wait` stays the hard cap for everything else.
+        if self.in_flight >= self.limit && wait > self.mean_rtt.saturating_mul(QUEUE_TARGET_RTTS) {
+            return refuse("standing queue");
         }
         Ok(())
     }
@@ -134,5 +147,23 @@ mod tests {
             ..idle()
         };
         assert_eq!(reason(tight.admit(1)), "deadline");
+    }
+
+    #[test]
+    fn with_every_permit_busy_a_standing_queue_is_refused() {
+        // 4 permits busy, 8 batches waiting: 3 calls' worth of waiting, over the 2-call target.
+        let saturated = Pressure {
+            in_flight: 4,
+            waiting_batches: 8,
+            ..idle()
+        };
+        assert_eq!(reason(saturated.admit(1)), "standing queue");
+        // One wave waiting is fine.
+        let short = Pressure {
+            in_flight: 4,
+            waiting_batches: 3,
+            ..idle()
+        };
+        assert_eq!(reason(short.admit(1)), "admitted");
     }
 }

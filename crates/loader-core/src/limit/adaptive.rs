@@ -214,6 +214,8 @@ enum Phase {
 impl Adaptive {
     /// Slow-start factor: the limit grows × 1.5 per window while goodput keeps rising.
     pub const GROWTH_FACTOR: f64 = 1.5;
+    /// See [`Self::growth_factor`].
+    pub const PLATEAU_GROWTH_FACTOR: f64 = 1.25;
     /// First step of a descent: × 0.75 (a latency shift costs at most one window at −25%).
     pub const DESCENT_FACTOR: f64 = 0.75;
     /// A descent step never goes below this fraction of the limit: × 0.5.
@@ -256,6 +258,11 @@ impl Adaptive {
     /// Demand returning after fewer than half the limit were in flight for this long restarts
     /// a slow start.
     pub const QUIET_PERIOD: Duration = Duration::from_secs(1);
+    /// A step up "still rises" (the climb accelerates) when goodput grew by at least this
+    /// fraction of the limit's relative increase. Below the knee, goodput grows less than
+    /// proportionally in a closed loop (more permits mean smaller batches), so a half was too
+    /// strict and stopped climbs early.
+    pub const RISING: f64 = 0.35;
     /// Weight of a new window in the hold reference.
     pub const REFERENCE_ALPHA: f64 = 0.2;
 
@@ -295,6 +302,17 @@ impl Adaptive {
 
     fn bounded(&self, limit: f64) -> f64 {
         limit.clamp(self.min(), self.max().max(self.min()))
+    }
+
+    /// The largest multiplicative step up: × 1.5 in slow start, × 1.25 for a climb from a
+    /// known plateau (the capacity grew), where an overshoot past the new capacity costs
+    /// more than a window or two more of climbing.
+    fn growth_factor(&self) -> f64 {
+        if self.plateau_known {
+            Self::PLATEAU_GROWTH_FACTOR
+        } else {
+            Self::GROWTH_FACTOR
+        }
     }
 
     fn probe_step(&self) -> f64 {
@@ -640,6 +658,31 @@ impl Adaptive {
                 let rtt_tolerance =
                     (Self::Z * (w.rtt_se.powi(2) + from.rtt_se.powi(2)).sqrt()).max(Self::FREE_RTT);
                 let free = used && gain > 0.0 && w.rtt <= from.rtt * (1.0 + rtt_tolerance);
+                if free
+                    && gain <= threshold
+                    && gain >= Self::RISING * (tried / from.limit - 1.0)
+                    && may_grow
+                    && tried < self.max()
+                    && mode != Mode::Bisect
+                {
+                    // Free and (nearly) proportional: well below the knee (a capacity that
+                    // grew, a burst after a quiet period). Keep climbing, doubling the step,
+                    // instead of one probe per cooldown: the 8 → 64 step took 16 s that way.
+                    self.phase = Phase::Step {
+                        from: here,
+                        direction: Direction::Up,
+                        mode: Mode::Multiplicative,
+                        descending: false,
+                    };
+                    let step = (2.0 * (tried - from.limit))
+                        .min(tried * (self.growth_factor() - 1.0))
+                        .max(1.0);
+                    self.set_limit(
+                        tried + step,
+                        format!("more concurrency is free and pays ({:+.0}%)", gain * 100.0),
+                    );
+                    return;
+                }
                 if free && gain <= threshold {
                     self.reason = format!(
                         "more concurrency is free ({:+.0}%, rtt {:+.0}%) at {}",
@@ -654,7 +697,7 @@ impl Adaptive {
                 }
                 if gain > threshold {
                     let relative_step = tried / from.limit - 1.0;
-                    let rising = gain >= 0.5 * relative_step;
+                    let rising = gain >= Self::RISING * relative_step;
                     // Near the plateau (gain well under proportional) a successful probe moves
                     // the limit one step per cooldown: a lucky window cannot start a climb.
                     if !may_grow || tried >= self.max() || mode == Mode::Bisect || !rising {
@@ -675,7 +718,7 @@ impl Adaptive {
                     // a one-step probe this starts gently (+2, +4, ...), so a probe that was
                     // lucky overshoots by little; from a slow-start step it keeps the pace.
                     let step = (2.0 * (tried - from.limit))
-                        .min(tried * (Self::GROWTH_FACTOR - 1.0))
+                        .min(tried * (self.growth_factor() - 1.0))
                         .max(1.0);
                     self.set_limit(
                         tried + step,
