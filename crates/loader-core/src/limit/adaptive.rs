@@ -40,8 +40,10 @@ use super::{Outcome, Sample, ScalingStrategy, StrategyConfig};
 /// 3. **Experiments.** Each change of the limit is an experiment compared with the goodput
 ///    before it ("from"), with a threshold `gain > 2 × combined standard error + 1%`:
 ///    - *slow start* (× 1.5 per window) at start-up and when demand appears; after a successful
-///      probe whose gain was at least half the relative increase of the limit ("throughput
-///      still rising"), the step doubles each window (+1, +2, +4, ..., at most × 1.5). When a
+///      probe whose gain was at least [`Adaptive::RISING`] (35%) of the relative increase of
+///      the limit ("throughput still rising"), also when that gain is within the noise but
+///      cost no latency, the step doubles each window (+1, +2, +4, ..., at most × 1.5, or
+///      × 1.25 when climbing from a known plateau: a capacity that grew). When a
 ///      step does not pay, it is bisected once, then the controller holds the best limit.
 ///    - *additive probes* (± max(1, 8% of the limit)) near the plateau: kept only if goodput
 ///      improved, or, for a step up, if goodput did not fall and calls got no slower (more
