@@ -97,17 +97,26 @@ mod tests {
     async fn a_spinning_runtime_reads_as_busy() {
         let probe = RuntimeBusyProbe::default();
         assert_eq!(probe.sample(), 0.0, "first call only sets the baseline");
-        let spin = tokio::spawn(async {
-            let end = Instant::now() + Duration::from_millis(120);
-            while Instant::now() < end {
-                std::hint::spin_loop();
+        // Workers publish their busy time when they park or run maintenance, so one interval
+        // may not show the spin yet: spin and sample a few rounds and keep the highest ratio.
+        let mut highest: f64 = 0.0;
+        for _ in 0..20 {
+            let spin = tokio::spawn(async {
+                let end = Instant::now() + Duration::from_millis(60);
+                while Instant::now() < end {
+                    std::hint::spin_loop();
+                }
+            });
+            spin.await.unwrap();
+            tokio::task::yield_now().await;
+            highest = highest.max(probe.sample());
+            if highest > 0.2 {
+                break;
             }
-        });
-        spin.await.unwrap();
-        let ratio = probe.sample();
+        }
         assert!(
-            ratio > 0.2,
-            "one of two workers spun for the whole interval: {ratio}"
+            highest > 0.2,
+            "one of two workers spun for whole intervals, yet the ratio stayed at {highest}"
         );
     }
 }
