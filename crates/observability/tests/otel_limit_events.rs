@@ -62,6 +62,9 @@ async fn limit_change_is_an_event_of_the_batch_span_that_caused_it() {
             for round in 0.. {
                 let loader = engine.loader(Slow);
                 let _ = loader.load(worker * 1_000_000 + round).await;
+                // A refused load returns at once; yield so the workers cannot starve the
+                // test's own task (and `abort_all` takes effect).
+                tokio::task::yield_now().await;
             }
         });
     }
