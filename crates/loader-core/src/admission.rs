@@ -1,8 +1,11 @@
 //! Back-pressure: whether a new load may wait, decided before it joins a batch.
 //!
 //! A load is refused at once with [`LoadError::Overloaded`] when the wait queue is full
-//! (`queue_capacity` loads waiting, all groups) or when its expected wait exceeds
-//! `max_queue_wait` or the caller's own deadline. The expected wait is the number of "waves"
+//! (`queue_capacity` loads waiting, all groups), when its expected wait exceeds the caller's
+//! own deadline, or, for the first load of a request, when its expected wait exceeds
+//! `max_queue_wait`. Later loads of a request already admitted skip that last rule
+//! (`request.rs`): refusing them would fail a request whose first levels the downstream
+//! already served, and under overload goodput would collapse. The expected wait is the number of "waves"
 //! of batches ahead of it (batches waiting for a permit, divided by the limit, plus the one
 //! running) times the recent mean batch duration: cheap to compute and conservative.
 //!
@@ -46,8 +49,9 @@ impl Pressure {
         self.mean_rtt.saturating_mul(waves as u32)
     }
 
-    /// Admits `loads` new loads, or says why not.
-    pub(crate) fn admit(&self, loads: usize) -> Result<(), LoadError> {
+    /// Admits `loads` new loads, or says why not. `continuing`: a load of the same request was
+    /// admitted before, so the loads are not refused for the expected wait.
+    pub(crate) fn admit(&self, loads: usize, continuing: bool) -> Result<(), LoadError> {
         let wait = self.expected_wait();
         let refuse = |reason| {
             Err(LoadError::Overloaded {
@@ -61,7 +65,7 @@ impl Pressure {
         if self.deadline_in.is_some_and(|left| wait > left) {
             return refuse("deadline");
         }
-        if wait > self.max_wait {
+        if wait > self.max_wait && !continuing {
             return refuse("expected wait");
         }
         Ok(())
@@ -96,7 +100,7 @@ mod tests {
     #[test]
     fn an_idle_engine_admits_with_no_expected_wait() {
         assert_eq!(idle().expected_wait(), Duration::ZERO);
-        assert_eq!(reason(idle().admit(1)), "admitted");
+        assert_eq!(reason(idle().admit(1, false)), "admitted");
     }
 
     #[test]
@@ -105,8 +109,8 @@ mod tests {
             queued: 99,
             ..idle()
         };
-        assert_eq!(reason(p.admit(1)), "admitted");
-        assert_eq!(reason(p.admit(2)), "queue full");
+        assert_eq!(reason(p.admit(1, false)), "admitted");
+        assert_eq!(reason(p.admit(2, false)), "queue full");
     }
 
     #[test]
@@ -126,7 +130,7 @@ mod tests {
             waiting_batches: 400,
             ..idle()
         };
-        let r = busy.admit(1);
+        let r = busy.admit(1, false);
         assert_eq!(reason(r.clone()), "expected wait");
         let Err(LoadError::Overloaded { retry_after, .. }) = r else {
             unreachable!()
@@ -138,7 +142,28 @@ mod tests {
             deadline_in: Some(Duration::from_millis(5)),
             ..idle()
         };
-        assert_eq!(reason(tight.admit(1)), "deadline");
+        assert_eq!(reason(tight.admit(1, false)), "deadline");
+    }
+
+    #[test]
+    fn a_request_already_admitted_continues_past_max_queue_wait_but_not_the_hard_bounds() {
+        let busy = Pressure {
+            in_flight: 4,
+            waiting_batches: 400,
+            ..idle()
+        };
+        assert_eq!(reason(busy.admit(1, false)), "expected wait");
+        assert_eq!(reason(busy.admit(1, true)), "admitted");
+        let full = Pressure {
+            queued: 100,
+            ..busy
+        };
+        assert_eq!(reason(full.admit(1, true)), "queue full");
+        let tight = Pressure {
+            deadline_in: Some(Duration::from_millis(5)),
+            ..busy
+        };
+        assert_eq!(reason(tight.admit(1, true)), "deadline");
     }
 
     #[test]
@@ -151,6 +176,6 @@ mod tests {
             ..idle()
         };
         assert_eq!(saturated.expected_wait(), Duration::from_millis(30));
-        assert_eq!(reason(saturated.admit(1)), "admitted");
+        assert_eq!(reason(saturated.admit(1, false)), "admitted");
     }
 }

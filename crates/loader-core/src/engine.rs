@@ -19,6 +19,7 @@ use tokio::time::Instant;
 
 use crate::{
     BatchFn, ConfigError, EngineBuilder, LearnedState, Loader, LoaderConfig, QueryGroup,
+    RequestScope,
     admission::Pressure,
     control::LimitController,
     group_state::{GroupSettings, GroupState},
@@ -169,6 +170,12 @@ impl Engine {
     pub fn loader_shared<F: BatchFn>(&self, f: Arc<F>) -> Loader<F> {
         let window = self.inner.window::<F>(f.group());
         Loader::new(self.clone(), f, window)
+    }
+
+    /// A scope for the loaders of one incoming request: back-pressure admits the request as a
+    /// unit (see [`RequestScope`]). Attach loaders with [`Loader::in_request`].
+    pub fn request(&self) -> RequestScope {
+        RequestScope::new()
     }
 
     /// Everything the engine measured over the metrics window.

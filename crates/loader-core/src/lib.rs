@@ -8,7 +8,8 @@
 //!   returned by [`Engine::snapshot`].
 //! - [`BatchFn`]: what you implement — keys in, map of values out — for one [`QueryGroup`].
 //! - [`Loader`]: the typed handle a request uses (`load`, `load_many`, `prime`, `clear`),
-//!   with a per-request cache.
+//!   with a per-request cache; [`RequestScope`] makes the loaders of one request admitted as
+//!   a unit under back-pressure.
 //! - [`LearnedState`]: what was learned (costs, best limit), saved as JSON between runs.
 //! - `compat::AsyncGraphqlLoader` (feature `async-graphql`): runs an existing
 //!   `async_graphql::dataloader::Loader` through the engine unchanged.
@@ -76,6 +77,7 @@ mod learned;
 mod loader;
 mod local_load;
 mod permit;
+mod request;
 mod scheduler;
 mod spread;
 mod window;
@@ -90,3 +92,4 @@ pub use learned::{LEARNED_STATE_VERSION, LearnedGroup, LearnedState};
 pub use loader::Loader;
 pub use local_load::LocalLoadProbe;
 pub use metrics::{CostEstimate, GroupSnapshot, LimitPoint, Percentiles, Snapshot};
+pub use request::RequestScope;

@@ -3,10 +3,7 @@
 use std::{
     collections::{HashMap, HashSet},
     fmt,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::Arc,
 };
 
 use tokio::time::Instant;
@@ -16,6 +13,7 @@ use crate::{
     batch::Waiter,
     cache::RequestCache,
     dispatch::run_batch,
+    request::RequestScope,
     window::{BatchWindow, Joined},
 };
 
@@ -63,13 +61,11 @@ pub struct Loader<F: BatchFn> {
     window: Arc<BatchWindow<F>>,
     cache: Option<Arc<RequestCache<F::Key, F::Value>>>,
     deadline: Option<Instant>,
-    /// Identifies the request (the loader and its clones) in the batches it joins: only
-    /// batches that mix requests are spread over the permits (`spread.rs`).
-    request: u64,
+    /// The request this loader serves (a scope of its own, judged load by load, unless
+    /// [`Loader::in_request`] joined it to one): admission treats its loads as a unit (`request.rs`), and only batches that mix
+    /// requests are spread over the permits (`spread.rs`).
+    scope: RequestScope,
 }
-
-/// Source of [`Loader`] request ids.
-static NEXT_REQUEST: AtomicU64 = AtomicU64::new(0);
 
 impl<F: BatchFn> Clone for Loader<F> {
     fn clone(&self) -> Self {
@@ -79,7 +75,7 @@ impl<F: BatchFn> Clone for Loader<F> {
             window: self.window.clone(),
             cache: self.cache.clone(),
             deadline: self.deadline,
-            request: self.request,
+            scope: self.scope.clone(),
         }
     }
 }
@@ -102,7 +98,7 @@ impl<F: BatchFn> Loader<F> {
             window,
             cache: Some(Arc::new(RequestCache::new())),
             deadline: None,
-            request: NEXT_REQUEST.fetch_add(1, Ordering::Relaxed),
+            scope: RequestScope::standalone(),
         }
     }
 
@@ -117,7 +113,7 @@ impl<F: BatchFn> Loader<F> {
         self.admit(1)?;
         let joined = self
             .window
-            .join_one(&key, tracing::Span::current().id(), self.request);
+            .join_one(&key, tracing::Span::current().id(), self.scope.state.id);
         self.start(&joined);
         let waiter = Waiter::new(joined.batch, joined.count);
         let answer = self.until_deadline(waiter.batch.wait()).await?.get(&key);
@@ -180,7 +176,7 @@ impl<F: BatchFn> Loader<F> {
         self.admit(keys.len())?;
         let joined = self
             .window
-            .join(keys, tracing::Span::current().id(), self.request);
+            .join(keys, tracing::Span::current().id(), self.scope.state.id);
         for j in &joined {
             self.start(j);
         }
@@ -190,9 +186,17 @@ impl<F: BatchFn> Loader<F> {
     /// Back-pressure: refuses `loads` new loads with `Overloaded` when the engine is saturated.
     fn admit(&self, loads: usize) -> Result<(), LoadError> {
         let inner = &self.engine.inner;
-        inner.pressure(self.deadline).admit(loads).inspect_err(|_| {
-            self.window.group.record_shed(inner.now());
-        })
+        let scope = &self.scope.state;
+        match inner.pressure(self.deadline).admit(loads, scope.admitted()) {
+            Ok(()) => {
+                scope.mark_admitted();
+                Ok(())
+            }
+            Err(e) => {
+                self.window.group.record_shed(inner.now());
+                Err(e)
+            }
+        }
     }
 
     /// Spawns the task of a batch this load opened.
@@ -245,6 +249,15 @@ impl<F: BatchFn> Loader<F> {
     #[must_use]
     pub fn with_deadline(mut self, deadline: Instant) -> Self {
         self.deadline = Some(deadline);
+        self
+    }
+
+    /// Makes this loader part of `request`: its loads and those of the request's other
+    /// loaders are admitted as a unit (see [`RequestScope`]). The per-request cache stays this
+    /// loader's own.
+    #[must_use]
+    pub fn in_request(mut self, request: &RequestScope) -> Self {
+        self.scope = request.clone();
         self
     }
 

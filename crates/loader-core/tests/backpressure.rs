@@ -143,3 +143,63 @@ async fn a_caller_deadline_passing_while_waiting_fails_with_deadline_exceeded() 
     assert!(matches!(err, LoadError::DeadlineExceeded { ref group } if &**group == "users"));
     assert_eq!(start.elapsed(), Duration::from_millis(20));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_request_already_admitted_keeps_its_later_loads_under_pressure() {
+    let (strategy, _) = Recording::fixed(1);
+    let engine = Engine::builder()
+        .strategy(strategy)
+        .max_queue_wait(Duration::from_millis(250))
+        .max_batch_size(1)
+        .build()
+        .unwrap();
+    let (f, _) = TestFn::new(
+        "users",
+        Backend {
+            latency: Duration::from_millis(100),
+            ..Backend::default()
+        },
+    );
+    let f = Arc::new(f);
+    let background = engine.loader_shared(f.clone()).without_cache();
+    // Teach the engine that a batch takes 100 ms.
+    background.load(0).await.unwrap();
+
+    // A request gets its first level in while the engine is idle.
+    let request = engine.request();
+    let level = engine
+        .loader_shared(f.clone())
+        .without_cache()
+        .in_request(&request);
+    assert_eq!(level.load(1).await.unwrap(), Some(10));
+    assert!(request.admitted());
+
+    // Then the engine saturates: one running, two waiting, 300 ms expected > 250 ms.
+    let held: Vec<_> = (2..=4)
+        .map(|k| {
+            let l = background.clone();
+            tokio::spawn(async move { l.load(k).await })
+        })
+        .collect();
+    settle().await;
+    // A new request is refused, as is a loader outside any request...
+    let newcomer = engine.request();
+    let fresh = engine
+        .loader_shared(f.clone())
+        .without_cache()
+        .in_request(&newcomer);
+    assert_eq!(overloaded_reason(fresh.load(8).await), "expected wait");
+    assert!(!newcomer.admitted());
+    assert_eq!(overloaded_reason(background.load(9).await), "expected wait");
+    // ...but the next level of the admitted request, through another loader of it, waits.
+    let next_level = engine
+        .loader_shared(f.clone())
+        .without_cache()
+        .in_request(&request);
+    assert_eq!(next_level.load(5).await.unwrap(), Some(50));
+    for h in held {
+        h.await.unwrap().unwrap();
+    }
+    assert_eq!(engine.queued(), 0);
+    assert_eq!(engine.snapshot().groups["users"].shed, 2);
+}

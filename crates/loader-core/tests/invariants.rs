@@ -159,8 +159,10 @@ async fn run(s: Scenario) -> Result<(), TestCaseError> {
         .await
         .map_err(|_| TestCaseError::fail("a caller was never answered"))?;
 
-    let calls = backend.calls();
-    let groups = backend.call_groups.lock().clone();
+    let (calls, groups) = {
+        let calls = backend.calls.lock();
+        (calls.clone(), backend.call_groups.lock().clone())
+    };
     let mut loaded: HashMap<String, HashSet<u64>> = HashMap::new();
     for (keys, group) in calls.iter().zip(&groups) {
         let distinct: HashSet<u64> = keys.iter().copied().collect();

@@ -35,8 +35,10 @@ use super::{Outcome, Sample, ScalingStrategy, StrategyConfig};
 ///    doubles back towards the remembered limit each window: it recovers in a few windows,
 ///    well under the 3 s target, instead of re-learning from the minimum. Errors that come back
 ///    on the way up or within 5 s lower the remembered limit (× 0.7): they come with the load.
-/// 2. **Local load** above `backpressure_threshold`: limit × 0.9. No growth at all while local
-///    load is at or above `target_utilization` (the gap between the two is the hysteresis).
+/// 2. **Local load** above `backpressure_threshold`: limit × 0.9 per window, down to half the
+///    limit held before ([`Adaptive::LOAD_FLOOR`]: the process's own CPU is relieved by
+///    admission, not by starving the downstream). No growth at all while local load is at or
+///    above `target_utilization` (the gap between the two is the hysteresis).
 /// 3. **Experiments.** Each change of the limit is an experiment compared with the goodput
 ///    before it ("from"), with a threshold `gain > 2 × combined standard error + 1%`:
 ///    - *slow start* (× 1.5 per window) at start-up and when demand appears; after a successful
@@ -246,6 +248,13 @@ impl Adaptive {
     pub const ERROR_BACKOFF: f64 = 0.7;
     /// Backoff on local load above `backpressure_threshold`: × 0.9 per window.
     pub const LOAD_BACKOFF: f64 = 0.9;
+    /// The local-load backoff stops at this fraction of the limit held before it. Local
+    /// overload is this process's CPU, not the downstream: fewer concurrent calls free little
+    /// of it (each request's GraphQL work stays), while admission, which refuses new requests
+    /// once the queue's expected wait grows, frees it all. Without a floor a saturated host
+    /// (server, database and load generator on two cores) walked the database's limit down
+    /// to 1 and the queue then shed nearly every request.
+    pub const LOAD_FLOOR: f64 = 0.5;
     /// Mean RTT above this multiple of the reference at the same limit starts a descent
     /// (if goodput fell too).
     pub const LATENCY_TOLERANCE: f64 = 1.4;
@@ -434,14 +443,20 @@ impl Adaptive {
                 self.resume = Some(self.resume.unwrap_or(0.0).max(self.held_limit()));
             }
             self.phase = Phase::Backoff;
-            let next = (self.limit * Self::LOAD_BACKOFF).min(self.limit - 1.0);
-            self.set_limit(
-                next,
-                format!(
-                    "local load {:.2} > {:.2}",
-                    w.local_load, self.config.backpressure_threshold
-                ),
+            // Not below LOAD_FLOOR of the limit held before the backoff: see LOAD_FLOOR.
+            let floor = self.resume.unwrap_or(self.limit) * Self::LOAD_FLOOR;
+            let next = (self.limit * Self::LOAD_BACKOFF)
+                .min(self.limit - 1.0)
+                .max(floor);
+            let reason = format!(
+                "local load {:.2} > {:.2}",
+                w.local_load, self.config.backpressure_threshold
             );
+            if next.round() >= self.limit.round() {
+                self.reason = format!("{reason}: at the floor, {}", self.limit());
+            } else {
+                self.set_limit(next, reason);
+            }
             return;
         }
         let may_grow =
@@ -1062,7 +1077,22 @@ mod tests {
         let mut now = Duration::ZERO;
         saturate(&mut adaptive, &mut now, 0.1, 5.0, 0.95, None);
         assert!(adaptive.limit() < 32);
-        assert_eq!(adaptive.reason(), "local load 0.95 > 0.90");
+        assert!(adaptive.reason().starts_with("local load 0.95 > 0.90"));
+    }
+
+    #[test]
+    fn local_load_backs_off_to_half_the_held_limit_and_no_further() {
+        let mut adaptive = adaptive(32);
+        let mut now = Duration::ZERO;
+        saturate(&mut adaptive, &mut now, 30.0, 5.0, 0.99, None);
+        assert_eq!(adaptive.limit(), 16);
+        assert_eq!(
+            adaptive.reason(),
+            "local load 0.99 > 0.90: at the floor, 16"
+        );
+        // Errors still back off below it: they are the downstream's signal.
+        saturate(&mut adaptive, &mut now, 2.0, 5.0, 0.99, Some(3));
+        assert!(adaptive.limit() < 16);
     }
 
     #[test]

@@ -112,8 +112,13 @@ impl BatchFn for TestFn {
         let b = &*self.backend;
         let mut sorted = keys.to_vec();
         sorted.sort_unstable();
-        b.calls.lock().push(sorted);
-        b.call_groups.lock().push(self.group.to_string());
+        {
+            // Both records under the calls lock, so that on a multi-threaded runtime the two
+            // lists stay in the same order (they are zipped by the tests).
+            let mut calls = b.calls.lock();
+            calls.push(sorted);
+            b.call_groups.lock().push(self.group.to_string());
+        }
         let now = b.running.fetch_add(1, Ordering::SeqCst) + 1;
         b.max_running.fetch_max(now, Ordering::SeqCst);
         let mut running = Running {

@@ -87,9 +87,13 @@ impl<F: BatchFn> Family<F> {
             .or_insert_with(|| {
                 let make = || (self.make)(loaders.db.clone(), limit);
                 match &loaders.backend {
-                    LoaderBackend::Engine(engine) => Handle::Engine(Arc::new(
-                        engine.loader(make()).with_deadline(loaders.deadline),
-                    )),
+                    LoaderBackend::Engine(engine) => {
+                        let mut loader = engine.loader(make()).with_deadline(loaders.deadline);
+                        if let Some(request) = &loaders.request {
+                            loader = loader.in_request(request);
+                        }
+                        Handle::Engine(Arc::new(loader))
+                    }
                     LoaderBackend::AsyncGraphql(shared) => {
                         Handle::DataLoader(shared.get(self.name, limit, make))
                     }

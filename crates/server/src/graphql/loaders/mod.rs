@@ -20,7 +20,7 @@ mod family;
 mod mode;
 
 use entity::{comment, follow, post, post_tag, tag, user};
-use loader_core::BatchFn;
+use loader_core::{BatchFn, RequestScope};
 use loader_seaorm::{ByKey, HasMany, ManyToMany};
 use sea_orm::{DatabaseConnection, Order};
 use tokio::time::Instant;
@@ -36,6 +36,9 @@ pub struct Loaders {
     backend: LoaderBackend,
     db: DatabaseConnection,
     deadline: Instant,
+    /// Engine mode: the request's scope, so that a request admitted at its first level is
+    /// not refused at a later one (`loader_core::RequestScope`).
+    request: Option<RequestScope>,
     users: Family<ByKey<user::Entity>>,
     posts: Family<ByKey<post::Entity>>,
     posts_of_author: Family<HasMany<post::Entity>>,
@@ -54,6 +57,10 @@ impl Loaders {
             backend: backend.clone(),
             db: db.clone(),
             deadline,
+            request: match backend {
+                LoaderBackend::Engine(engine) => Some(engine.request()),
+                _ => None,
+            },
             users: Family::new("users.by_id", |db, _| ByKey::new(db)),
             posts: Family::new("posts.by_id", |db, _| ByKey::new(db)),
             posts_of_author: Family::new("posts.of_author", |db, limit| {
