@@ -20,6 +20,14 @@ lint:
 bench-overhead:
     cargo bench -p loader-core --features async-graphql --bench overhead
 
+# Engine overhead end to end, with the database out of the picture: the server on an
+# in-memory SQLite database with the demo data, adaptive against async-graphql's DataLoader
+# in alternating rounds at 64 clients; table and JSON in bench-out/overhead.
+# Extra flags go to bench-overhead, e.g. `just bench-overhead-e2e --database tmpfs`.
+bench-overhead-e2e *ARGS:
+    cargo build --release -p server -p bench
+    target/release/bench-overhead --rounds 3 --warmup 3s --duration 10s --clients 64 {{ARGS}}
+
 # Every simulator scenario with --sweep; tables, JSON and plots under bench-out/sim.
 bench-sim:
     mkdir -p bench-out/sim

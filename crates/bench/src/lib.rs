@@ -8,6 +8,8 @@
 //! - [`e2e`]: the `bench-e2e` orchestrator: a throwaway PostgreSQL, a seeded data set, the
 //!   server in each loader mode, a client-count matrix, a "database gets slower" run with
 //!   `pgbench` competing, an optional memory soak; one table, JSON and an SVG plot.
+//! - [`overhead`]: the `bench-overhead` run: the engine against async-graphql's `DataLoader`
+//!   on an in-memory SQLite database, in alternating rounds; requests/s ratios.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -27,6 +29,7 @@ pub mod duration;
 pub mod e2e;
 mod error;
 pub mod load;
+pub mod overhead;
 pub mod scaleout;
 
 pub use error::BenchError;
