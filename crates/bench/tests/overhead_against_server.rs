@@ -78,6 +78,10 @@ async fn both_modes_answer_without_errors_and_the_json_has_the_ratio() {
         assert!(r.answered > 0, "{}: nothing answered\n{r}", round.mode);
         assert_eq!(round.errors(), 0, "{}: {r}", round.mode);
         assert_eq!(r.ok, r.answered, "{}: {r}", round.mode);
+        let cpu = round
+            .server_cpu_ms_per_request
+            .expect("/proc/PID/stat is readable");
+        assert!(cpu > 0.0, "{}: the server used no CPU?", round.mode);
     }
 
     let json: serde_json::Value =
@@ -95,6 +99,7 @@ async fn both_modes_answer_without_errors_and_the_json_has_the_ratio() {
     let of_medians = ratio["of_medians"].as_f64().expect("a numeric ratio");
     assert!(of_medians.is_finite() && of_medians > 0.0, "{ratio}");
     assert_eq!(ratio["per_round"].as_array().unwrap().len(), 1);
+    assert!(ratio["cpu_per_request"].as_f64().is_some(), "{ratio}");
     assert!(json["target_met"].is_boolean(), "{json:#}");
     assert_eq!(results.target_ratio().map(|r| r.mode), Some(Mode::Adaptive));
     let markdown = std::fs::read_to_string(out.path().join("results.md")).unwrap();

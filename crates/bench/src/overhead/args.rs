@@ -18,6 +18,10 @@ pub struct OverheadArgs {
     /// The mode every other mode is compared with (added to --modes when missing).
     #[arg(long, default_value = "async-graphql")]
     pub baseline: Mode,
+    /// The query mix: `builtin` (nested forum queries, ids narrowed to the demo data) or a
+    /// TOML mix file (see `loadgen --help`).
+    #[arg(long, default_value = "builtin")]
+    pub mix: String,
     /// Closed-loop clients.
     #[arg(long, default_value_t = 64)]
     pub clients: usize,

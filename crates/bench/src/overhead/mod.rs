@@ -7,6 +7,8 @@
 //! - [`OverheadArgs`]: the command line (modes, baseline, clients, rounds, durations).
 //! - [`Backing`] / [`BackingStore`]: where the database lives; a tmpfs file is removed when
 //!   its store is dropped.
+//! - [`cpu_time`]: the server's CPU time, read at the end of the warm-up and of the run,
+//!   gives its CPU per request.
 //! - [`schedule`]: the order of the rounds (ABBA, so neither mode always runs first).
 //! - [`OverheadResults`]: every round, the per-mode medians and the ratios to the baseline,
 //!   as JSON and a Markdown table.
@@ -28,12 +30,14 @@
 
 mod args;
 mod backing;
+mod cpu;
 mod results;
 mod run;
 mod schedule;
 
 pub use args::OverheadArgs;
 pub use backing::{Backing, BackingStore};
+pub use cpu::cpu_time;
 pub use results::{
     ModeSummary, OverheadResults, Ratio, RoundResult, TARGET_MIN_RATIO, median, summarize,
 };

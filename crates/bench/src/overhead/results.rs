@@ -23,6 +23,11 @@ pub struct RoundResult {
     pub load_average: Option<[f64; 3]>,
     /// `/loader/stats` at the end of the run (the engine's limit, groups, costs).
     pub loader_stats: Option<serde_json::Value>,
+    /// CPU time the server used in the measured part (user + system, every thread, SQLite
+    /// included: it runs in the server process), seconds.
+    pub server_cpu_s: Option<f64>,
+    /// `server_cpu_s` per answered request, ms.
+    pub server_cpu_ms_per_request: Option<f64>,
     /// The load report (with its per-second series).
     pub report: LoadReport,
 }
@@ -48,6 +53,8 @@ pub struct ModeSummary {
     pub p50_ms: f64,
     /// Median over the rounds of each round's 99th percentile latency, ms.
     pub p99_ms: f64,
+    /// Median over the rounds of the server's CPU per request, ms, if measured.
+    pub server_cpu_ms_per_request: Option<f64>,
     /// Responses answered over every round (measured parts).
     pub answered: u64,
     /// Failed requests over every round.
@@ -68,6 +75,8 @@ pub struct Ratio {
     pub per_round: Vec<f64>,
     /// Median of `per_round`.
     pub per_round_median: f64,
+    /// The mode's median server CPU per request over the baseline's (below 1: cheaper).
+    pub cpu_per_request: Option<f64>,
 }
 
 /// Everything one `bench-overhead` run measured.
@@ -75,6 +84,8 @@ pub struct Ratio {
 pub struct OverheadResults {
     /// The command line.
     pub command: String,
+    /// The query mix (`builtin` or a file).
+    pub mix: String,
     /// Where the database lived.
     pub database: Backing,
     /// `DATABASE_URL` of the server.
@@ -136,12 +147,17 @@ pub fn summarize(
                 of_mode.iter().map(|r| r.report.requests_per_s).collect();
             let p50: Vec<f64> = of_mode.iter().map(|r| r.report.latency.p50_ms).collect();
             let p99: Vec<f64> = of_mode.iter().map(|r| r.report.latency.p99_ms).collect();
+            let cpu: Vec<f64> = of_mode
+                .iter()
+                .filter_map(|r| r.server_cpu_ms_per_request)
+                .collect();
             ModeSummary {
                 mode,
                 median_requests_per_s: median(&requests_per_s),
                 requests_per_s,
                 p50_ms: median(&p50),
                 p99_ms: median(&p99),
+                server_cpu_ms_per_request: (!cpu.is_empty()).then(|| median(&cpu)),
                 answered: of_mode.iter().map(|r| r.report.answered).sum(),
                 errors: of_mode.iter().map(|r| r.errors()).sum(),
             }
@@ -171,6 +187,11 @@ pub fn summarize(
                     of_medians: s.median_requests_per_s / base.median_requests_per_s,
                     per_round_median: median(&per_round),
                     per_round,
+                    cpu_per_request: s
+                        .server_cpu_ms_per_request
+                        .zip(base.server_cpu_ms_per_request)
+                        .filter(|(_, b)| *b > 0.0)
+                        .map(|(m, b)| m / b),
                 }
             })
             .collect(),
@@ -199,11 +220,11 @@ impl OverheadResults {
         }
         let _ = writeln!(
             out,
-            " median req/s | vs {} (of medians) | vs {} (per round, median) | p50 ms | p99 ms | answered | errors |",
+            " median req/s | vs {} (of medians) | vs {} (per round, median) | p50 ms | p99 ms | server CPU ms/req | answered | errors |",
             self.baseline, self.baseline
         );
         out.push_str("|---|");
-        out.push_str(&"---:|".repeat(rounds + 7));
+        out.push_str(&"---:|".repeat(rounds + 8));
         out.push('\n');
         for summary in &self.modes {
             let _ = write!(out, "| {} |", summary.mode);
@@ -224,14 +245,26 @@ impl OverheadResults {
                 None if summary.mode == self.baseline => ("1".into(), "1".into()),
                 None => ("n/a".into(), "n/a".into()),
             };
+            let cpu = match (
+                summary.server_cpu_ms_per_request,
+                self.ratios
+                    .iter()
+                    .find(|r| r.mode == summary.mode)
+                    .and_then(|r| r.cpu_per_request),
+            ) {
+                (Some(ms), Some(ratio)) => format!("{ms:.3} (x{ratio:.2})"),
+                (Some(ms), None) => format!("{ms:.3}"),
+                (None, _) => "n/a".into(),
+            };
             let _ = writeln!(
                 out,
-                " {:.0} | {} | {} | {:.2} | {:.2} | {} | {} |",
+                " {:.0} | {} | {} | {:.2} | {:.2} | {} | {} | {} |",
                 summary.median_requests_per_s,
                 of_medians,
                 per_round,
                 summary.p50_ms,
                 summary.p99_ms,
+                cpu,
                 summary.answered,
                 summary.errors
             );
@@ -248,10 +281,11 @@ impl OverheadResults {
             )
         };
         let mut out = format!(
-            "command: `{}`\n\ndatabase: SQLite {} (`{}`), demo data; {} clients, {} round(s) of {:.0} s warm-up + {:.0} s measured per mode, a fresh server per run; {} CPUs shared by server and load driver; load average before {}, after {}\n\n",
+            "command: `{}`\n\ndatabase: SQLite {} (`{}`), demo data; mix {}; {} clients, {} round(s) of {:.0} s warm-up + {:.0} s measured per mode, a fresh server per run; {} CPUs shared by server and load driver; load average before {}, after {}\n\n",
             self.command,
             self.database,
             self.database_url,
+            self.mix,
             self.clients,
             self.rounds,
             self.warmup_s,
@@ -292,6 +326,7 @@ mod tests {
     use super::*;
 
     fn run(round: usize, mode: Mode, rps: f64, p99: f64, errors: u64) -> RoundResult {
+        let cpu_ms = 2000.0 / rps;
         let mut report = LoadReport {
             requests_per_s: rps,
             answered: (rps * 10.0) as u64,
@@ -305,6 +340,8 @@ mod tests {
             mode,
             load_average: None,
             loader_stats: None,
+            server_cpu_s: Some(cpu_ms * rps * 10.0 / 1000.0),
+            server_cpu_ms_per_request: Some(cpu_ms),
             report,
         }
     }
@@ -350,6 +387,9 @@ mod tests {
         assert_eq!(r.per_round.len(), 3);
         // 0.9, 0.95, 0.909...: the median is round 3's.
         assert!((r.per_round_median - 1000.0 / 1100.0).abs() < 1e-9);
+        // CPU per request is 2000 / rps: the median round's of each, 1000 / 900.
+        let cpu = r.cpu_per_request.unwrap();
+        assert!((cpu - 1000.0 / 900.0).abs() < 1e-9, "{cpu}");
     }
 
     #[test]
@@ -373,6 +413,7 @@ mod tests {
         );
         let results = OverheadResults {
             command: "bench-overhead".into(),
+            mix: "builtin".into(),
             database: Backing::Memory,
             database_url: "sqlite::memory:".into(),
             clients: 64,

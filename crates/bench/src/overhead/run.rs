@@ -8,7 +8,7 @@ use anyhow::{Context as _, bail};
 use server::seed::SeedPlan;
 
 use super::{
-    BackingStore, OverheadArgs, OverheadResults, RoundResult, TARGET_MIN_RATIO,
+    BackingStore, OverheadArgs, OverheadResults, RoundResult, TARGET_MIN_RATIO, cpu_time,
     results::load_average, schedule, summarize,
 };
 use crate::{
@@ -59,12 +59,17 @@ pub async fn run(args: OverheadArgs, command: String) -> anyhow::Result<Overhead
         log_dir: args.out.join("logs"),
         extra_env,
     };
-    let mix = QueryMix::builtin()
-        .with_id_range("user", demo.users)
-        .with_id_range("post", demo.posts);
+    let mix = if args.mix == "builtin" {
+        QueryMix::builtin()
+            .with_id_range("user", demo.users)
+            .with_id_range("post", demo.posts)
+    } else {
+        QueryMix::load(&args.mix)?
+    };
 
     let mut results = OverheadResults {
         command,
+        mix: args.mix.clone(),
         database: store.backing(),
         database_url: store.database_url(),
         clients: args.clients,
@@ -94,10 +99,13 @@ pub async fn run(args: OverheadArgs, command: String) -> anyhow::Result<Overhead
         let round = run_one(&args, &launch, &mix, slot.round, slot.mode).await?;
         let r = &round.report;
         eprintln!(
-            "    {:>9.1} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}",
+            "    {:>9.1} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  server CPU {} ms/req  errors {}",
             r.requests_per_s,
             r.latency.p50_ms,
             r.latency.p99_ms,
+            round
+                .server_cpu_ms_per_request
+                .map_or_else(|| "n/a".to_string(), |c| format!("{c:.3}")),
             round.errors()
         );
         results.runs.push(round);
@@ -129,16 +137,31 @@ async fn run_one(
     config.timeout = args.timeout;
     config.seed = round as u64;
     config.progress = args.progress;
-    let report = crate::load::run(config).await;
+    let pid = server.pid();
+    let warmup = args.warmup;
+    let cpu_at_warmup_end = async move {
+        tokio::time::sleep(warmup).await;
+        cpu_time(pid)
+    };
+    let (report, cpu_start) = tokio::join!(crate::load::run(config), cpu_at_warmup_end);
+    let cpu_end = cpu_time(pid);
     let load_average = load_average();
     let loader_stats = server.get_json("/loader/stats").await.ok();
     server.stop().await?;
+    let report = report?;
+    let server_cpu_s = cpu_start
+        .zip(cpu_end)
+        .map(|(start, end)| end.saturating_sub(start).as_secs_f64());
     Ok(RoundResult {
         round,
         mode,
         load_average,
         loader_stats,
-        report: report?,
+        server_cpu_s,
+        server_cpu_ms_per_request: server_cpu_s
+            .filter(|_| report.answered > 0)
+            .map(|s| s * 1000.0 / report.answered as f64),
+        report,
     })
 }
 
