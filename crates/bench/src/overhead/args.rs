@@ -18,8 +18,8 @@ pub struct OverheadArgs {
     /// The mode every other mode is compared with (added to --modes when missing).
     #[arg(long, default_value = "async-graphql")]
     pub baseline: Mode,
-    /// The query mix: `builtin` (nested forum queries, ids narrowed to the demo data) or a
-    /// TOML mix file (see `loadgen --help`).
+    /// The query mix: `builtin` (nested forum queries), `tiny` (a post and its author: one
+    /// load per request), ids narrowed to the demo data; or a TOML mix file.
     #[arg(long, default_value = "builtin")]
     pub mix: String,
     /// Closed-loop clients.

@@ -9,6 +9,8 @@
 //!   its store is dropped.
 //! - [`cpu_time`]: the server's CPU time, read at the end of the warm-up and of the run,
 //!   gives its CPU per request.
+//! - [`overhead_mix`]: `builtin` (nested queries) or `tiny` (one load per request), ids
+//!   narrowed to the demo data.
 //! - [`schedule`]: the order of the rounds (ABBA, so neither mode always runs first).
 //! - [`OverheadResults`]: every round, the per-mode medians and the ratios to the baseline,
 //!   as JSON and a Markdown table.
@@ -31,6 +33,7 @@
 mod args;
 mod backing;
 mod cpu;
+mod mix;
 mod results;
 mod run;
 mod schedule;
@@ -38,6 +41,7 @@ mod schedule;
 pub use args::OverheadArgs;
 pub use backing::{Backing, BackingStore};
 pub use cpu::cpu_time;
+pub use mix::overhead_mix;
 pub use results::{
     ModeSummary, OverheadResults, Ratio, RoundResult, TARGET_MIN_RATIO, median, summarize,
 };

@@ -9,7 +9,7 @@ use server::seed::SeedPlan;
 
 use super::{
     BackingStore, OverheadArgs, OverheadResults, RoundResult, TARGET_MIN_RATIO, cpu_time,
-    results::load_average, schedule, summarize,
+    overhead_mix, results::load_average, schedule, summarize,
 };
 use crate::{
     e2e::{Mode, ServerLaunch, has_loader_switch},
@@ -59,13 +59,7 @@ pub async fn run(args: OverheadArgs, command: String) -> anyhow::Result<Overhead
         log_dir: args.out.join("logs"),
         extra_env,
     };
-    let mix = if args.mix == "builtin" {
-        QueryMix::builtin()
-            .with_id_range("user", demo.users)
-            .with_id_range("post", demo.posts)
-    } else {
-        QueryMix::load(&args.mix)?
-    };
+    let mix = overhead_mix(&args.mix, &demo)?;
 
     let mut results = OverheadResults {
         command,
