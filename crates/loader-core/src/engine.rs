@@ -18,7 +18,7 @@ use parking_lot::Mutex;
 use tokio::time::Instant;
 
 use crate::{
-    BatchFn, ConfigError, EngineBuilder, LearnedState, Loader, LoaderConfig, QueryGroup,
+    BatchFn, ConfigError, EngineBuilder, LearnedState, LoadError, Loader, LoaderConfig, QueryGroup,
     RequestScope,
     admission::Pressure,
     control::LimitController,
@@ -92,6 +92,8 @@ pub(crate) struct EngineInner {
     probe: LocalLoadProbe,
     local_load: AtomicU64,
     strategy: &'static str,
+    /// Requests refused by [`Engine::admit_request`].
+    requests_refused: AtomicU64,
 }
 
 impl fmt::Debug for Engine {
@@ -149,6 +151,7 @@ impl Engine {
                 probe,
                 local_load: AtomicU64::new(0f64.to_bits()),
                 strategy: name,
+                requests_refused: AtomicU64::new(0),
                 config,
             }),
         };
@@ -173,9 +176,42 @@ impl Engine {
     }
 
     /// A scope for the loaders of one incoming request: back-pressure admits the request as a
-    /// unit (see [`RequestScope`]). Attach loaders with [`Loader::in_request`].
+    /// unit (see [`RequestScope`]), at its first load. Attach loaders with
+    /// [`Loader::in_request`].
     pub fn request(&self) -> RequestScope {
         RequestScope::new()
+    }
+
+    /// Admits a new request at the door, before it does any work: a scope already admitted
+    /// (its loads are continuation), or [`LoadError::Overloaded`] when a new request's first
+    /// load would be refused now (queue full, or expected wait above `max_queue_wait`).
+    ///
+    /// A server that calls this before parsing and executing a request spends nothing on the
+    /// requests it sheds; with [`request`](Self::request) the first level's load decides
+    /// instead, after the request's root fields already ran. Refusals are counted in
+    /// [`Snapshot::requests_refused`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let engine = loader_core::Engine::builder().build().unwrap();
+    /// let request = engine.admit_request().expect("an idle engine admits");
+    /// assert!(request.admitted());
+    /// assert_eq!(engine.snapshot().requests_refused, 0);
+    /// # }
+    /// ```
+    pub fn admit_request(&self) -> Result<RequestScope, LoadError> {
+        match self.inner.pressure(None).admit(1, false) {
+            Ok(()) => {
+                let scope = RequestScope::new();
+                scope.state.mark_admitted();
+                Ok(scope)
+            }
+            Err(e) => {
+                self.inner.requests_refused.fetch_add(1, Ordering::Relaxed);
+                Err(e)
+            }
+        }
     }
 
     /// Everything the engine measured over the metrics window.
@@ -209,6 +245,7 @@ impl Engine {
             total,
             groups,
             limit_history,
+            requests_refused: inner.requests_refused.load(Ordering::Relaxed),
         }
     }
 

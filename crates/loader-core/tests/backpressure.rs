@@ -191,6 +191,12 @@ async fn a_request_already_admitted_keeps_its_later_loads_under_pressure() {
     assert_eq!(overloaded_reason(fresh.load(8).await), "expected wait");
     assert!(!newcomer.admitted());
     assert_eq!(overloaded_reason(background.load(9).await), "expected wait");
+    // ...and so is one asked at the door, before it loads anything.
+    match engine.admit_request() {
+        Err(LoadError::Overloaded { reason, .. }) => assert_eq!(reason, "expected wait"),
+        other => panic!("expected Overloaded, got {other:?}"),
+    }
+    assert_eq!(engine.snapshot().requests_refused, 1);
     // ...but the next level of the admitted request, through another loader of it, waits.
     let next_level = engine
         .loader_shared(f.clone())

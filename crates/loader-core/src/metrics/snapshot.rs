@@ -36,6 +36,10 @@ pub struct Snapshot {
     pub groups: BTreeMap<String, GroupSnapshot>,
     /// Recent limit changes and periodic (limit, throughput) points, oldest first.
     pub limit_history: Vec<LimitPoint>,
+    /// Requests refused at the door by [`Engine::admit_request`](crate::Engine::admit_request)
+    /// since the engine started (loads refused later are each group's `shed`).
+    #[serde(default)]
+    pub requests_refused: u64,
 }
 
 /// Figures of one query group (or of all of them) over the metrics window.

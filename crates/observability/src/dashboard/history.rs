@@ -170,6 +170,7 @@ mod tests {
             total: GroupSnapshot::default(),
             groups,
             limit_history: Vec::new(),
+            requests_refused: 0,
         }
     }
 

@@ -27,7 +27,11 @@ use axum::{
 use serde_json::json;
 use tokio::time::Instant;
 
-use crate::{graphql::Loaders, state::AppState};
+use crate::{
+    error::AppError,
+    graphql::{LoaderBackend, Loaders},
+    state::AppState,
+};
 
 /// The media type the client gets back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,7 +230,16 @@ async fn execute(
     // Loads give up a little before the request does, so a slow relation becomes a
     // `TIMEOUT` field error next to the data that did load, not a bare 504.
     let load_deadline = deadline - (timeout / 10).min(Duration::from_millis(100));
-    let request = request.data(Loaders::new(&state.loaders, &state.db, load_deadline));
+    let mut loaders = Loaders::new(&state.loaders, &state.db, load_deadline);
+    // Admission at the door: under overload a new request is refused before it costs a parse
+    // of its selection, a root query or a first level that a later refusal would waste.
+    if let LoaderBackend::Engine(engine) = &state.loaders {
+        match engine.admit_request() {
+            Ok(scope) => loaders = loaders.in_request(scope),
+            Err(err) => return overloaded(media, &AppError::from(err)),
+        }
+    }
+    let request = request.data(loaders);
     match tokio::time::timeout_at(deadline, state.schema.execute(request)).await {
         Ok(response) => render(response, media, Some("GRAPHQL_VALIDATION_FAILED")),
         Err(_) => error_response(
@@ -359,6 +372,27 @@ pub fn error_response(
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, media.content_type());
+    response
+}
+
+/// `503 Service Unavailable` with `Retry-After`: the engine refused the request before it
+/// ran; nothing was read or written.
+fn overloaded(media: ResponseMedia, error: &AppError) -> Response {
+    let retry = match error {
+        AppError::Overloaded { retry_after, .. } => *retry_after,
+        _ => Duration::from_secs(1),
+    };
+    let body = json!({ "errors": [{
+        "message": error.to_string(),
+        "extensions": { "code": error.code(), "retryAfterMs": retry.as_millis() as u64 },
+    }] });
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, body.to_string()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, media.content_type());
+    let secs = retry.as_millis().div_ceil(1000).max(1);
+    if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+        headers.insert(header::RETRY_AFTER, value);
+    }
     response
 }
 

@@ -36,8 +36,9 @@ pub struct Loaders {
     backend: LoaderBackend,
     db: DatabaseConnection,
     deadline: Instant,
-    /// Engine mode: the request's scope, so that a request admitted at its first level is
-    /// not refused at a later one (`loader_core::RequestScope`).
+    /// Engine mode: the request's scope, so that a request admitted (at the door, see
+    /// [`Loaders::in_request`], or at its first load) is not refused at a later level
+    /// (`loader_core::RequestScope`).
     request: Option<RequestScope>,
     users: Family<ByKey<user::Entity>>,
     posts: Family<ByKey<post::Entity>>,
@@ -51,6 +52,14 @@ pub struct Loaders {
 }
 
 impl Loaders {
+    /// Attaches the loaders to `request`, a scope the engine already admitted
+    /// ([`loader_core::Engine::admit_request`]).
+    #[must_use]
+    pub fn in_request(mut self, request: RequestScope) -> Self {
+        self.request = Some(request);
+        self
+    }
+
     /// Loaders for one request on `backend`; loads still waiting at `deadline` fail.
     pub fn new(backend: &LoaderBackend, db: &DatabaseConnection, deadline: Instant) -> Self {
         Self {

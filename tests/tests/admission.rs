@@ -1,0 +1,157 @@
+//! Admission at the door: when the server's engine is saturated, a new request is refused
+//! with `503 OVERLOADED` and `Retry-After` before it runs (a mutation writes nothing), and it
+//! is served again as soon as capacity is back.
+//!
+//! The engine is saturated deterministically: it runs `fixed:1`, learns that a call takes
+//! about 50 ms, then one gated batch holds the only permit while two more wait, so a new
+//! request expects three waves (~150 ms), more than `max_queue_wait` (100 ms).
+
+mod faults_common;
+
+use std::{collections::HashMap, convert::Infallible, sync::Arc, time::Duration, time::Instant};
+
+use faults_common::{RunningServer, drained, post_graphql, row_counts};
+use loader_core::{BatchFn, QueryGroup, limit::StrategyKind};
+use serde_json::json;
+use server::{config::Settings, graphql::LoaderMode, seed};
+use tokio::sync::Semaphore;
+
+/// A batch function that answers once the test lets it (one permit of `gate` per call).
+struct Gated {
+    name: &'static str,
+    gate: Arc<Semaphore>,
+}
+
+impl BatchFn for Gated {
+    type Key = i64;
+    type Value = i64;
+    type Error = Infallible;
+
+    fn group(&self) -> QueryGroup {
+        QueryGroup::new(self.name)
+    }
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, i64>, Infallible> {
+        self.gate
+            .acquire()
+            .await
+            .expect("the gate stays open")
+            .forget();
+        Ok(keys.iter().map(|k| (*k, *k)).collect())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saturated_engine_refuses_new_requests_at_the_door_and_serves_them_again_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::for_database(test_support::sqlite_url(dir.path()));
+    settings.loader_mode = LoaderMode::EngineWith(StrategyKind::Fixed(Some(1)));
+    settings.loader.loader_max_queue_wait_ms = 100;
+    let server = RunningServer::start(settings, seed::SeedPlan::small(42)).await;
+    let engine = server.engine().clone();
+    let gate = Arc::new(Semaphore::new(0));
+    let gated = |name| {
+        engine.loader(Gated {
+            name,
+            gate: gate.clone(),
+        })
+    };
+
+    // Teach the engine that a call takes ~50 ms.
+    let taught = tokio::spawn({
+        let l = gated("test.gated.a");
+        async move { l.load(0).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    gate.add_permits(1);
+    assert_eq!(taught.await.unwrap().unwrap(), Some(0));
+
+    // Saturate: one call running (gated), two batches of other groups waiting.
+    let held: Vec<_> = ["test.gated.a", "test.gated.b", "test.gated.c"]
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let l = gated(name);
+            tokio::spawn(async move { l.load(i as i64 + 1).await })
+        })
+        .collect();
+    let waited = Instant::now();
+    while engine.in_flight() < 1 || engine.snapshot().total.queued < 2 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(10),
+            "the engine did not saturate: in flight {}, queued {}",
+            engine.in_flight(),
+            engine.queued()
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+
+    let client = reqwest::Client::new();
+    let url = server.url("/graphql");
+    let origin = Instant::now();
+    let before = row_counts(server.db()).await;
+    let read = post_graphql(
+        &client,
+        &url,
+        "{ users(first: 3) { name posts(first: 2) { title } } }",
+        json!({}),
+        origin,
+    )
+    .await;
+    let write = post_graphql(
+        &client,
+        &url,
+        r#"mutation { createUser(input: { name: "refused", email: "refused@example.com" }) { id } }"#,
+        json!({}),
+        origin,
+    )
+    .await;
+    for seen in [&read, &write] {
+        assert_eq!(seen.status, Some(503), "{:?}", seen.json);
+        assert_eq!(
+            seen.codes(),
+            vec!["OVERLOADED".to_string()],
+            "{:?}",
+            seen.json
+        );
+        let retry = seen.json.pointer("/errors/0/extensions/retryAfterMs");
+        assert!(retry.and_then(|v| v.as_u64()).is_some_and(|ms| ms > 0));
+        assert!(
+            seen.json.get("data").is_none(),
+            "nothing ran: {:?}",
+            seen.json
+        );
+    }
+    assert_eq!(
+        row_counts(server.db()).await,
+        before,
+        "the refused mutation wrote nothing"
+    );
+    assert_eq!(engine.snapshot().requests_refused, 2);
+
+    // Capacity comes back: the held loads finish, the same request is served.
+    gate.add_permits(3);
+    for h in held {
+        assert!(h.await.unwrap().unwrap().is_some());
+    }
+    drained(&engine, Duration::from_secs(5))
+        .await
+        .expect("no permit or queue slot leaked");
+    let again = post_graphql(
+        &client,
+        &url,
+        "{ users(first: 3) { name posts(first: 2) { title } } }",
+        json!({}),
+        origin,
+    )
+    .await;
+    assert_eq!(again.status, Some(200), "{:?}", again.json);
+    assert!(again.ok(), "{:?}", again.json);
+    println!(
+        "[admission] refused 2 requests at the door (503 OVERLOADED, retryAfterMs {}), served the same query after",
+        read.json
+            .pointer("/errors/0/extensions/retryAfterMs")
+            .unwrap()
+    );
+    server.stop().await;
+}
