@@ -9,6 +9,7 @@ use sea_orm::{
 
 use crate::{
     Error, Key,
+    cached_group::CachedGroup,
     key::KEY_ALIAS,
     primary_key::single_primary_key,
     projection::Projection,
@@ -36,6 +37,7 @@ pub struct ByKey<E: EntityTrait, K = i64, M = <E as EntityTrait>::Model> {
     filter: Option<Condition>,
     projection: Projection<E>,
     max_keys_per_statement: usize,
+    group: CachedGroup,
     _types: PhantomData<fn() -> (K, M)>,
 }
 
@@ -52,6 +54,7 @@ impl<E: EntityTrait, K: Key> ByKey<E, K> {
             filter: None,
             projection: Projection::full(),
             max_keys_per_statement: DEFAULT_MAX_KEYS_PER_STATEMENT,
+            group: CachedGroup::default(),
             _types: PhantomData,
         }
     }
@@ -65,6 +68,7 @@ impl<E: EntityTrait, K: Key, M> ByKey<E, K, M> {
     #[must_use]
     pub fn filter(mut self, filter: impl Into<Condition>) -> Self {
         self.filter = Some(filter.into());
+        self.group.reset();
         self
     }
 
@@ -78,6 +82,7 @@ impl<E: EntityTrait, K: Key, M> ByKey<E, K, M> {
             filter: self.filter,
             projection: Projection::partial::<P>(),
             max_keys_per_statement: self.max_keys_per_statement,
+            group: CachedGroup::default(),
             _types: PhantomData,
         }
     }
@@ -92,6 +97,20 @@ impl<E: EntityTrait, K: Key, M> ByKey<E, K, M> {
     }
 }
 
+impl<E: EntityTrait, K, M> ByKey<E, K, M> {
+    /// The group named by this shape (see `Shape`): renders SQL text, so [`BatchFn::group`]
+    /// caches it.
+    fn derive_group(&self) -> QueryGroup {
+        let pk = single_primary_key::<E>()
+            .map(|c| column_name(&c))
+            .unwrap_or_else(|_| "?".to_owned());
+        Shape::new(&E::default().to_string(), &format!("by_key({pk})"))
+            .filter(self.filter.as_ref())
+            .columns(self.projection.select(), self.projection.partial_name())
+            .build()
+    }
+}
+
 impl<E, K, M> BatchFn for ByKey<E, K, M>
 where
     E: EntityTrait + Sync,
@@ -103,13 +122,7 @@ where
     type Error = Error;
 
     fn group(&self) -> QueryGroup {
-        let pk = single_primary_key::<E>()
-            .map(|c| column_name(&c))
-            .unwrap_or_else(|_| "?".to_owned());
-        Shape::new(&E::default().to_string(), &format!("by_key({pk})"))
-            .filter(self.filter.as_ref())
-            .columns(self.projection.select(), self.projection.partial_name())
-            .build()
+        self.group.get_or_derive(|| self.derive_group())
     }
 
     async fn load(&self, keys: &[K]) -> Result<HashMap<K, M>, Error> {
@@ -137,6 +150,7 @@ impl<E: EntityTrait, K, M> Clone for ByKey<E, K, M> {
             filter: self.filter.clone(),
             projection: self.projection.clone(),
             max_keys_per_statement: self.max_keys_per_statement,
+            group: self.group.clone(),
             _types: PhantomData,
         }
     }

@@ -9,6 +9,7 @@ use sea_orm::{
 
 use crate::{
     Error, Key,
+    cached_group::CachedGroup,
     key::KEY_ALIAS,
     per_parent::order_and_limit,
     primary_key::single_primary_key,
@@ -53,6 +54,7 @@ pub struct HasMany<E: EntityTrait, K = i64, M = <E as EntityTrait>::Model> {
     limit: Option<u64>,
     projection: Projection<E>,
     max_keys_per_statement: usize,
+    group: CachedGroup,
     _types: PhantomData<fn() -> (K, M)>,
 }
 
@@ -67,6 +69,7 @@ impl<E: EntityTrait, K: Key> HasMany<E, K> {
             limit: None,
             projection: Projection::full(),
             max_keys_per_statement: DEFAULT_MAX_KEYS_PER_STATEMENT,
+            group: CachedGroup::default(),
             _types: PhantomData,
         }
     }
@@ -79,6 +82,7 @@ impl<E: EntityTrait, K: Key, M> HasMany<E, K, M> {
     #[must_use]
     pub fn filter(mut self, filter: impl Into<Condition>) -> Self {
         self.filter = Some(filter.into());
+        self.group.reset();
         self
     }
 
@@ -89,6 +93,7 @@ impl<E: EntityTrait, K: Key, M> HasMany<E, K, M> {
     #[must_use]
     pub fn order_by(mut self, column: E::Column, order: Order) -> Self {
         self.order.push((column, order));
+        self.group.reset();
         self
     }
 
@@ -98,6 +103,7 @@ impl<E: EntityTrait, K: Key, M> HasMany<E, K, M> {
     #[must_use]
     pub fn limit(mut self, n: u64) -> Self {
         self.limit = Some(n);
+        self.group.reset();
         self
     }
 
@@ -114,6 +120,7 @@ impl<E: EntityTrait, K: Key, M> HasMany<E, K, M> {
             limit: self.limit,
             projection: Projection::partial::<P>(),
             max_keys_per_statement: self.max_keys_per_statement,
+            group: CachedGroup::default(),
             _types: PhantomData,
         }
     }
@@ -128,6 +135,20 @@ impl<E: EntityTrait, K: Key, M> HasMany<E, K, M> {
     }
 }
 
+impl<E: EntityTrait, K, M> HasMany<E, K, M> {
+    /// The group named by this shape (see `Shape`): renders SQL text, so [`BatchFn::group`]
+    /// caches it.
+    fn derive_group(&self) -> QueryGroup {
+        let relation = format!("has_many({})", column_name(&self.foreign_key));
+        Shape::new(&E::default().to_string(), &relation)
+            .filter(self.filter.as_ref())
+            .order(self.order.iter().map(|(c, o)| (column_name(c), o)))
+            .limit(self.limit)
+            .columns(self.projection.select(), self.projection.partial_name())
+            .build()
+    }
+}
+
 impl<E, K, M> BatchFn for HasMany<E, K, M>
 where
     E: EntityTrait + Sync,
@@ -139,13 +160,7 @@ where
     type Error = Error;
 
     fn group(&self) -> QueryGroup {
-        let relation = format!("has_many({})", column_name(&self.foreign_key));
-        Shape::new(&E::default().to_string(), &relation)
-            .filter(self.filter.as_ref())
-            .order(self.order.iter().map(|(c, o)| (column_name(c), o)))
-            .limit(self.limit)
-            .columns(self.projection.select(), self.projection.partial_name())
-            .build()
+        self.group.get_or_derive(|| self.derive_group())
     }
 
     async fn load(&self, keys: &[K]) -> Result<HashMap<K, Vec<M>>, Error> {
@@ -189,6 +204,7 @@ impl<E: EntityTrait, K, M> Clone for HasMany<E, K, M> {
             limit: self.limit,
             projection: self.projection.clone(),
             max_keys_per_statement: self.max_keys_per_statement,
+            group: self.group.clone(),
             _types: PhantomData,
         }
     }

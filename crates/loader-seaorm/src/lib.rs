@@ -64,6 +64,7 @@
 //! ```
 
 mod by_key;
+mod cached_group;
 mod counter;
 mod error;
 mod has_many;

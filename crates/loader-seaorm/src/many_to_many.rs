@@ -9,6 +9,7 @@ use sea_orm::{
 
 use crate::{
     Error, Key,
+    cached_group::CachedGroup,
     key::KEY_ALIAS,
     per_parent::order_and_limit,
     primary_key::single_primary_key,
@@ -91,6 +92,7 @@ pub struct ManyToMany<E: EntityTrait, J: EntityTrait, K = i64, M = <E as EntityT
     limit: Option<u64>,
     projection: Projection<E>,
     max_keys_per_statement: usize,
+    group: CachedGroup,
     _types: PhantomData<fn() -> (K, M)>,
 }
 
@@ -107,6 +109,7 @@ impl<E: EntityTrait, J: EntityTrait, K: Key> ManyToMany<E, J, K> {
             limit: None,
             projection: Projection::full(),
             max_keys_per_statement: DEFAULT_MAX_KEYS_PER_STATEMENT,
+            group: CachedGroup::default(),
             _types: PhantomData,
         }
     }
@@ -119,6 +122,7 @@ impl<E: EntityTrait, J: EntityTrait, K: Key, M> ManyToMany<E, J, K, M> {
     #[must_use]
     pub fn filter(mut self, filter: impl Into<Condition>) -> Self {
         self.filter = Some(filter.into());
+        self.group.reset();
         self
     }
 
@@ -129,6 +133,7 @@ impl<E: EntityTrait, J: EntityTrait, K: Key, M> ManyToMany<E, J, K, M> {
     #[must_use]
     pub fn order_by(mut self, column: E::Column, order: Order) -> Self {
         self.order.push((SortColumn::Target(column), order));
+        self.group.reset();
         self
     }
 
@@ -139,6 +144,7 @@ impl<E: EntityTrait, J: EntityTrait, K: Key, M> ManyToMany<E, J, K, M> {
     #[must_use]
     pub fn order_by_junction(mut self, column: J::Column, order: Order) -> Self {
         self.order.push((SortColumn::Junction(column), order));
+        self.group.reset();
         self
     }
 
@@ -148,6 +154,7 @@ impl<E: EntityTrait, J: EntityTrait, K: Key, M> ManyToMany<E, J, K, M> {
     #[must_use]
     pub fn limit(mut self, n: u64) -> Self {
         self.limit = Some(n);
+        self.group.reset();
         self
     }
 
@@ -165,6 +172,7 @@ impl<E: EntityTrait, J: EntityTrait, K: Key, M> ManyToMany<E, J, K, M> {
             limit: self.limit,
             projection: Projection::partial::<P>(),
             max_keys_per_statement: self.max_keys_per_statement,
+            group: CachedGroup::default(),
             _types: PhantomData,
         }
     }
@@ -176,6 +184,25 @@ impl<E: EntityTrait, J: EntityTrait, K: Key, M> ManyToMany<E, J, K, M> {
     pub fn max_keys_per_statement(mut self, n: usize) -> Self {
         self.max_keys_per_statement = n.max(1);
         self
+    }
+}
+
+impl<E: EntityTrait, J: EntityTrait, K, M> ManyToMany<E, J, K, M> {
+    /// The group named by this shape (see `Shape`): renders SQL text, so [`BatchFn::group`]
+    /// caches it.
+    fn derive_group(&self) -> QueryGroup {
+        let relation = format!(
+            "many_to_many({}.{}->{})",
+            J::default().to_string(),
+            column_name(&self.parent),
+            column_name(&self.target)
+        );
+        Shape::new(&E::default().to_string(), &relation)
+            .filter(self.filter.as_ref())
+            .order(self.order.iter().map(|(c, o)| (c.name(), o)))
+            .limit(self.limit)
+            .columns(self.projection.select(), self.projection.partial_name())
+            .build()
     }
 }
 
@@ -191,18 +218,7 @@ where
     type Error = Error;
 
     fn group(&self) -> QueryGroup {
-        let relation = format!(
-            "many_to_many({}.{}->{})",
-            J::default().to_string(),
-            column_name(&self.parent),
-            column_name(&self.target)
-        );
-        Shape::new(&E::default().to_string(), &relation)
-            .filter(self.filter.as_ref())
-            .order(self.order.iter().map(|(c, o)| (c.name(), o)))
-            .limit(self.limit)
-            .columns(self.projection.select(), self.projection.partial_name())
-            .build()
+        self.group.get_or_derive(|| self.derive_group())
     }
 
     async fn load(&self, keys: &[K]) -> Result<HashMap<K, Vec<M>>, Error> {
@@ -248,6 +264,7 @@ impl<E: EntityTrait, J: EntityTrait, K, M> Clone for ManyToMany<E, J, K, M> {
             limit: self.limit,
             projection: self.projection.clone(),
             max_keys_per_statement: self.max_keys_per_statement,
+            group: self.group.clone(),
             _types: PhantomData,
         }
     }

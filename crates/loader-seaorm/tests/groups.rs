@@ -141,3 +141,56 @@ async fn every_difference_in_shape_gives_a_different_group() {
         "colliding groups in {groups:#?}"
     );
 }
+
+#[tokio::test]
+async fn a_group_is_the_same_on_every_call_and_every_clone() {
+    let db = db().await;
+    let comments = latest_comments(&db);
+    let first = comments.group();
+    assert_eq!(comments.group(), first);
+    assert_eq!(comments.clone().group(), first);
+    assert_eq!(comments.clone().group(), latest_comments(&db).group());
+    let by_key = ByKey::<user::Entity>::new(db.clone());
+    assert_eq!(by_key.group(), by_key.clone().group());
+    let tags = ManyToMany::<tag::Entity, post_tag::Entity>::new(
+        db,
+        post_tag::Column::PostId,
+        post_tag::Column::TagId,
+    );
+    assert_eq!(tags.group(), tags.clone().group());
+}
+
+#[tokio::test]
+async fn a_setter_after_group_changes_the_group() {
+    let db = db().await;
+    let base = HasMany::<comment::Entity>::new(db.clone(), comment::Column::PostId);
+    let unlimited = base.group();
+    let limited = base.limit(3);
+    assert_ne!(limited.group(), unlimited);
+    assert_eq!(
+        limited.group(),
+        HasMany::<comment::Entity>::new(db.clone(), comment::Column::PostId)
+            .limit(3)
+            .group()
+    );
+    let ordered = limited.order_by(comment::Column::Id, Order::Desc);
+    assert!(ordered.group().as_str().contains("order(id DESC)"));
+    let filtered = ordered.filter(comment::Column::AuthorId.eq(1));
+    assert!(filtered.group().as_str().contains("{"));
+
+    let posts = ByKey::<post::Entity>::new(db.clone());
+    let all = posts.group();
+    assert_ne!(posts.filter(post::Column::Published.eq(true)).group(), all);
+
+    let follows = ManyToMany::<user::Entity, follow::Entity>::new(
+        db,
+        follow::Column::FolloweeId,
+        follow::Column::FollowerId,
+    );
+    let by_pk = follows.group();
+    let by_when = follows.order_by_junction(follow::Column::CreatedAt, Order::Desc);
+    assert_ne!(by_when.group(), by_pk);
+    let by_name = by_when.order_by(user::Column::Name, Order::Asc);
+    assert!(by_name.group().as_str().contains("name ASC"));
+    assert!(by_name.limit(2).group().as_str().contains("limit(2)"));
+}
