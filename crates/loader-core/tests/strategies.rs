@@ -461,8 +461,9 @@ fn adaptive_backs_off_on_local_overload() {
     let run = adaptive_run(&scenario);
     let (before, _) = run.limit_stats(5.0, 8.0);
     let (during, _) = run.limit_stats(10.0, 12.0);
+    // Down to half the held limit (Adaptive::LOAD_FLOOR), not to the minimum.
     assert!(
-        during < 0.5 * before,
+        during < 0.6 * before && during > 0.4 * before,
         "limit {before} -> {during} under local overload"
     );
     assert!(run.reasons.iter().any(|(_, r)| r.starts_with("local load")));
