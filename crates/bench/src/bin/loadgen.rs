@@ -34,6 +34,10 @@ struct Args {
     /// A request without a response after this is a timeout.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     timeout: Duration,
+    /// Clients refused with `OVERLOADED` retry at once instead of waiting the server's
+    /// `retryAfterMs` hint (at most 1 s).
+    #[arg(long)]
+    ignore_retry_after: bool,
     /// `builtin` or a TOML mix file (see the README).
     #[arg(long, default_value = "builtin")]
     query_mix: String,
@@ -66,6 +70,7 @@ async fn main() -> anyhow::Result<()> {
     config.duration = args.duration;
     config.warmup = args.warmup;
     config.timeout = args.timeout;
+    config.honor_retry_after = !args.ignore_retry_after;
     config.seed = args.seed;
     config.progress = true;
     let report = run(config).await?;

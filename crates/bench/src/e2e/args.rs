@@ -51,6 +51,10 @@ pub struct E2eArgs {
     /// Client-side request timeout.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Clients refused with `OVERLOADED` retry at once instead of waiting the server's
+    /// `retryAfterMs` hint (at most 1 s).
+    #[arg(long)]
+    pub ignore_retry_after: bool,
     /// Skip the "database gets slower" run.
     #[arg(long)]
     pub no_slowdown: bool,

@@ -101,6 +101,7 @@ pub async fn run(args: E2eArgs, command: String) -> anyhow::Result<E2eResults> {
         };
         for &clients in &args.clients {
             let mut config = LoadConfig::new(server.graphql_url(), mix.clone());
+            config.honor_retry_after = !args.ignore_retry_after;
             config.clients = clients;
             config.warmup = args.warmup;
             config.duration = args.duration;
@@ -247,6 +248,7 @@ async fn slowdown_run(
 ) -> anyhow::Result<SlowdownRun> {
     let third = args.slowdown_duration / 3;
     let mut config = LoadConfig::new(url, mix.clone());
+    config.honor_retry_after = !args.ignore_retry_after;
     config.clients = args.slowdown_clients;
     config.warmup = args.warmup;
     config.duration = args.slowdown_duration;
@@ -322,6 +324,7 @@ async fn soak_run(
     let warmup = Duration::from_secs(10);
     let rss_ready_kib = server.rss_kib();
     let mut config = LoadConfig::new(server.graphql_url(), mix.clone());
+    config.honor_retry_after = !args.ignore_retry_after;
     config.clients = args.soak_clients;
     config.warmup = warmup;
     config.duration = duration;

@@ -27,7 +27,15 @@ pub struct LoadConfig {
     /// Draw a progress bar on standard error (hidden when it is not a terminal).
     /// By default, this is `false`.
     pub progress: bool,
+    /// A client refused with `OVERLOADED` waits the server's hint (`retryAfterMs`, at most
+    /// [`MAX_RETRY_WAIT`]) before its next request, as a well-behaved client does; `false`:
+    /// it sends the next one at once, and a closed loop turns refusals into a hot loop that
+    /// measures the cost of refusing more than anything else. By default, this is `true`.
+    pub honor_retry_after: bool,
 }
+
+/// The longest a client waits on a `retryAfterMs` hint.
+pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(1);
 
 impl LoadConfig {
     /// Settings for `url` and `mix` with every other default.
@@ -41,6 +49,7 @@ impl LoadConfig {
             timeout: Duration::from_secs(30),
             seed: 1,
             progress: false,
+            honor_retry_after: true,
         }
     }
 }

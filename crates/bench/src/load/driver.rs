@@ -10,7 +10,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::{SeedableRng, rngs::StdRng};
 use tokio::time::Instant;
 
-use super::{LoadConfig, LoadReport, Outcome, Recorder, RunFacts, outcome::TransportKind};
+use super::{
+    LoadConfig, LoadReport, MAX_RETRY_WAIT, Outcome, Recorder, RunFacts,
+    outcome::{TransportKind, retry_after_hint},
+};
 use crate::BenchError;
 
 /// Runs a closed-loop load and reports it.
@@ -77,13 +80,19 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, BenchError> {
                 let (_, body) = config.mix.pick(&mut rng);
                 recorder.lock().expect("recorder lock").issued();
                 let sent = Instant::now();
-                let outcome = send(&client, &config.url, &body).await;
+                let (outcome, retry_after) = send(&client, &config.url, &body).await;
                 let finished = Instant::now();
                 recorder.lock().expect("recorder lock").record(
                     finished.duration_since(start),
                     finished.duration_since(sent),
                     &outcome,
                 );
+                if config.honor_retry_after
+                    && let Some(wait) = retry_after
+                {
+                    let until = (finished + wait.min(MAX_RETRY_WAIT)).min(end);
+                    tokio::time::sleep_until(until).await;
+                }
             }
         });
     }
@@ -117,8 +126,13 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, BenchError> {
     }))
 }
 
-/// Sends one request and classifies what came back.
-async fn send(client: &reqwest::Client, url: &str, body: &serde_json::Value) -> Outcome {
+/// Sends one request and classifies what came back, with the server's retry hint when it
+/// refused the request as overloaded.
+async fn send(
+    client: &reqwest::Client,
+    url: &str,
+    body: &serde_json::Value,
+) -> (Outcome, Option<Duration>) {
     let response = client
         .post(url)
         .header(
@@ -130,12 +144,19 @@ async fn send(client: &reqwest::Client, url: &str, body: &serde_json::Value) -> 
         .await;
     let response = match response {
         Ok(response) => response,
-        Err(e) => return transport_failure(&e),
+        Err(e) => return (transport_failure(&e), None),
     };
     let status = response.status().as_u16();
     match response.bytes().await {
-        Ok(bytes) => Outcome::from_response(status, &bytes),
-        Err(e) => transport_failure(&e),
+        Ok(bytes) => {
+            let outcome = Outcome::from_response(status, &bytes);
+            let hint = outcome
+                .overloaded()
+                .then(|| retry_after_hint(&bytes))
+                .flatten();
+            (outcome, hint)
+        }
+        Err(e) => (transport_failure(&e), None),
     }
 }
 

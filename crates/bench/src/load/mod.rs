@@ -15,10 +15,10 @@ mod recorder;
 mod report;
 mod tally;
 
-pub use config::LoadConfig;
+pub use config::{LoadConfig, MAX_RETRY_WAIT};
 pub use driver::run;
 pub use mix::{DEFAULT_POSTS, DEFAULT_USERS, MixQuery, QueryMix};
-pub use outcome::{OVERLOADED, Outcome, TransportKind};
+pub use outcome::{OVERLOADED, Outcome, TransportKind, retry_after_hint};
 pub use phases::{Phase, PhaseSummary, ok_series, recovery_time, summarize_phases};
 pub use recorder::{Recorder, RunFacts};
 pub use report::{LatencySummary, LoadReport, SecondPoint};

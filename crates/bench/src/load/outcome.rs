@@ -1,5 +1,7 @@
 //! [`Outcome`]: what one request came back as, from the HTTP status and GraphQL body.
 
+use std::time::Duration;
+
 use serde_json::Value;
 
 /// The `extensions.code` of a load the server shed.
@@ -26,6 +28,26 @@ pub enum TransportKind {
     Connect,
     /// The request or the response body failed mid-way.
     Request,
+}
+
+/// The largest `extensions.retryAfterMs` of an `OVERLOADED` response's errors.
+///
+/// ```
+/// use std::time::Duration;
+/// use bench::load::retry_after_hint;
+///
+/// let body = br#"{"errors":[{"message":"busy","extensions":{"code":"OVERLOADED","retryAfterMs":40}}]}"#;
+/// assert_eq!(retry_after_hint(body), Some(Duration::from_millis(40)));
+/// assert_eq!(retry_after_hint(br#"{"data":{}}"#), None);
+/// ```
+pub fn retry_after_hint(body: &[u8]) -> Option<Duration> {
+    let json = serde_json::from_slice::<Value>(body).ok()?;
+    json.get("errors")?
+        .as_array()?
+        .iter()
+        .filter_map(|e| e.pointer("/extensions/retryAfterMs")?.as_u64())
+        .max()
+        .map(Duration::from_millis)
 }
 
 impl Outcome {

@@ -185,7 +185,16 @@ async fn execute(
     media: ResponseMedia,
     is_get: bool,
 ) -> Response {
-    // Parse first: a parse failure is a request error with its own code, and `GET` must
+    // Admission at the door: under overload a new request is refused before it costs a
+    // parse, a root query or a first level that a later refusal would waste.
+    let admitted = match &state.loaders {
+        LoaderBackend::Engine(engine) => match engine.admit_request() {
+            Ok(scope) => Some(scope),
+            Err(err) => return overloaded(media, &AppError::from(err)),
+        },
+        _ => None,
+    };
+    // Then parse: a parse failure is a request error with its own code, and `GET` must
     // not run mutations.
     let operation_name = request.operation_name.clone();
     let variables = request.variables.clone();
@@ -231,13 +240,8 @@ async fn execute(
     // `TIMEOUT` field error next to the data that did load, not a bare 504.
     let load_deadline = deadline - (timeout / 10).min(Duration::from_millis(100));
     let mut loaders = Loaders::new(&state.loaders, &state.db, load_deadline);
-    // Admission at the door: under overload a new request is refused before it costs a parse
-    // of its selection, a root query or a first level that a later refusal would waste.
-    if let LoaderBackend::Engine(engine) = &state.loaders {
-        match engine.admit_request() {
-            Ok(scope) => loaders = loaders.in_request(scope),
-            Err(err) => return overloaded(media, &AppError::from(err)),
-        }
+    if let Some(scope) = admitted {
+        loaders = loaders.in_request(scope);
     }
     let request = request.data(loaders);
     match tokio::time::timeout_at(deadline, state.schema.execute(request)).await {
