@@ -1,5 +1,9 @@
 //! [`Family`]: the loaders of one relation in one request, one per page size, made on first
 //! use; and [`Handle`], one such loader on whichever backend the server runs.
+//!
+//! The batch function behind a loader is made once per process, not per request: engine
+//! mode shares it through [`BatchFns`](super::batch_fns::BatchFns), async-graphql mode
+//! shares the whole `DataLoader`.
 
 use std::{
     collections::HashMap,
@@ -71,7 +75,8 @@ pub(super) struct Family<F: BatchFn> {
 }
 
 impl<F: BatchFn> Family<F> {
-    /// `name` identifies the relation among the process-wide `DataLoader`s.
+    /// `name` identifies the relation among the process-wide batch functions and
+    /// `DataLoader`s.
     pub(super) fn new(name: &'static str, make: fn(DatabaseConnection, u32) -> F) -> Self {
         Self {
             name,
@@ -88,7 +93,8 @@ impl<F: BatchFn> Family<F> {
                 let make = || (self.make)(loaders.db.clone(), limit);
                 match &loaders.backend {
                     LoaderBackend::Engine(engine) => {
-                        let mut loader = engine.loader(make()).with_deadline(loaders.deadline);
+                        let f = engine.batch_fns().get(self.name, limit, make);
+                        let mut loader = engine.loader_shared(f).with_deadline(loaders.deadline);
                         if let Some(request) = &loaders.request {
                             loader = loader.in_request(request);
                         }
@@ -109,5 +115,82 @@ impl<F: BatchFn> Family<F> {
         for handle in handles.values() {
             handle.clear(key);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        sync::atomic::{AtomicUsize, Ordering},
+        time::Duration,
+    };
+
+    use entity::post;
+    use loader_core::Engine;
+    use loader_seaorm::HasMany;
+    use sea_orm::Database;
+    use tokio::time::Instant;
+
+    use super::*;
+    use crate::graphql::LoaderMode;
+
+    static MADE: AtomicUsize = AtomicUsize::new(0);
+
+    fn counted(db: DatabaseConnection, limit: u32) -> HasMany<post::Entity> {
+        MADE.fetch_add(1, Ordering::SeqCst);
+        HasMany::new(db, post::Column::AuthorId).limit(u64::from(limit))
+    }
+
+    #[tokio::test]
+    async fn requests_share_one_batch_function_per_relation_and_page_size() {
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        let engine = Engine::builder().max_concurrency(4).build().unwrap();
+        let backend = LoaderBackend::new(LoaderMode::Engine, &engine);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        // Two requests, each with its own loaders and its own family of this relation.
+        let request_a = Loaders::new(&backend, &db, deadline);
+        let request_b = Loaders::new(&backend, &db, deadline);
+        let family_a = Family::new("test.posts_of_author", counted);
+        let family_b = Family::new("test.posts_of_author", counted);
+
+        let Handle::Engine(loader_a) = family_a.get(&request_a, 10) else {
+            panic!("engine mode makes engine loaders");
+        };
+        let Handle::Engine(loader_b) = family_b.get(&request_b, 10) else {
+            panic!("engine mode makes engine loaders");
+        };
+        assert_eq!(
+            MADE.load(Ordering::SeqCst),
+            1,
+            "made once for both requests"
+        );
+        assert!(
+            !Arc::ptr_eq(&loader_a, &loader_b),
+            "each request has its own loader"
+        );
+        assert_eq!(loader_a.group(), loader_b.group());
+
+        let LoaderBackend::Engine(shared) = &backend else {
+            panic!("engine mode");
+        };
+        let first = shared
+            .batch_fns()
+            .get("test.posts_of_author", 10, || counted(db.clone(), 10));
+        let again = shared
+            .batch_fns()
+            .get("test.posts_of_author", 10, || counted(db.clone(), 10));
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(
+            MADE.load(Ordering::SeqCst),
+            1,
+            "still the one made for the requests"
+        );
+
+        let _ = family_b.get(&request_b, 5);
+        assert_eq!(
+            MADE.load(Ordering::SeqCst),
+            2,
+            "another page size, another function"
+        );
     }
 }

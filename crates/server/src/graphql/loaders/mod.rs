@@ -3,7 +3,9 @@
 //! One `Loaders` is made per GraphQL request and put into the request data. It holds one
 //! [`loader_core::Loader`] per relation and page size, all created on the one process-wide
 //! [`Engine`](loader_core::Engine), so every relation of every request shares the engine's concurrency limit and
-//! identical loads from concurrent requests coalesce. Each loader caches what it loaded for
+//! identical loads from concurrent requests coalesce. The batch functions behind the loaders
+//! are made once per process (per relation and page size) and shared by every request, so
+//! their query groups are derived once. Each loader caches what it loaded for
 //! the rest of the request; mutations report their writes here (`created_post`, ...) and
 //! the affected cache entries are dropped or primed, so a read after a write in the same
 //! request sees the write.
@@ -15,6 +17,7 @@
 //! ([`LoaderMode`], `--loader`), for comparisons.
 
 mod backend;
+mod batch_fns;
 mod dataloader;
 mod family;
 mod mode;
