@@ -24,6 +24,10 @@ use std::time::Duration;
 
 use crate::LoadError;
 
+/// New requests are admitted at the door only while the queue is under this share of
+/// `queue_capacity`; the rest is kept for the later loads of requests already admitted.
+pub(crate) const DOOR_SHARE: f64 = 0.5;
+
 /// The engine's state as admission sees it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Pressure {
@@ -51,6 +55,24 @@ impl Pressure {
         }
         let waves = self.waiting_batches / self.limit.max(1) + 1;
         self.mean_rtt.saturating_mul(waves as u32)
+    }
+
+    /// Admits a new request at the door ([`Engine::admit_request`](crate::Engine::admit_request)):
+    /// the rules of a first load, and the queue must be under [`DOOR_SHARE`] full. The rest
+    /// of the queue is kept for the later levels of requests already admitted: a request
+    /// fans out into many loads, and one refused halfway fails the whole request.
+    pub(crate) fn admit_request(&self) -> Result<(), LoadError> {
+        let door = ((self.capacity as f64) * DOOR_SHARE).floor() as usize;
+        if self.queued >= door.max(1) {
+            return Err(LoadError::Overloaded {
+                retry_after: self
+                    .expected_wait()
+                    .max(self.mean_rtt)
+                    .max(Duration::from_millis(1)),
+                reason: "queue full",
+            });
+        }
+        self.admit(1, false)
     }
 
     /// Admits `loads` new loads, or says why not. `continuing`: a load of the same request was
@@ -168,6 +190,23 @@ mod tests {
             ..busy
         };
         assert_eq!(reason(tight.admit(1, true)), "deadline");
+    }
+
+    #[test]
+    fn the_door_keeps_half_the_queue_for_requests_already_admitted() {
+        let half = Pressure {
+            queued: 50,
+            ..idle()
+        };
+        assert_eq!(reason(half.admit_request()), "queue full");
+        // ...while loads of admitted requests (and standalone loads) still get in.
+        assert_eq!(reason(half.admit(1, true)), "admitted");
+        assert_eq!(reason(half.admit(1, false)), "admitted");
+        let under = Pressure {
+            queued: 49,
+            ..idle()
+        };
+        assert_eq!(reason(under.admit_request()), "admitted");
     }
 
     #[test]

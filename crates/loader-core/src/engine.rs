@@ -184,7 +184,9 @@ impl Engine {
 
     /// Admits a new request at the door, before it does any work: a scope already admitted
     /// (its loads are continuation), or [`LoadError::Overloaded`] when a new request's first
-    /// load would be refused now (queue full, or expected wait above `max_queue_wait`).
+    /// load would be refused now (expected wait above `max_queue_wait`), or when the wait
+    /// queue is half full: the other half is kept for the later loads of requests already
+    /// admitted.
     ///
     /// A server that calls this before parsing and executing a request spends nothing on the
     /// requests it sheds; with [`request`](Self::request) the first level's load decides
@@ -201,7 +203,7 @@ impl Engine {
     /// # }
     /// ```
     pub fn admit_request(&self) -> Result<RequestScope, LoadError> {
-        match self.inner.pressure(None).admit(1, false) {
+        match self.inner.pressure(None).admit_request() {
             Ok(()) => {
                 let scope = RequestScope::new();
                 scope.state.mark_admitted();
