@@ -68,8 +68,9 @@ async fn a_full_queue_refuses_new_loads_at_once() {
     assert_eq!(engine.queued(), 0);
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_load_expected_to_wait_past_max_queue_wait_or_its_deadline_is_refused() {
+/// An engine with one permit and `max_queue_wait` 250 ms, and a batch function whose calls
+/// take 100 ms and hold one key each.
+fn one_permit_100ms_calls() -> (Engine, TestFn) {
     let (strategy, _) = Recording::fixed(1);
     let engine = Engine::builder()
         .strategy(strategy)
@@ -84,6 +85,12 @@ async fn a_load_expected_to_wait_past_max_queue_wait_or_its_deadline_is_refused(
             ..Backend::default()
         },
     );
+    (engine, f)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_load_expected_to_wait_past_max_queue_wait_or_its_deadline_is_refused() {
+    let (engine, f) = one_permit_100ms_calls();
     let loader = engine.loader(f).without_cache();
     // Teach the engine that a batch takes 100 ms.
     loader.load(0).await.unwrap();
@@ -146,20 +153,7 @@ async fn a_caller_deadline_passing_while_waiting_fails_with_deadline_exceeded() 
 
 #[tokio::test(start_paused = true)]
 async fn a_request_already_admitted_keeps_its_later_loads_under_pressure() {
-    let (strategy, _) = Recording::fixed(1);
-    let engine = Engine::builder()
-        .strategy(strategy)
-        .max_queue_wait(Duration::from_millis(250))
-        .max_batch_size(1)
-        .build()
-        .unwrap();
-    let (f, _) = TestFn::new(
-        "users",
-        Backend {
-            latency: Duration::from_millis(100),
-            ..Backend::default()
-        },
-    );
+    let (engine, f) = one_permit_100ms_calls();
     let f = Arc::new(f);
     let background = engine.loader_shared(f.clone()).without_cache();
     // Teach the engine that a batch takes 100 ms.
