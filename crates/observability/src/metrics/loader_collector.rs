@@ -60,6 +60,17 @@ impl Collector for LoaderCollector {
                 .encode_descriptor(name, help, None, MetricType::Gauge)?
                 .encode_gauge(&value)?;
         }
+        encoder
+            .encode_descriptor(
+                "loader_requests_refused",
+                "Requests refused at the door (OVERLOADED before they ran) since the start",
+                None,
+                MetricType::Counter,
+            )?
+            .encode_counter::<prometheus_client::encoding::NoLabelSet, _, u64>(
+                &s.requests_refused,
+                None,
+            )?;
         {
             let mut info = encoder.encode_descriptor(
                 "loader_strategy",
