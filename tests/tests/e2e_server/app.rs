@@ -4,7 +4,9 @@
 use std::net::SocketAddr;
 
 use loader_seaorm::StatementCounter;
-use sea_orm::DatabaseConnection;
+use sea_orm::{
+    ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, TransactionTrait,
+};
 use serde_json::{Value, json};
 use server::{
     AppState, Application,
@@ -87,7 +89,31 @@ pub async fn spawn_app_with(
     })
 }
 
+/// A table locked `ACCESS EXCLUSIVE` by a transaction on a connection of its own (so queries
+/// that need it block), until [`TableLock::release`].
+pub struct TableLock {
+    txn: DatabaseTransaction,
+    _db: DatabaseConnection,
+}
+
+impl TableLock {
+    /// Rolls the locking transaction back: the blocked queries go on.
+    pub async fn release(self) {
+        self.txn.rollback().await.expect("the lock is released");
+    }
+}
+
 impl TestApp {
+    /// Locks `table` from a second connection (PostgreSQL) until the lock is released.
+    pub async fn lock_table(&self, table: &str) -> TableLock {
+        let db = Database::connect(self.url.as_str()).await.unwrap();
+        let txn = db.begin().await.unwrap();
+        txn.execute_unprepared(&format!("LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+            .await
+            .unwrap();
+        TableLock { txn, _db: db }
+    }
+
     /// `POST /graphql`; returns the status and the JSON body.
     pub async fn post(&self, query: &str, variables: Value) -> (reqwest::StatusCode, Value) {
         let response = self

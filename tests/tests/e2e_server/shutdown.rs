@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, Database, TransactionTrait};
 use server::seed::SeedPlan;
 
 use crate::app::{Backend, spawn_app};
@@ -19,11 +18,7 @@ async fn stop_signal_lets_the_request_in_flight_finish() {
     else {
         return;
     };
-    let locker = Database::connect(app.url.as_str()).await.unwrap();
-    let txn = locker.begin().await.unwrap();
-    txn.execute_unprepared("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
-        .await
-        .unwrap();
+    let lock = app.lock_table("users").await;
 
     let client = app.client.clone();
     let url = format!("http://{}/graphql", app.addr);
@@ -55,7 +50,7 @@ async fn stop_signal_lets_the_request_in_flight_finish() {
         "the server waits for the request in flight"
     );
 
-    txn.rollback().await.unwrap();
+    lock.release().await;
     let body = request.await.unwrap();
     assert_eq!(body["data"]["user"]["id"], "1", "{body}");
     tokio::time::timeout(Duration::from_secs(10), server)
@@ -81,11 +76,7 @@ async fn stop_gives_up_on_a_stuck_request_after_the_grace_period() {
     else {
         return;
     };
-    let locker = Database::connect(app.url.as_str()).await.unwrap();
-    let txn = locker.begin().await.unwrap();
-    txn.execute_unprepared("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
-        .await
-        .unwrap();
+    let lock = app.lock_table("users").await;
     let client = app.client.clone();
     let url = format!("http://{}/graphql", app.addr);
     let request = tokio::spawn(async move {
@@ -111,6 +102,6 @@ async fn stop_gives_up_on_a_stuck_request_after_the_grace_period() {
         .expect("the server exits after the grace period although the lock is held")
         .unwrap()
         .unwrap();
-    txn.rollback().await.unwrap();
+    lock.release().await;
     request.abort();
 }

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, Database, TransactionTrait};
 use server::seed::SeedPlan;
 
 use crate::app::{Backend, spawn_app_with};
@@ -20,11 +19,7 @@ async fn relation_stuck_on_a_lock_times_out_next_to_the_data_that_loaded() {
     else {
         return;
     };
-    let locker = Database::connect(app.url.as_str()).await.unwrap();
-    let txn = locker.begin().await.unwrap();
-    txn.execute_unprepared("LOCK TABLE comments IN ACCESS EXCLUSIVE MODE")
-        .await
-        .unwrap();
+    let lock = app.lock_table("comments").await;
 
     let (status, body) = tokio::time::timeout(
         Duration::from_secs(10),
@@ -47,7 +42,7 @@ async fn relation_stuck_on_a_lock_times_out_next_to_the_data_that_loaded() {
     let data = app.data("{ user(id: \"1\") { name } }").await;
     assert!(data["user"]["name"].is_string());
 
-    txn.rollback().await.unwrap();
+    lock.release().await;
     let data = app
         .data("{ post(id: \"1\") { comments(first: 2) { body } } }")
         .await;
@@ -67,11 +62,7 @@ async fn request_stuck_outside_the_loader_is_answered_504_at_its_deadline() {
     else {
         return;
     };
-    let locker = Database::connect(app.url.as_str()).await.unwrap();
-    let txn = locker.begin().await.unwrap();
-    txn.execute_unprepared("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
-        .await
-        .unwrap();
+    let lock = app.lock_table("users").await;
 
     // The root list is one direct query, not a loader batch.
     let (status, body) = tokio::time::timeout(
@@ -84,7 +75,7 @@ async fn request_stuck_outside_the_loader_is_answered_504_at_its_deadline() {
     assert_eq!(body["errors"][0]["extensions"]["code"], "TIMEOUT", "{body}");
     assert!(body.get("data").is_none());
 
-    txn.rollback().await.unwrap();
+    lock.release().await;
     app.data("{ users(first: 1) { id } }").await;
     app.stop().await;
 }
