@@ -65,9 +65,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let requests = (0..200u32).map(|r| {
         let engine = engine.clone();
         tokio::spawn(async move {
-            // One loader per request: its cache lives as long as the request.
-            let authors = engine.loader(AuthorNames);
-            let posts = engine.loader(PostCounts);
+            // One scope and one set of loaders per request: under overload the scope is
+            // admitted as a unit (a request that got in keeps its later loads), and the
+            // loaders' caches live as long as the request.
+            let request = engine.request();
+            let authors = engine.loader(AuthorNames).in_request(&request);
+            let posts = engine.loader(PostCounts).in_request(&request);
             let id = r % 60;
             let (name, count) = tokio::join!(authors.load(id), posts.load(id));
             (id, name, count)
