@@ -378,6 +378,30 @@ impl Adaptive {
         self.reason = reason;
     }
 
+    /// Holds the limit just measured (`here`) as the new reference: a plateau is known.
+    fn settle(&mut self, now: Duration, here: Measure, reason: String) {
+        self.reason = reason;
+        self.reference = Some(here);
+        self.plateau_known = true;
+        self.hold(now);
+    }
+
+    /// Keeps climbing from `here` (reached from `from_limit`): doubles the last step, but
+    /// grows at most × [`Self::growth_factor`].
+    fn accelerate(&mut self, here: Measure, from_limit: f64, reason: String) {
+        let tried = here.limit;
+        self.phase = Phase::Step {
+            from: here,
+            direction: Direction::Up,
+            mode: Mode::Multiplicative,
+            descending: false,
+        };
+        let step = (2.0 * (tried - from_limit))
+            .min(tried * (self.growth_factor() - 1.0))
+            .max(1.0);
+        self.set_limit(tried + step, reason);
+    }
+
     fn hold(&mut self, now: Duration) {
         self.phase = Phase::Hold;
         self.hold_windows = Self::HOLD_WINDOWS;
@@ -685,31 +709,24 @@ impl Adaptive {
                     // Free and (nearly) proportional: well below the knee (a capacity that
                     // grew, a burst after a quiet period). Keep climbing, doubling the step,
                     // instead of one probe per cooldown: the 8 → 64 step took 16 s that way.
-                    self.phase = Phase::Step {
-                        from: here,
-                        direction: Direction::Up,
-                        mode: Mode::Multiplicative,
-                        descending: false,
-                    };
-                    let step = (2.0 * (tried - from.limit))
-                        .min(tried * (self.growth_factor() - 1.0))
-                        .max(1.0);
-                    self.set_limit(
-                        tried + step,
+                    self.accelerate(
+                        here,
+                        from.limit,
                         format!("more concurrency is free and pays ({:+.0}%)", gain * 100.0),
                     );
                     return;
                 }
                 if free && gain <= threshold {
-                    self.reason = format!(
-                        "more concurrency is free ({:+.0}%, rtt {:+.0}%) at {}",
-                        gain * 100.0,
-                        (w.rtt / from.rtt - 1.0) * 100.0,
-                        tried.round()
+                    self.settle(
+                        now,
+                        here,
+                        format!(
+                            "more concurrency is free ({:+.0}%, rtt {:+.0}%) at {}",
+                            gain * 100.0,
+                            (w.rtt / from.rtt - 1.0) * 100.0,
+                            tried.round()
+                        ),
                     );
-                    self.reference = Some(here);
-                    self.plateau_known = true;
-                    self.hold(now);
                     return;
                 }
                 if gain > threshold {
@@ -718,27 +735,19 @@ impl Adaptive {
                     // Near the plateau (gain well under proportional) a successful probe moves
                     // the limit one step per cooldown: a lucky window cannot start a climb.
                     if !may_grow || tried >= self.max() || mode == Mode::Bisect || !rising {
-                        self.reason =
-                            format!("throughput +{:.0}% at {}", gain * 100.0, tried.round());
-                        self.reference = Some(here);
-                        self.plateau_known = true;
-                        self.hold(now);
+                        self.settle(
+                            now,
+                            here,
+                            format!("throughput +{:.0}% at {}", gain * 100.0, tried.round()),
+                        );
                         return;
                     }
-                    self.phase = Phase::Step {
-                        from: here,
-                        direction: Direction::Up,
-                        mode: Mode::Multiplicative,
-                        descending: false,
-                    };
                     // Accelerate: double the last step, but grow at most x GROWTH_FACTOR. After
                     // a one-step probe this starts gently (+2, +4, ...), so a probe that was
                     // lucky overshoots by little; from a slow-start step it keeps the pace.
-                    let step = (2.0 * (tried - from.limit))
-                        .min(tried * (self.growth_factor() - 1.0))
-                        .max(1.0);
-                    self.set_limit(
-                        tried + step,
+                    self.accelerate(
+                        here,
+                        from.limit,
                         format!("throughput still rising (+{:.0}%)", gain * 100.0),
                     );
                 } else if mode == Mode::Multiplicative
@@ -782,11 +791,11 @@ impl Adaptive {
                 if gain > threshold || (gain > -threshold && faster) {
                     // The downstream was over capacity.
                     if tried <= self.min() || mode == Mode::Bisect {
-                        self.reason =
-                            format!("throughput {:+.0}% at {}", gain * 100.0, tried.round());
-                        self.reference = Some(here);
-                        self.plateau_known = true;
-                        self.hold(now);
+                        self.settle(
+                            now,
+                            here,
+                            format!("throughput {:+.0}% at {}", gain * 100.0, tried.round()),
+                        );
                         return;
                     }
                     // Still slower than the healthy reference: size the next step by the
