@@ -399,7 +399,9 @@ fn adaptive_does_not_collapse_on_pure_latency_shift() {
         "limit fell to {mean} after a latency shift: {:?}",
         run.reasons
     );
-    assert!(run.min_limit(12.0, 20.0) >= 20, "{:?}", run.reasons);
+    // The descent's first step (× 0.8) is the test that tells a latency shift from a capacity
+    // loss: the limit never leaves 20% of the capacity, not even for one window.
+    assert!(run.min_limit(10.0, 20.0) >= 25, "{:?}", run.reasons);
 }
 
 #[test]
@@ -411,10 +413,11 @@ fn adaptive_drops_on_error_burst_and_recovers() {
     let run = adaptive_run(&scenario);
     let (before, _) = run.limit_stats(5.0, 8.0);
     let (during, _) = run.limit_stats(10.0, 12.0);
-    // Random failures do not ease with less load: one step down, then hold.
+    // Random failures do not ease with less load: one step down (× 0.7), then hold.
     assert!(
-        during < 0.9 * before,
-        "limit {before} -> {during} during errors"
+        during < 0.9 * before && during > 0.6 * before,
+        "limit {before} -> {during} during errors: {:?}",
+        run.reasons
     );
     assert!(
         run.reasons.iter().any(|(_, r)| r.starts_with("error rate")),

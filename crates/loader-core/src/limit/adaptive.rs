@@ -29,8 +29,9 @@ use super::{Outcome, Sample, ScalingStrategy, StrategyConfig};
 ///
 /// 1. **Errors** (EWMA over ~64 samples) above `error_rate_threshold` (default 5%), with an
 ///    error in the window: limit × 0.7, remembering the limit to return to. It steps down again
-///    (after 256 more samples) only if the error rate fell by 15%: errors that do not ease
-///    with less load (a failing replica, bad data) are no reason to starve the downstream.
+///    (after 256 more samples) only if the error rate fell by 15% and by more than two standard
+///    errors of the difference: errors that do not ease with less load (a failing replica, bad
+///    data, random failures) are no reason to starve the downstream.
 ///    Growth resumes only once errors are under half the threshold (hysteresis), and then
 ///    doubles back towards the remembered limit each window: it recovers in a few windows,
 ///    well under the 3 s target, instead of re-learning from the minimum. Errors that come back
@@ -53,8 +54,9 @@ use super::{Outcome, Sample, ScalingStrategy, StrategyConfig};
 ///      got faster (less concurrency for free: above the knee); otherwise reverted. Up and
 ///      down probes alternate, so a limit left slightly too high or too low is corrected.
 ///    - *descent* when, while holding, calls became clearly slower (mean RTT > 1.4 × the
-///      reference at the same limit: the "latency gradient") and goodput fell: limit × 0.75,
-///      then × 0.6 or − step while each step still improves goodput. If the first step down
+///      reference at the same limit: the "latency gradient") and goodput fell: limit × 0.8,
+///      then `limit / gradient` (at least × 0.6) or − step while each step still improves
+///      goodput. If the first step down
 ///      does not improve goodput, the slowdown was a pure latency shift: the limit goes back
 ///      and the reference is re-baselined to the new latency (the limit does not collapse).
 /// 4. **Hold** otherwise: the limit stays; the reference goodput and RTT are EWMAs (α = 0.2)
@@ -151,9 +153,26 @@ pub struct Adaptive {
 /// An error backoff: the error rate that caused it, and the samples under the lower limit.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct ErrorStep {
+    /// The error rate that caused the step, and how many samples measured it.
     rate: f64,
+    measured_over: u32,
     failures: u32,
     samples: u32,
+}
+
+impl ErrorStep {
+    /// Whether the errors under the lower limit fell clearly below the rate that caused the
+    /// step: by at least [`Adaptive::ERROR_EASING`] and by more than [`Adaptive::Z`] standard
+    /// errors of the difference of the two proportions. Random errors that do not depend on
+    /// the load (a 20% failure rate at any concurrency) differ between two samples by chance;
+    /// without the second condition a short window that happened to catch many of them
+    /// would justify a further step.
+    fn eased(&self) -> bool {
+        let now = f64::from(self.failures) / f64::from(self.samples.max(1));
+        let variance = |p: f64, n: u32| p * (1.0 - p) / f64::from(n.max(1));
+        let se = (variance(self.rate, self.measured_over) + variance(now, self.samples)).sqrt();
+        now < self.rate * Adaptive::ERROR_EASING && self.rate - now > Adaptive::Z * se
+    }
 }
 
 /// Goodput and latency at one limit.
@@ -220,10 +239,10 @@ impl Adaptive {
     pub const GROWTH_FACTOR: f64 = 1.5;
     /// See [`Self::growth_factor`].
     pub const PLATEAU_GROWTH_FACTOR: f64 = 1.25;
-    /// First step of a descent: × 0.75 (a latency shift costs at most one window at −25%).
-    pub const DESCENT_FACTOR: f64 = 0.75;
-    /// A descent step never goes below this fraction of the limit: × 0.5.
-    pub const MAX_DESCENT: f64 = 0.5;
+    /// First step of a descent: × 0.8, whatever the gradient. The first step is the test
+    /// that tells a capacity loss (goodput rises with less concurrency) from a pure latency
+    /// shift (it falls, and the limit goes back): a latency shift costs one window at −20%.
+    pub const DESCENT_FACTOR: f64 = 0.8;
     /// Later descent steps, while calls are still more than [`Self::STEP_GRADIENT`] times
     /// slower than the healthy reference, go to `limit / gradient`, but not below × 0.6.
     pub const FAST_DESCENT_FACTOR: f64 = 0.6;
@@ -435,12 +454,13 @@ impl Adaptive {
                 self.error_step = None;
             }
             self.phase = Phase::Backoff;
-            let (step, measured) = match self.error_step {
-                None => (true, w.error_rate),
-                Some(step) if step.samples >= Self::ERROR_STEP_SAMPLES => {
-                    let now_rate = f64::from(step.failures) / f64::from(step.samples);
-                    (now_rate < step.rate * Self::ERROR_EASING, now_rate)
-                }
+            let (step, measured, measured_over) = match self.error_step {
+                None => (true, w.error_rate, w.samples),
+                Some(step) if step.samples >= Self::ERROR_STEP_SAMPLES => (
+                    step.eased(),
+                    f64::from(step.failures) / f64::from(step.samples),
+                    step.samples,
+                ),
                 Some(_) => return,
             };
             let reason = format!(
@@ -451,6 +471,7 @@ impl Adaptive {
             if step {
                 self.error_step = Some(ErrorStep {
                     rate: measured,
+                    measured_over,
                     failures: 0,
                     samples: 0,
                 });
@@ -625,9 +646,11 @@ impl Adaptive {
     }
 
     /// A clean window after calls got slower at the held limit. If they still are, and goodput
-    /// fell, start a descent sized by the gradient: at `g` times the reference latency, the
-    /// downstream serves about `limit / g` calls at full speed (Little's law), so the first
-    /// step goes to `max(limit / g, limit / 2)`, and at most `limit * 0.75`.
+    /// fell, start a descent with a step of [`Self::DESCENT_FACTOR`]. The gradient does not
+    /// size this first step: a pure latency shift of 3x has a gradient of 3 too, and the first
+    /// step is what tells the two apart. Once a step down paid, the next ones are sized by the
+    /// gradient (in `decide_step`): at `g` times the reference latency, the downstream serves
+    /// about `limit / g` calls at full speed (Little's law).
     fn decide_confirm(&mut self, now: Duration, w: &WindowStats) {
         let Some(reference) = self.reference else {
             self.hold(now);
@@ -642,9 +665,7 @@ impl Adaptive {
                 mode: Mode::Multiplicative,
                 descending: false,
             };
-            let next = (self.limit / gradient)
-                .max(self.limit * Self::MAX_DESCENT)
-                .min(self.limit * Self::DESCENT_FACTOR);
+            let next = self.limit * Self::DESCENT_FACTOR;
             self.set_limit(
                 next,
                 format!(
@@ -1037,6 +1058,23 @@ mod tests {
                 .reason()
                 .ends_with("not easing with less load: holding")
         );
+    }
+
+    #[test]
+    fn an_error_rate_eases_only_beyond_the_noise_of_the_window_that_caused_the_step() {
+        let step = |rate, measured_over, failures, samples| ErrorStep {
+            rate,
+            measured_over,
+            failures,
+            samples,
+        };
+        // A 20-sample window that caught 6 errors (30%), then 20% over 256 samples: a random
+        // 20% failure rate can produce both, so this is no reason for a further step.
+        assert!(!step(0.3, 20, 51, 256).eased());
+        // 30% over 300 samples, then 10% over 256: the errors came with the load.
+        assert!(step(0.3, 300, 26, 256).eased());
+        // Beyond the noise but by less than ERROR_EASING: not eased either.
+        assert!(!step(0.3, 100_000, 27_000, 100_000).eased());
     }
 
     #[test]
