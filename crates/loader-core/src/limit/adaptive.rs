@@ -46,8 +46,10 @@ use super::{Outcome, Sample, ScalingStrategy, StrategyConfig};
 ///      probe whose gain was at least [`Adaptive::RISING`] (35%) of the relative increase of
 ///      the limit ("throughput still rising"), also when that gain is within the noise but
 ///      cost no latency, the step doubles each window (+1, +2, +4, ..., at most × 1.5, or
-///      × 1.25 when climbing from a known plateau: a capacity that grew). When a
-///      step does not pay, it is bisected once, then the controller holds the best limit.
+///      × 1.25 when climbing from a known plateau: a capacity that grew). A step whose
+///      goodput is within the noise and whose calls got no slower is kept and held (the
+///      capacity is not reached: demand bounds the gain). When a step loses goodput, it is
+///      bisected once, then the controller holds the best limit.
 ///    - *additive probes* (± max(1, 8% of the limit)) near the plateau: kept only if goodput
 ///      improved, or, for a step up, if goodput did not fall and calls got no slower (more
 ///      concurrency for free: below the knee), or, for a step down, if goodput held and calls
@@ -737,7 +739,14 @@ impl Adaptive {
                     );
                     return;
                 }
-                if free && gain <= threshold {
+                // A multiplicative step that neither paid nor cost anything (goodput within
+                // the noise, calls no slower) is kept too: the capacity is not reached, so the
+                // lower limit would leave permits idle the moment demand grows.
+                let free_climb = mode == Mode::Multiplicative
+                    && used
+                    && gain > -threshold
+                    && w.rtt <= from.rtt * (1.0 + rtt_tolerance);
+                if (free || free_climb) && gain <= threshold {
                     self.settle(
                         now,
                         here,
@@ -1027,6 +1036,48 @@ mod tests {
         let mut now = Duration::ZERO;
         saturate(&mut adaptive, &mut now, 2.0, 5.0, 0.1, None);
         assert_eq!(adaptive.limit(), 64, "{}", adaptive.reason());
+    }
+
+    /// A window measured at `limit` with the given goodput and mean RTT (5% noise on each).
+    fn window_at(limit: f64, goodput: f64, rtt: f64) -> WindowStats {
+        WindowStats {
+            duration_s: 0.1,
+            samples: 64,
+            error_rate: 0.0,
+            goodput,
+            se: 0.02,
+            rtt,
+            rtt_se: 0.01,
+            in_flight: limit,
+            used: 1.0,
+            local_load: 0.1,
+        }
+    }
+
+    /// Puts the controller in the middle of a multiplicative step up from `from` to `to`.
+    fn climbing(from: f64, to: f64, goodput: f64, rtt: f64) -> Adaptive {
+        let mut adaptive = adaptive(from as usize);
+        adaptive.limit = to;
+        adaptive.phase = Phase::Step {
+            from: Measure::of(from, &window_at(from, goodput, rtt)),
+            direction: Direction::Up,
+            mode: Mode::Multiplicative,
+            descending: false,
+        };
+        adaptive
+    }
+
+    #[test]
+    fn a_climb_step_that_costs_nothing_is_kept_even_if_it_did_not_pay() {
+        // 42 -> 52 during a climb: goodput within the noise (-0.5%), calls no slower. The
+        // capacity is not reached yet; going back to 42 would leave the new capacity unused.
+        let mut adaptive = climbing(42.0, 52.0, 1000.0, 0.007);
+        adaptive.decide(Duration::from_secs(1), window_at(52.0, 995.0, 0.007));
+        assert_eq!(adaptive.limit(), 52, "{}", adaptive.reason());
+        // The same step with calls 20% slower: past the knee, back to 42.
+        let mut adaptive = climbing(42.0, 52.0, 1000.0, 0.007);
+        adaptive.decide(Duration::from_secs(1), window_at(52.0, 995.0, 0.0084));
+        assert_eq!(adaptive.limit(), 42, "{}", adaptive.reason());
     }
 
     #[test]
