@@ -206,6 +206,33 @@ impl Recorder {
         self.latency_after(self.warmup_s)
     }
 
+    /// Latency of `ok` requests that ended in `[from_s, to_s)`, both of which must be the
+    /// warm-up or marks given to [`new`](Self::new); `to_s = None` means until the end.
+    pub fn latency_between(&self, from_s: f64, to_s: Option<f64>) -> Latency {
+        let s = self.state();
+        let find = |t: f64| {
+            s.after
+                .iter()
+                .find(|(start, _)| *start == t)
+                .map(|(_, h)| h)
+        };
+        let Some(from) = find(from_s) else {
+            return Latency::default();
+        };
+        match to_s.map(find) {
+            None => summarize(from),
+            Some(None) => Latency::default(),
+            Some(Some(later)) => {
+                let mut between = from.clone();
+                // Every request counted after `to_s` was counted after `from_s` too.
+                if between.subtract(later).is_err() {
+                    return Latency::default();
+                }
+                summarize(&between)
+            }
+        }
+    }
+
     /// Latency of `ok` requests that ended at or after `start_s`, which must be the warm-up
     /// or one of the marks given to [`new`](Self::new) (otherwise: empty).
     pub fn latency_after(&self, start_s: f64) -> Latency {
@@ -262,5 +289,27 @@ mod tests {
         assert_eq!(steady.count, 1);
         assert!((steady.p50_ms - 20.0).abs() < 0.1);
         assert_eq!(r.latency_after(1.55).count, 0);
+    }
+
+    #[test]
+    fn latency_between_two_marks_counts_only_the_requests_ending_between_them() {
+        let r = Recorder::new(1.0, &[10.0, 20.0]);
+        let ok = Fate::Ok {
+            keys: 1,
+            missing: 0,
+        };
+        r.ended(5.0, 0.100, ok);
+        r.ended(6.0, 0.100, ok);
+        r.ended(15.0, 0.010, ok);
+        r.ended(25.0, 0.001, ok);
+        let first = r.latency_between(1.0, Some(10.0));
+        assert_eq!(first.count, 2);
+        assert!((first.p99_ms - 100.0).abs() < 0.5, "{first:?}");
+        let second = r.latency_between(10.0, Some(20.0));
+        assert_eq!(second.count, 1);
+        assert!((second.p50_ms - 10.0).abs() < 0.1, "{second:?}");
+        assert_eq!(r.latency_between(20.0, None).count, 1);
+        // Not a mark: nothing, rather than a wrong figure.
+        assert_eq!(r.latency_between(3.0, None).count, 0);
     }
 }

@@ -97,6 +97,23 @@ pub struct RunReport {
     pub engine_snapshot: Option<serde_json::Value>,
     /// Latency of requests answered at or after each scenario change time.
     pub latency_after_changes: Vec<(f64, Latency)>,
+    /// Latency of requests answered in each steady capacity segment: from the warm-up (or
+    /// [`analysis::SETTLE_S`] after a capacity change, the transient being judged by the
+    /// reconvergence target) to the next capacity change (or the end). Empty when the
+    /// capacity never changes after the warm-up.
+    #[serde(default)]
+    pub capacity_segments: Vec<Segment>,
+}
+
+/// The latency of the requests answered between two times.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Segment {
+    /// Start (seconds).
+    pub from_s: f64,
+    /// End (seconds).
+    pub to_s: f64,
+    /// Latency of the requests answered with values in `[from_s, to_s)`.
+    pub latency: Latency,
 }
 
 impl RunReport {
@@ -163,7 +180,21 @@ async fn simulate(scenario: &Scenario, options: &RunOptions) -> Result<RunReport
     let changes = scenario.change_times();
     let backend = SimBackend::spawn(&scenario.backend, scenario.seed, start);
     let batch = Arc::new(backend.batch_fn());
-    let recorder = Arc::new(Recorder::new(scenario.warmup_s, &changes));
+    // Marks: every change, and the end of each capacity change's transient (the steady
+    // segments of `capacity_segments` start there).
+    let marks: Vec<f64> = changes
+        .iter()
+        .copied()
+        .chain(
+            scenario
+                .backend
+                .capacity
+                .changes()
+                .into_iter()
+                .map(|t| t + analysis::SETTLE_S),
+        )
+        .collect();
+    let recorder = Arc::new(Recorder::new(scenario.warmup_s, &marks));
     let traffic = Arc::new(Traffic {
         engine: engine.clone(),
         batch: batch.clone(),
@@ -265,5 +296,28 @@ async fn simulate(scenario: &Scenario, options: &RunOptions) -> Result<RunReport
             .iter()
             .map(|&t| (t, recorder.latency_after(t)))
             .collect(),
+        capacity_segments: capacity_segments(&recorder, warmup, end, &cap_changes),
     })
+}
+
+/// The steady state cut at every capacity change (see [`RunReport::capacity_segments`]).
+fn capacity_segments(recorder: &Recorder, warmup: f64, end: f64, changes: &[f64]) -> Vec<Segment> {
+    let cuts: Vec<f64> = changes
+        .iter()
+        .copied()
+        .filter(|&t| t > warmup && t < end)
+        .collect();
+    if cuts.is_empty() {
+        return Vec::new();
+    }
+    let starts = std::iter::once(warmup).chain(cuts.iter().map(|&t| t + analysis::SETTLE_S));
+    let ends = cuts.iter().copied().map(Some).chain(std::iter::once(None));
+    starts
+        .zip(ends)
+        .map(|(from_s, to_s)| Segment {
+            from_s,
+            to_s: to_s.unwrap_or(end),
+            latency: recorder.latency_between(from_s, to_s),
+        })
+        .collect()
 }
