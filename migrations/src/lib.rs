@@ -3,8 +3,9 @@
 //! Six tables: `users`, `posts` (author), `comments` (post, author), `tags`, `post_tags`
 //! (posts ⇄ tags) and `follows` (user follows user); plus `loader_learned`, what the loader
 //! engines learned, shared between server replicas. Every foreign key has an index whose
-//! leading column is that key, and the child tables index `(fk, created_at)` so "latest N per
-//! parent" queries read in index order.
+//! leading column is that key, and the child tables index `(fk, created_at DESC, id DESC)` (the
+//! eighth migration; the first ones created `(fk, created_at)`) so "latest N per parent"
+//! queries read exactly their first N rows in index order.
 //!
 //! ```no_run
 //! use migration::{Migrator, MigratorTrait};
@@ -26,6 +27,7 @@ mod m20261125_000004_create_tags;
 mod m20261125_000005_create_post_tags;
 mod m20261125_000006_create_follows;
 mod m20261125_000007_create_loader_learned;
+mod m20261125_000008_order_indexes;
 
 /// Every migration of the schema, in order.
 pub struct Migrator;
@@ -41,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_create_post_tags::Migration),
             Box::new(m20261125_000006_create_follows::Migration),
             Box::new(m20261125_000007_create_loader_learned::Migration),
+            Box::new(m20261125_000008_order_indexes::Migration),
         ]
     }
 }

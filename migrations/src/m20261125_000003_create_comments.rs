@@ -6,7 +6,7 @@ use crate::{m20261125_000001_create_users::Users, m20261125_000002_create_posts:
 pub struct Migration;
 
 #[derive(DeriveIden)]
-enum Comments {
+pub(crate) enum Comments {
     Table,
     Id,
     PostId,

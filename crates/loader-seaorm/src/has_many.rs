@@ -4,14 +4,14 @@ use loader_core::{BatchFn, QueryGroup};
 use sea_orm::{
     Condition, DatabaseConnection, EntityTrait, FromQueryResult, Order, PartialModelTrait,
     QueryFilter, QueryTrait,
-    sea_query::{Alias, Expr, ExprTrait, IntoColumnRef},
+    sea_query::{Alias, Expr, IntoColumnRef},
 };
 
 use crate::{
     Error, Key,
     cached_group::CachedGroup,
     key::KEY_ALIAS,
-    per_parent::order_and_limit,
+    per_parent::PerParent,
     primary_key::single_primary_key,
     projection::Projection,
     shape::{Shape, column_name},
@@ -167,6 +167,7 @@ where
         let table = E::default();
         let pk = (table, single_primary_key::<E>()?).into_column_ref();
         let fk = (table, self.foreign_key).into_column_ref();
+        let backend = self.db.get_database_backend();
         let rows = fetch::<K, M>(&self.db, keys, self.max_keys_per_statement, |values| {
             let mut select = self.projection.select();
             if let Some(filter) = &self.filter {
@@ -175,14 +176,20 @@ where
             let inner = select
                 .into_query()
                 .expr_as(Expr::col(fk.clone()), Alias::new(KEY_ALIAS))
-                .and_where(Expr::col(fk.clone()).is_in(values))
                 .to_owned();
             let order = self
                 .order
                 .iter()
                 .map(|(c, o)| ((table, *c).into_column_ref(), o.clone()))
                 .collect();
-            order_and_limit(inner, fk.clone(), order, pk.clone(), self.limit)
+            PerParent {
+                inner,
+                parent: fk.clone(),
+                order,
+                primary_key: pk.clone(),
+                limit: self.limit,
+            }
+            .statement(values, backend)
         })
         .await?;
 

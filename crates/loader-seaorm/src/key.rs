@@ -15,3 +15,5 @@ pub(crate) const KEY_ALIAS: &str = "__loader_key";
 pub(crate) const ROW_NUMBER_ALIAS: &str = "__loader_rn";
 /// The alias of the windowed subquery.
 pub(crate) const SUBQUERY_ALIAS: &str = "__loader";
+/// The alias of the `VALUES` list of a batch's keys (PostgreSQL's limited queries).
+pub(crate) const KEYS_ALIAS: &str = "__loader_keys";

@@ -11,7 +11,7 @@ use crate::{
     Error, Key,
     cached_group::CachedGroup,
     key::KEY_ALIAS,
-    per_parent::order_and_limit,
+    per_parent::PerParent,
     primary_key::single_primary_key,
     projection::Projection,
     shape::{Shape, column_name},
@@ -225,6 +225,7 @@ where
         let pk = (E::default(), single_primary_key::<E>()?).into_column_ref();
         let parent = (J::default(), self.parent).into_column_ref();
         let target = (J::default(), self.target).into_column_ref();
+        let backend = self.db.get_database_backend();
         let rows = fetch::<K, M>(&self.db, keys, self.max_keys_per_statement, |values| {
             let mut select = self.projection.select();
             if let Some(filter) = &self.filter {
@@ -234,14 +235,20 @@ where
                 .into_query()
                 .inner_join(J::default(), Expr::col(target.clone()).equals(pk.clone()))
                 .expr_as(Expr::col(parent.clone()), Alias::new(KEY_ALIAS))
-                .and_where(Expr::col(parent.clone()).is_in(values))
                 .to_owned();
             let order = self
                 .order
                 .iter()
                 .map(|(c, o)| (c.column_ref(), o.clone()))
                 .collect();
-            order_and_limit(inner, parent.clone(), order, pk.clone(), self.limit)
+            PerParent {
+                inner,
+                parent: parent.clone(),
+                order,
+                primary_key: pk.clone(),
+                limit: self.limit,
+            }
+            .statement(values, backend)
         })
         .await?;
 
