@@ -23,8 +23,9 @@ use crate::{
 ///
 /// Every requested key gets an entry (an empty `Vec` when it has no children). With
 /// [`limit`](Self::limit) each parent gets at most `n` rows, chosen by
-/// [`order_by`](Self::order_by), in the same single statement (`ROW_NUMBER()` partitioned by
-/// the foreign key), so "the latest 3 comments of each of 50 posts" is one query.
+/// [`order_by`](Self::order_by), in the same single statement (on PostgreSQL a `LATERAL` join
+/// of the keys to `ORDER BY ... LIMIT n`, elsewhere `ROW_NUMBER()` partitioned by the foreign
+/// key), so "the latest 3 comments of each of 50 posts" is one query.
 ///
 /// Group: `comments.has_many(post_id){filter}order(created_at DESC)limit(3)[columns]`.
 ///

@@ -5,7 +5,7 @@
 //! | batch function | key → value | SQL (one statement per batch) |
 //! |---|---|---|
 //! | [`ByKey<E>`] / [`BelongsTo<E>`] | primary key → `Model` | `WHERE pk IN (...)` |
-//! | [`HasMany<E>`] | parent key → `Vec<Model>` | `WHERE fk IN (...)`, per-parent `ROW_NUMBER()` limit |
+//! | [`HasMany<E>`] | parent key → `Vec<Model>` | `WHERE fk IN (...)`, per-parent limit (PostgreSQL: `LATERAL ... LIMIT n`; SQLite: `ROW_NUMBER()`) |
 //! | [`ManyToMany<E, J>`] | parent key → `Vec<Model>` | `JOIN` junction `J`, per-parent limit |
 //!
 //! Each batch is one SQL statement with bound parameters, split only when a batch exceeds
