@@ -3,11 +3,18 @@
 //! A `ThroughputTicker` integrates completed keys and the limit over fixed ticks (a tenth of
 //! `metrics_window`): at the end of each tick it knows the keys per second and the
 //! time-weighted mean limit that produced them, and remembers the best tick. That best limit
-//! is what the learned state saves, so a restarted engine starts near it.
+//! is what the learned state saves, so a restarted engine starts near it. The best tick's
+//! throughput fades by [`BEST_DECAY`] per tick, so the best of *recent* conditions wins: a
+//! lucky tick at start-up (or under a load that is gone) does not outlive a minute.
 
 use std::{collections::VecDeque, time::Duration};
 
 use super::LimitPoint;
+
+/// Factor applied to the remembered best throughput at every tick: ≈ 35 ticks (35 s with the
+/// default 10 s metrics window) halve it, so a tick of today's converged limit replaces a
+/// lucky one from the start of a run.
+pub(crate) const BEST_DECAY: f64 = 0.98;
 
 /// Points kept in the history (oldest dropped first).
 const HISTORY_LEN: usize = 512;
@@ -63,6 +70,9 @@ impl ThroughputTicker {
             mean_limit: ((self.limit_secs / secs).round() as usize).max(1),
             throughput: self.keys as f64 / secs,
         };
+        if let Some(best) = &mut self.best {
+            best.throughput *= BEST_DECAY;
+        }
         if self.best.is_none_or(|b| tick.throughput > b.throughput) {
             self.best = Some(tick);
         }
@@ -191,6 +201,21 @@ mod tests {
         t.observe(ms(200), 300, 32); // 3000/s at 16
         t.observe(ms(300), 200, 32); // 2000/s at 32
         assert_eq!(t.best_limit(), Some(16));
+    }
+
+    #[test]
+    fn the_best_tick_fades_so_recent_conditions_win() {
+        let mut t = ThroughputTicker::new(ms(100), ms(0), 4);
+        t.observe(ms(100), 110, 2); // 1100/s at 4: a lucky tick at start-up
+        // Then the limit settles at 2 with 1000/s: for 4 ticks the old one stays the best...
+        for i in 2..=5 {
+            t.observe(ms(100 * i), 100, 2);
+        }
+        assert_eq!(t.best_limit(), Some(4));
+        // ...and once the old tick faded below 1000/s (0.98^5 x 1100 = 994), the limit held
+        // now is what a restarted engine would start from.
+        t.observe(ms(600), 100, 2);
+        assert_eq!(t.best_limit(), Some(2));
     }
 
     #[test]
