@@ -28,6 +28,7 @@ use crate::{
     local_load::LocalLoadProbe,
     metrics::{Snapshot, WindowSummary},
     permit::ConcurrencyLimit,
+    slowdown::SlowdownGuard,
     spread::Spread,
     window::BatchWindow,
 };
@@ -94,6 +95,10 @@ pub(crate) struct EngineInner {
     strategy: &'static str,
     /// Requests refused by [`Engine::admit_request`].
     requests_refused: AtomicU64,
+    /// Requests admitted by [`Engine::admit_request`] and not finished yet.
+    pub(crate) requests_in_flight: AtomicUsize,
+    /// Sheds new requests while the downstream is much slower than normal (`slowdown.rs`).
+    pub(crate) slowdown: Mutex<SlowdownGuard>,
 }
 
 impl fmt::Debug for Engine {
@@ -152,6 +157,8 @@ impl Engine {
                 local_load: AtomicU64::new(0f64.to_bits()),
                 strategy: name,
                 requests_refused: AtomicU64::new(0),
+                requests_in_flight: AtomicUsize::new(0),
+                slowdown: Mutex::new(SlowdownGuard::default()),
                 config,
             }),
         };
@@ -186,7 +193,11 @@ impl Engine {
     /// (its loads are continuation), or [`LoadError::Overloaded`] when a new request's first
     /// load would be refused now (expected wait above `max_queue_wait`), or when the wait
     /// queue is half full: the other half is kept for the later loads of requests already
-    /// admitted.
+    /// admitted, or, while the downstream is much slower than normal (latency over twice and
+    /// throughput under 70% of their normal levels), when more requests are in flight than the
+    /// throughput of now can serve at twice the normal latency (reason `"slowdown"`; see
+    /// `slowdown.rs`). The engine learns "normal" from the requests it admits here: it counts
+    /// one from admission until its scope (every clone) is dropped.
     ///
     /// A server that calls this before parsing and executing a request spends nothing on the
     /// requests it sheds; with [`request`](Self::request) the first level's load decides
@@ -203,9 +214,17 @@ impl Engine {
     /// # }
     /// ```
     pub fn admit_request(&self) -> Result<RequestScope, LoadError> {
-        match self.inner.pressure(None).admit_request() {
+        let admitted = self.inner.pressure(None).admit_request().and_then(|()| {
+            let in_flight = self.inner.requests_in_flight.load(Ordering::Relaxed);
+            let guard = self.inner.slowdown.lock();
+            guard.admit(in_flight).map_err(|_| LoadError::Overloaded {
+                retry_after: guard.retry_after(),
+                reason: "slowdown",
+            })
+        });
+        match admitted {
             Ok(()) => {
-                let scope = RequestScope::new();
+                let scope = RequestScope::at_door(&self.inner);
                 scope.state.mark_admitted();
                 Ok(scope)
             }
@@ -248,6 +267,7 @@ impl Engine {
             groups,
             limit_history,
             requests_refused: inner.requests_refused.load(Ordering::Relaxed),
+            slowdown_shedding: inner.slowdown.lock().shedding(),
         }
     }
 

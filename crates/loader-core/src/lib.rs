@@ -79,6 +79,7 @@ mod local_load;
 mod permit;
 mod request;
 mod scheduler;
+mod slowdown;
 mod spread;
 mod window;
 

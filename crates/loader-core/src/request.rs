@@ -9,10 +9,15 @@
 //! are continuation and skip the expected-wait rule (`max_queue_wait`). The hard bounds still
 //! hold for them: the queue's capacity (memory) and the caller's deadline.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, AtomicU64, Ordering},
+use std::{
+    sync::{
+        Arc, Weak,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Duration,
 };
+
+use crate::engine::EngineInner;
 
 /// The loads of one request, admitted as a unit: once one load of the scope was admitted,
 /// later loads of any loader in the scope are not refused for the expected wait (only for a
@@ -62,6 +67,26 @@ pub(crate) struct ScopeState {
     admitted: AtomicBool,
     /// False for the implicit scope of a loader outside any request: never continuation.
     unit: bool,
+    /// For a request admitted at the door: the engine and when it was admitted. Its end
+    /// (the last clone dropped) is a completion for the slowdown guard.
+    door: Option<(Weak<EngineInner>, Duration)>,
+}
+
+impl Drop for ScopeState {
+    fn drop(&mut self) {
+        let Some((engine, admitted_at)) = self.door.take() else {
+            return;
+        };
+        let Some(engine) = engine.upgrade() else {
+            return;
+        };
+        engine.requests_in_flight.fetch_sub(1, Ordering::Relaxed);
+        let now = engine.now();
+        engine
+            .slowdown
+            .lock()
+            .record(now, now.saturating_sub(admitted_at));
+    }
 }
 
 /// Source of scope ids.
@@ -78,12 +103,23 @@ impl RequestScope {
         Self::with_unit(false)
     }
 
+    /// A request admitted at the door of `engine`: counted in flight until its scope ends.
+    pub(crate) fn at_door(engine: &Arc<EngineInner>) -> Self {
+        engine.requests_in_flight.fetch_add(1, Ordering::Relaxed);
+        Self::build(true, Some((Arc::downgrade(engine), engine.now())))
+    }
+
     fn with_unit(unit: bool) -> Self {
+        Self::build(unit, None)
+    }
+
+    fn build(unit: bool, door: Option<(Weak<EngineInner>, Duration)>) -> Self {
         Self {
             state: Arc::new(ScopeState {
                 id: NEXT_SCOPE.fetch_add(1, Ordering::Relaxed),
                 admitted: AtomicBool::new(false),
                 unit,
+                door,
             }),
         }
     }

@@ -40,6 +40,10 @@ pub struct Snapshot {
     /// since the engine started (loads refused later are each group's `shed`).
     #[serde(default)]
     pub requests_refused: u64,
+    /// Whether new requests are being shed because the downstream is much slower than normal
+    /// (see [`Engine::admit_request`](crate::Engine::admit_request)).
+    #[serde(default)]
+    pub slowdown_shedding: bool,
 }
 
 /// Figures of one query group (or of all of them) over the metrics window.

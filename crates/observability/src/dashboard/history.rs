@@ -171,6 +171,7 @@ mod tests {
             groups,
             limit_history: Vec::new(),
             requests_refused: 0,
+            slowdown_shedding: false,
         }
     }
 
