@@ -11,7 +11,7 @@ use crate::{
     Error, Key,
     cached_group::CachedGroup,
     key::KEY_ALIAS,
-    per_parent::PerParent,
+    per_parent::{PerParent, per_key},
     primary_key::single_primary_key,
     projection::Projection,
     shape::{Shape, column_name},
@@ -252,11 +252,7 @@ where
         })
         .await?;
 
-        let mut out: HashMap<K, Vec<M>> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
-        for (key, model) in rows {
-            out.entry(key).or_default().push(model);
-        }
-        Ok(out)
+        Ok(per_key(keys, rows))
     }
 }
 

@@ -1,5 +1,7 @@
 //! Selecting the rows of a batch of parents, ordered and limited per parent, in one statement.
 
+use std::collections::HashMap;
+
 use sea_orm::{
     DbBackend, Order, Value,
     sea_query::{
@@ -8,7 +10,20 @@ use sea_orm::{
     },
 };
 
-use crate::key::{KEY_ALIAS, KEYS_ALIAS, ROW_NUMBER_ALIAS, SUBQUERY_ALIAS};
+use crate::{
+    Key,
+    key::{KEY_ALIAS, KEYS_ALIAS, ROW_NUMBER_ALIAS, SUBQUERY_ALIAS},
+};
+
+/// The rows of a batch as one `Vec` per requested parent, in row order; a parent without
+/// rows gets an empty `Vec`.
+pub(crate) fn per_key<K: Key, M>(keys: &[K], rows: Vec<(K, M)>) -> HashMap<K, Vec<M>> {
+    let mut out: HashMap<K, Vec<M>> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+    for (key, model) in rows {
+        out.entry(key).or_default().push(model);
+    }
+    out
+}
 
 /// The rows of one batch: what the query selects and how it is cut per parent.
 pub(crate) struct PerParent {
