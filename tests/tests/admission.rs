@@ -68,12 +68,19 @@ async fn a_saturated_engine_refuses_new_requests_at_the_door_and_serves_them_aga
         .collect();
     let waited = Instant::now();
     while engine.in_flight() < 1 || engine.queued() < 2 {
-        assert!(
-            waited.elapsed() < Duration::from_secs(10),
-            "the engine did not saturate: in flight {}, queued {}",
-            engine.in_flight(),
-            engine.queued()
-        );
+        if waited.elapsed() >= Duration::from_secs(10) {
+            let (in_flight, queued) = (engine.in_flight(), engine.queued());
+            let mut answered = Vec::new();
+            for load in held {
+                if load.is_finished() {
+                    answered.push(format!("{:?}", load.await));
+                }
+            }
+            panic!(
+                "the engine did not saturate: in flight {in_flight}, queued {queued}; loads \
+                 already answered: {answered:?}"
+            );
+        }
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
 
