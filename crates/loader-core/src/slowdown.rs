@@ -97,20 +97,16 @@ impl SlowdownGuard {
         self.interval_start = now;
         self.completed = 0;
         self.latency_sum = 0.0;
-        match &mut self.recent {
-            Some(recent) => recent.blend(level, RECENT_ALPHA),
-            None => self.recent = Some(level),
-        }
-        let recent = self.recent.unwrap_or(level);
+        let recent = self.recent.get_or_insert(level);
+        recent.blend(level, RECENT_ALPHA);
+        let recent = *recent;
         self.intervals = self.intervals.saturating_add(1);
-        let Some(normal) = self.normal else {
+        let Some(normal) = &mut self.normal else {
             self.normal = Some(level);
             return;
         };
         if self.intervals < WARMUP_INTERVALS {
-            self.normal
-                .get_or_insert(normal)
-                .blend(level, BASELINE_ALPHA * 4.0);
+            normal.blend(level, BASELINE_ALPHA * 4.0);
             return;
         }
         match self.shedding_since {
@@ -131,9 +127,7 @@ impl SlowdownGuard {
                 if slow {
                     self.shedding_since = Some(now);
                 } else {
-                    self.normal
-                        .get_or_insert(normal)
-                        .blend(level, BASELINE_ALPHA);
+                    normal.blend(level, BASELINE_ALPHA);
                 }
             }
         }
