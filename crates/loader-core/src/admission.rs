@@ -28,6 +28,9 @@ use crate::LoadError;
 /// `queue_capacity`; the rest is kept for the later loads of requests already admitted.
 pub(crate) const DOOR_SHARE: f64 = 0.5;
 
+/// The reason given to new work refused during an overload (`overload.rs`).
+pub(crate) const OVERLOAD_REASON: &str = "overload";
+
 /// The engine's state as admission sees it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Pressure {
@@ -43,6 +46,8 @@ pub(crate) struct Pressure {
     pub(crate) mean_rtt: Duration,
     /// `max_queue_wait`.
     pub(crate) max_wait: Duration,
+    /// An overload is on (`overload.rs`): new work must be able to start at once.
+    pub(crate) overloaded: bool,
     /// Time left before the caller's deadline, if it set one.
     pub(crate) deadline_in: Option<Duration>,
 }
@@ -91,7 +96,16 @@ impl Pressure {
         if self.deadline_in.is_some_and(|left| wait > left) {
             return refuse("deadline");
         }
-        if wait > self.max_wait && !continuing {
+        if continuing {
+            return Ok(());
+        }
+        if self.overloaded && !wait.is_zero() {
+            return Err(LoadError::Overloaded {
+                retry_after: crate::overload::RETRY_AFTER,
+                reason: OVERLOAD_REASON,
+            });
+        }
+        if wait > self.max_wait {
             return refuse("expected wait");
         }
         Ok(())
@@ -111,6 +125,7 @@ mod tests {
             limit: 4,
             mean_rtt: Duration::from_millis(10),
             max_wait: Duration::from_secs(1),
+            overloaded: false,
             deadline_in: None,
         }
     }

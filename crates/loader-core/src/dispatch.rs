@@ -62,12 +62,23 @@ pub(crate) async fn run_batch<F: BatchFn>(
     };
 
     let dispatched = Instant::now();
+    engine.observe_queue();
     let keys = window.take(&batch);
     let loads = batch.mark_dispatched();
     if loads == 0 || keys.keys.is_empty() {
         return;
     }
     let queue_wait = dispatched.saturating_duration_since(batch.opened);
+    if let Some(refusal) = engine.shed_at_dispatch(queue_wait, batch.sheddable()) {
+        // Queued before the overload was seen: answered now rather than served late.
+        drop(permit);
+        for _ in 0..loads {
+            group.record_shed(engine.now());
+        }
+        batch.finish(BatchResult::failed_with(refusal));
+        engine.new_work.answered(batch.standalone());
+        return;
+    }
     let key_list: Vec<F::Key> = keys.keys.into_iter().collect();
     let size = key_list.len();
 
@@ -133,6 +144,7 @@ pub(crate) async fn run_batch<F: BatchFn>(
     );
     span.record("outcome", executed.outcome_name());
     batch.finish(executed.result);
+    engine.new_work.answered(batch.standalone());
 }
 
 /// Scheduler rounds without a new key after which the window closes. One round catches the

@@ -8,7 +8,7 @@ use std::{
     path::Path,
     sync::{
         Arc,
-        atomic::{AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
     },
     time::Duration,
 };
@@ -20,13 +20,14 @@ use tokio::time::Instant;
 use crate::{
     BatchFn, ConfigError, EngineBuilder, LearnedState, LoadError, Loader, LoaderConfig, QueryGroup,
     RequestScope,
-    admission::Pressure,
+    admission::{OVERLOAD_REASON, Pressure},
     control::LimitController,
     group_state::{GroupSettings, GroupState},
     learned::LEARNED_STATE_VERSION,
     limit::Sample,
     local_load::LocalLoadProbe,
     metrics::{Snapshot, WindowSummary},
+    overload::{DEEP_WAVES, OverloadMode, QueueReading},
     permit::ConcurrencyLimit,
     slowdown::SlowdownGuard,
     spread::Spread,
@@ -99,6 +100,35 @@ pub(crate) struct EngineInner {
     pub(crate) requests_in_flight: AtomicUsize,
     /// Sheds new requests while the downstream is much slower than normal (`slowdown.rs`).
     pub(crate) slowdown: Mutex<SlowdownGuard>,
+    /// Tells a queue that keeps growing from a long one (`overload.rs`); `overloaded` mirrors
+    /// whether it is active, for admission's fast path.
+    overload: Mutex<OverloadMode>,
+    overloaded: AtomicBool,
+    /// New work admitted and answered, for `overload.rs`.
+    pub(crate) new_work: NewWork,
+}
+
+/// Counts of new work (standalone loads, requests admitted at the door) since the start: what
+/// a closed loop cannot make arrive faster than it is answered.
+#[derive(Debug, Default)]
+pub(crate) struct NewWork {
+    arrived: AtomicU64,
+    answered: AtomicU64,
+    answer_events: AtomicU64,
+}
+
+impl NewWork {
+    pub(crate) fn arrived(&self, n: usize) {
+        self.arrived.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// `n` units of new work answered at once (a batch's standalone loads, or one request).
+    pub(crate) fn answered(&self, n: usize) {
+        if n > 0 {
+            self.answered.fetch_add(n as u64, Ordering::Relaxed);
+            self.answer_events.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 impl fmt::Debug for Engine {
@@ -159,6 +189,9 @@ impl Engine {
                 requests_refused: AtomicU64::new(0),
                 requests_in_flight: AtomicUsize::new(0),
                 slowdown: Mutex::new(SlowdownGuard::default()),
+                overload: Mutex::new(OverloadMode::default()),
+                overloaded: AtomicBool::new(false),
+                new_work: NewWork::default(),
                 config,
             }),
         };
@@ -224,12 +257,14 @@ impl Engine {
         });
         match admitted {
             Ok(()) => {
+                self.inner.new_work.arrived(1);
                 let scope = RequestScope::at_door(&self.inner);
                 scope.state.mark_admitted();
                 Ok(scope)
             }
             Err(e) => {
                 self.inner.requests_refused.fetch_add(1, Ordering::Relaxed);
+                self.inner.note_refusal(&e, 1);
                 Err(e)
             }
         }
@@ -268,6 +303,8 @@ impl Engine {
             limit_history,
             requests_refused: inner.requests_refused.load(Ordering::Relaxed),
             slowdown_shedding: inner.slowdown.lock().shedding(),
+            overloaded: inner.overloaded(),
+            overloads: inner.overload.lock().episodes(),
         }
     }
 
@@ -401,6 +438,7 @@ impl EngineInner {
                 self.mean_rtt.load(Ordering::Relaxed),
             )),
             max_wait: self.config.max_queue_wait,
+            overloaded: self.overloaded.load(Ordering::Relaxed),
             deadline_in: deadline.map(|d| d.saturating_duration_since(Instant::now())),
         }
     }
@@ -428,6 +466,55 @@ impl EngineInner {
             );
         }
         limit
+    }
+
+    /// Feeds the overload detector with the queue as a batch is dispatched.
+    pub(crate) fn observe_queue(&self) {
+        let limit = self.limit.limit().max(1) as f64;
+        let deep = self.limit.waiting() as f64 > DEEP_WAVES * limit;
+        let reading = QueueReading {
+            queued: self.queued.load(Ordering::Relaxed),
+            deep,
+            arrived: self.new_work.arrived.load(Ordering::Relaxed),
+            answered: self.new_work.answered.load(Ordering::Relaxed),
+            answer_events: self.new_work.answer_events.load(Ordering::Relaxed),
+        };
+        let mut mode = self.overload.lock();
+        mode.observe(self.now(), reading);
+        self.overloaded.store(mode.active(), Ordering::Relaxed);
+    }
+
+    /// Whether new work is admitted only when it can start at once (`overload.rs`).
+    pub(crate) fn overloaded(&self) -> bool {
+        self.overloaded.load(Ordering::Relaxed)
+    }
+
+    /// During an overload, a batch of standalone loads that waited longer than a call for its
+    /// permit is answered `Overloaded` instead of run (`overload.rs`).
+    pub(crate) fn shed_at_dispatch(&self, waited: Duration, sheddable: bool) -> Option<LoadError> {
+        if !sheddable || !self.overloaded() {
+            return None;
+        }
+        let rtt = Duration::from_secs_f64(f64::from_bits(self.mean_rtt.load(Ordering::Relaxed)));
+        if waited <= rtt / 2 {
+            return None;
+        }
+        // Not a refusal that keeps the overload on: only new arrivals refused at the door
+        // tell that they keep coming.
+        Some(LoadError::Overloaded {
+            retry_after: crate::overload::RETRY_AFTER,
+            reason: OVERLOAD_REASON,
+        })
+    }
+
+    /// `units` of new work (loads of a standalone loader, or a request at the door) were
+    /// refused: the overload detector counts them as demand, and an overload refusal keeps
+    /// the overload on.
+    pub(crate) fn note_refusal(&self, error: &LoadError, units: usize) {
+        if !matches!(error, LoadError::Overloaded { .. }) {
+            return;
+        }
+        self.overload.lock().refused(self.now(), units);
     }
 
     pub(crate) fn observe_rtt(&self, rtt: Duration) {

@@ -76,6 +76,7 @@ mod group_state;
 mod learned;
 mod loader;
 mod local_load;
+mod overload;
 mod permit;
 mod request;
 mod scheduler;

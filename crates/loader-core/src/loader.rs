@@ -111,9 +111,9 @@ impl<F: BatchFn> Loader<F> {
             return Ok(hit);
         }
         self.admit(1)?;
-        let joined = self
-            .window
-            .join_one(&key, tracing::Span::current().id(), self.scope.state.id);
+        let joined =
+            self.window
+                .join_one(&key, tracing::Span::current().id(), self.scope.state.from());
         self.start(&joined);
         let waiter = Waiter::new(joined.batch, joined.count);
         let answer = self.until_deadline(waiter.batch.wait()).await?.get(&key);
@@ -176,7 +176,7 @@ impl<F: BatchFn> Loader<F> {
         self.admit(keys.len())?;
         let joined = self
             .window
-            .join(keys, tracing::Span::current().id(), self.scope.state.id);
+            .join(keys, tracing::Span::current().id(), self.scope.state.from());
         for j in &joined {
             self.start(j);
         }
@@ -190,10 +190,16 @@ impl<F: BatchFn> Loader<F> {
         match inner.pressure(self.deadline).admit(loads, scope.admitted()) {
             Ok(()) => {
                 scope.mark_admitted();
+                if !scope.from().scoped {
+                    inner.new_work.arrived(loads);
+                }
                 Ok(())
             }
             Err(e) => {
                 self.window.group.record_shed(inner.now());
+                if !scope.from().scoped {
+                    inner.note_refusal(&e, loads);
+                }
                 Err(e)
             }
         }

@@ -81,6 +81,7 @@ impl Drop for ScopeState {
             return;
         };
         engine.requests_in_flight.fetch_sub(1, Ordering::Relaxed);
+        engine.new_work.answered(1);
         let now = engine.now();
         engine
             .slowdown
@@ -131,6 +132,14 @@ impl RequestScope {
 }
 
 impl ScopeState {
+    /// Who its loads come from, for the batches they join.
+    pub(crate) fn from(&self) -> crate::window::From {
+        crate::window::From {
+            request: self.id,
+            scoped: self.unit,
+        }
+    }
+
     pub(crate) fn admitted(&self) -> bool {
         self.admitted.load(Ordering::Acquire)
     }

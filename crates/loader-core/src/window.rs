@@ -36,6 +36,16 @@ pub(crate) struct BatchWindow<F: BatchFn> {
     open: Mutex<Option<Open<F>>>,
 }
 
+/// Who a load comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct From {
+    /// The request scope's id (`spread.rs`).
+    pub(crate) request: u64,
+    /// Whether the load belongs to a request scope (admitted as a unit), not a standalone
+    /// loader: such batches are never shed for an overload (`overload.rs`).
+    pub(crate) scoped: bool,
+}
+
 /// A batch that keys joined, and whether the caller opened it (and must start it).
 pub(crate) struct Joined<F: BatchFn> {
     pub(crate) batch: Arc<Batch<F>>,
@@ -58,7 +68,7 @@ impl<F: BatchFn> BatchWindow<F> {
         &self,
         key: &F::Key,
         span: Option<tracing::Id>,
-        request: u64,
+        from: From,
     ) -> Joined<F> {
         let mut slot = self.open.lock();
         let open = match &mut *slot {
@@ -70,7 +80,7 @@ impl<F: BatchFn> BatchWindow<F> {
             opened: open.keys.requested == 0,
             count: 1,
         };
-        Self::add(&mut slot, key, span.as_ref(), request);
+        Self::add(&mut slot, key, span.as_ref(), from);
         joined
     }
 
@@ -86,10 +96,16 @@ impl<F: BatchFn> BatchWindow<F> {
 
     /// Adds a key to the open batch in `slot`, sealing the batch when it is full: at the
     /// cost model's target, or, once keys of several requests share it, at the spread cap.
-    fn add(slot: &mut Option<Open<F>>, key: &F::Key, span: Option<&tracing::Id>, request: u64) {
+    fn add(slot: &mut Option<Open<F>>, key: &F::Key, span: Option<&tracing::Id>, from: From) {
         let Some(open) = slot.as_mut() else {
             return;
         };
+        let request = from.request;
+        if from.scoped {
+            open.batch.protect();
+        } else {
+            open.batch.count_standalone();
+        }
         if open.keys.requested == 0 {
             open.first_request = request;
         } else if request != open.first_request {
@@ -116,7 +132,7 @@ impl<F: BatchFn> BatchWindow<F> {
         &self,
         keys: &[F::Key],
         span: Option<tracing::Id>,
-        request: u64,
+        from: From,
     ) -> Vec<Joined<F>> {
         let mut joined: Vec<Joined<F>> = Vec::with_capacity(1);
         let mut slot = self.open.lock();
@@ -133,7 +149,7 @@ impl<F: BatchFn> BatchWindow<F> {
                     count: 1,
                 }),
             }
-            Self::add(&mut slot, key, span.as_ref(), request);
+            Self::add(&mut slot, key, span.as_ref(), from);
         }
         joined
     }
@@ -174,6 +190,11 @@ mod tests {
     };
 
     use super::*;
+
+    const STANDALONE: From = From {
+        request: 0,
+        scoped: false,
+    };
     use crate::{
         QueryGroup,
         batch::Waiter,
@@ -218,9 +239,9 @@ mod tests {
     #[tokio::test]
     async fn keys_are_deduplicated_but_every_request_counts() {
         let (w, queued) = window(100);
-        let a = w.join_one(&1, None, 0);
-        let b = w.join_one(&1, None, 0);
-        let c = w.join(&[2, 3], None, 0);
+        let a = w.join_one(&1, None, STANDALONE);
+        let b = w.join_one(&1, None, STANDALONE);
+        let c = w.join(&[2, 3], None, STANDALONE);
         assert!(a.opened && !b.opened && !c[0].opened);
         assert!(Arc::ptr_eq(&a.batch, &b.batch) && Arc::ptr_eq(&a.batch, &c[0].batch));
         assert_eq!(c[0].count, 2);
@@ -235,7 +256,7 @@ mod tests {
     #[tokio::test]
     async fn a_full_batch_is_sealed_and_the_next_key_opens_another() {
         let (w, _) = window(2);
-        let joined = w.join(&[1, 2, 3, 4, 5], None, 0);
+        let joined = w.join(&[1, 2, 3, 4, 5], None, STANDALONE);
         let counts: Vec<_> = joined.iter().map(|j| (j.opened, j.count)).collect();
         assert_eq!(counts, [(true, 2), (true, 2), (true, 1)]);
         assert!(joined[0].batch.is_full() && !joined[2].batch.is_full());
@@ -248,8 +269,8 @@ mod tests {
     #[tokio::test]
     async fn waiters_leaving_before_dispatch_give_back_their_queue_slots() {
         let (w, queued) = window(100);
-        let a = w.join_one(&1, None, 0);
-        let b = w.join_one(&2, None, 0);
+        let a = w.join_one(&1, None, STANDALONE);
+        let b = w.join_one(&2, None, STANDALONE);
         let wa = Waiter::new(a.batch.clone(), 1);
         let wb = Waiter::new(b.batch.clone(), 1);
         drop(wa);
@@ -259,14 +280,14 @@ mod tests {
         assert_eq!(queued.load(Ordering::Relaxed), 0);
         assert!(w.abandon_if_unwanted(&a.batch));
         // The abandoned batch left the window: the next key opens a new one.
-        let c = w.join_one(&3, None, 0);
+        let c = w.join_one(&3, None, STANDALONE);
         assert!(c.opened && !Arc::ptr_eq(&c.batch, &a.batch));
     }
 
     #[tokio::test]
     async fn waiters_leaving_after_dispatch_do_not_touch_the_queue_count() {
         let (w, queued) = window(100);
-        let a = w.join_one(&1, None, 0);
+        let a = w.join_one(&1, None, STANDALONE);
         let waiter = Waiter::new(a.batch.clone(), 1);
         let _keys = w.take(&a.batch);
         assert_eq!(a.batch.mark_dispatched(), 1);

@@ -44,6 +44,14 @@ pub struct Snapshot {
     /// (see [`Engine::admit_request`](crate::Engine::admit_request)).
     #[serde(default)]
     pub slowdown_shedding: bool,
+    /// Whether an overload is on: the wait queue kept growing (more new work arrived than the
+    /// downstream completed), so new work is admitted only when it can start at once and the
+    /// rest is refused as `Overloaded` with reason `"overload"`.
+    #[serde(default)]
+    pub overloaded: bool,
+    /// Overloads seen since the engine started.
+    #[serde(default)]
+    pub overloads: u64,
 }
 
 /// Figures of one query group (or of all of them) over the metrics window.

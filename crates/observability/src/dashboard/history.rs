@@ -172,6 +172,8 @@ mod tests {
             limit_history: Vec::new(),
             requests_refused: 0,
             slowdown_shedding: false,
+            overloaded: false,
+            overloads: 0,
         }
     }
 

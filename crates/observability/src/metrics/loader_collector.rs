@@ -28,7 +28,7 @@ fn quantiles(p: &Percentiles) -> [(&'static str, f64); 4] {
 impl Collector for LoaderCollector {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
         let s = &self.snapshot;
-        let engine_gauges: [(&str, &str, f64); 5] = [
+        let engine_gauges: [(&str, &str, f64); 7] = [
             (
                 "loader_concurrency_limit",
                 "Current concurrency limit: batch calls allowed to run at once against the downstream",
@@ -50,6 +50,16 @@ impl Collector for LoaderCollector {
                 s.local_load,
             ),
             (
+                "loader_overloaded",
+                "1 while an open-loop overload is on (new work admitted only when it can start at once, the rest refused as OVERLOADED), else 0",
+                f64::from(u8::from(s.overloaded)),
+            ),
+            (
+                "loader_slowdown_shedding",
+                "1 while the door sheds new requests because the downstream is much slower than normal, else 0",
+                f64::from(u8::from(s.slowdown_shedding)),
+            ),
+            (
                 "loader_metrics_window_seconds",
                 "The sliding window the loader_group_* rates, ratios, quantiles and window counts cover",
                 s.window_s,
@@ -69,6 +79,17 @@ impl Collector for LoaderCollector {
             )?
             .encode_counter::<prometheus_client::encoding::NoLabelSet, _, u64>(
                 &s.requests_refused,
+                None,
+            )?;
+        encoder
+            .encode_descriptor(
+                "loader_overloads",
+                "Open-loop overloads seen since the start (arrivals outpacing answers while the queue grew)",
+                None,
+                MetricType::Counter,
+            )?
+            .encode_counter::<prometheus_client::encoding::NoLabelSet, _, u64>(
+                &s.overloads,
                 None,
             )?;
         {
