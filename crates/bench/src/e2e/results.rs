@@ -71,6 +71,68 @@ pub struct Soak {
     pub report: LoadReport,
 }
 
+/// How RSS moved once the server settled: the samples from [`RssTrend::SETTLE_S`] on (or
+/// from half the soak, if it is shorter than twice that).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RssTrend {
+    /// Seconds since the start of the soak the settled part starts at.
+    pub from_s: f64,
+    /// Smallest and largest RSS of the settled part, KiB.
+    pub min_kib: u64,
+    pub max_kib: u64,
+    /// Mean RSS of the settled part, KiB.
+    pub mean_kib: f64,
+    /// Least-squares slope of RSS over the settled part, KiB per minute: a leak is a
+    /// positive slope that does not fade; a server that only warmed up has ~0.
+    pub slope_kib_per_min: f64,
+}
+
+impl RssTrend {
+    /// The first minute (allocator pools, connection buffers and caches filling up) is the
+    /// warm-up of memory; what follows must be flat.
+    pub const SETTLE_S: f64 = 60.0;
+
+    /// The trend of `(seconds, KiB)` samples; `None` with fewer than three settled samples.
+    pub fn of(samples: &[(f64, u64)]) -> Option<Self> {
+        let end = samples.last()?.0;
+        let from_s = if end >= 2.0 * Self::SETTLE_S {
+            Self::SETTLE_S
+        } else {
+            end / 2.0
+        };
+        let settled: Vec<(f64, f64)> = samples
+            .iter()
+            .filter(|(t, _)| *t >= from_s)
+            .map(|(t, k)| (*t, *k as f64))
+            .collect();
+        if settled.len() < 3 {
+            return None;
+        }
+        let n = settled.len() as f64;
+        let mean_t = settled.iter().map(|(t, _)| t).sum::<f64>() / n;
+        let mean_k = settled.iter().map(|(_, k)| k).sum::<f64>() / n;
+        let cov: f64 = settled
+            .iter()
+            .map(|(t, k)| (t - mean_t) * (k - mean_k))
+            .sum();
+        let var: f64 = settled.iter().map(|(t, _)| (t - mean_t).powi(2)).sum();
+        let slope_per_s = if var > 0.0 { cov / var } else { 0.0 };
+        Some(Self {
+            from_s,
+            min_kib: settled.iter().map(|(_, k)| *k as u64).min()?,
+            max_kib: settled.iter().map(|(_, k)| *k as u64).max()?,
+            mean_kib: mean_k,
+            slope_kib_per_min: slope_per_s * 60.0,
+        })
+    }
+
+    /// The growth the slope predicts over the settled part, as a share of its mean RSS.
+    pub fn drift_share(&self, end_s: f64) -> f64 {
+        let minutes = (end_s - self.from_s).max(0.0) / 60.0;
+        self.slope_kib_per_min * minutes / self.mean_kib.max(1.0)
+    }
+}
+
 /// Everything measured.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct E2eResults {
@@ -219,8 +281,22 @@ impl E2eResults {
             k.map_or_else(|| "n/a".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
         };
         let LatencySummary { p99_ms, .. } = soak.report.latency;
+        let trend = RssTrend::of(&soak.rss_samples).map_or_else(
+            || "settled trend n/a".to_string(),
+            |t| {
+                let end_s = soak.rss_samples.last().map_or(t.from_s, |(s, _)| *s);
+                format!(
+                    "from {:.0} s: {:.1}..{:.1} MiB, slope {:+.2} MiB/min ({:+.1}% of its mean over the rest of the soak)",
+                    t.from_s,
+                    t.min_kib as f64 / 1024.0,
+                    t.max_kib as f64 / 1024.0,
+                    t.slope_kib_per_min / 1024.0,
+                    t.drift_share(end_s) * 100.0
+                )
+            },
+        );
         Some(format!(
-            "soak {} at {} clients for {:.0} s: RSS ready {}, start {}, end {}; {:.1} req/s, p99 {:.1} ms, errors {}",
+            "soak {} at {} clients for {:.0} s: RSS ready {}, start {}, end {}; {trend}; {:.1} req/s, p99 {:.1} ms, errors {}",
             soak.mode,
             soak.clients,
             soak.duration_s,
@@ -251,6 +327,37 @@ mod tests {
                 ..LoadReport::default()
             },
         }
+    }
+
+    #[test]
+    fn the_rss_trend_leaves_out_the_first_minute_and_sees_a_leak() {
+        // Warm-up from 100 to 190 MiB in the first minute, then flat with noise.
+        let flat: Vec<(f64, u64)> = (0..62)
+            .map(|i| {
+                let t = f64::from(i) * 5.0;
+                let mib = if t < 60.0 {
+                    100.0 + 1.5 * t
+                } else {
+                    190.0 + f64::from(i % 3)
+                };
+                (t, (mib * 1024.0) as u64)
+            })
+            .collect();
+        let t = RssTrend::of(&flat).unwrap();
+        assert_eq!(t.from_s, 60.0);
+        assert_eq!((t.min_kib / 1024, t.max_kib / 1024), (190, 192));
+        assert!(t.slope_kib_per_min.abs() < 100.0, "{t:?}");
+        // A leak of 4 MiB a minute after the warm-up.
+        let leak: Vec<(f64, u64)> = (0..62)
+            .map(|i| {
+                let t = f64::from(i) * 5.0;
+                (t, ((190.0 + 4.0 * t / 60.0) * 1024.0) as u64)
+            })
+            .collect();
+        let t = RssTrend::of(&leak).unwrap();
+        assert!((t.slope_kib_per_min / 1024.0 - 4.0).abs() < 0.01, "{t:?}");
+        assert!(t.drift_share(305.0) > 0.05);
+        assert_eq!(RssTrend::of(&leak[..2]), None);
     }
 
     #[test]
