@@ -108,8 +108,8 @@ pub(crate) struct EngineInner {
     pub(crate) new_work: NewWork,
 }
 
-/// Counts of new work (standalone loads, requests admitted at the door) since the start: what
-/// a closed loop cannot make arrive faster than it is answered.
+/// Counts of new work (standalone loads) since the start: what a closed loop cannot make
+/// arrive faster than it is answered.
 #[derive(Debug, Default)]
 pub(crate) struct NewWork {
     arrived: AtomicU64,
@@ -122,7 +122,7 @@ impl NewWork {
         self.arrived.fetch_add(n as u64, Ordering::Relaxed);
     }
 
-    /// `n` units of new work answered at once (a batch's standalone loads, or one request).
+    /// `n` standalone loads answered at once (by one batch).
     pub(crate) fn answered(&self, n: usize) {
         if n > 0 {
             self.answered.fetch_add(n as u64, Ordering::Relaxed);
@@ -247,7 +247,13 @@ impl Engine {
     /// # }
     /// ```
     pub fn admit_request(&self) -> Result<RequestScope, LoadError> {
-        let admitted = self.inner.pressure(None).admit_request().and_then(|()| {
+        // The open-loop overload mode (`overload.rs`) is for standalone loads: a request fans
+        // out into levels that need the queue to batch, so it is not applied at the door.
+        let pressure = Pressure {
+            overloaded: false,
+            ..self.inner.pressure(None)
+        };
+        let admitted = pressure.admit_request().and_then(|()| {
             let in_flight = self.inner.requests_in_flight.load(Ordering::Relaxed);
             let guard = self.inner.slowdown.lock();
             guard.admit(in_flight).map_err(|_| LoadError::Overloaded {
@@ -257,14 +263,12 @@ impl Engine {
         });
         match admitted {
             Ok(()) => {
-                self.inner.new_work.arrived(1);
                 let scope = RequestScope::at_door(&self.inner);
                 scope.state.mark_admitted();
                 Ok(scope)
             }
             Err(e) => {
                 self.inner.requests_refused.fetch_add(1, Ordering::Relaxed);
-                self.inner.note_refusal(&e, 1);
                 Err(e)
             }
         }
@@ -507,14 +511,13 @@ impl EngineInner {
         })
     }
 
-    /// `units` of new work (loads of a standalone loader, or a request at the door) were
-    /// refused: the overload detector counts them as demand, and an overload refusal keeps
-    /// the overload on.
-    pub(crate) fn note_refusal(&self, error: &LoadError, units: usize) {
+    /// `loads` standalone loads were refused: the overload detector counts them as demand
+    /// that was not served.
+    pub(crate) fn note_refusal(&self, error: &LoadError, loads: usize) {
         if !matches!(error, LoadError::Overloaded { .. }) {
             return;
         }
-        self.overload.lock().refused(self.now(), units);
+        self.overload.lock().refused(self.now(), loads);
     }
 
     pub(crate) fn observe_rtt(&self, rtt: Duration) {

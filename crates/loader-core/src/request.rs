@@ -81,7 +81,6 @@ impl Drop for ScopeState {
             return;
         };
         engine.requests_in_flight.fetch_sub(1, Ordering::Relaxed);
-        engine.new_work.answered(1);
         let now = engine.now();
         engine
             .slowdown
