@@ -82,10 +82,11 @@ impl Drop for ScopeState {
         };
         engine.requests_in_flight.fetch_sub(1, Ordering::Relaxed);
         let now = engine.now();
+        let in_flight = engine.requests_in_flight.load(Ordering::Relaxed);
         engine
             .slowdown
             .lock()
-            .record(now, now.saturating_sub(admitted_at));
+            .record(now, now.saturating_sub(admitted_at), in_flight);
     }
 }
 

@@ -6,10 +6,14 @@
 //! times slower: the queue does not grow much, yet each request takes 4–5 times longer, and a
 //! closed-loop server keeps every client's request in flight. The guard watches the requests
 //! admitted through [`Engine::admit_request`](crate::Engine::admit_request), per interval of
-//! [`INTERVAL`]: their mean latency and their completions per second.
+//! [`INTERVAL`]: their latency and their completions per second. The latency of an interval is
+//! the larger of the completed requests' mean and the requests in flight over the throughput
+//! (Little's law): completions show a slowdown only a request's latency later, the requests
+//! in flight at once.
 //!
 //! - **Slowdown**: latency above [`LATENCY_FACTOR`] × its normal level *and* throughput under
-//!   [`THROUGHPUT_FACTOR`] × its normal level. Both are needed: more clients raise latency
+//!   [`THROUGHPUT_FACTOR`] × its normal level, in the last interval or in the recent (blended)
+//!   level. Both are needed: more clients raise latency
 //!   but not throughput's fall (a load step is not a slowdown); fewer clients lower throughput
 //!   but not latency's rise.
 //! - **While it lasts**, at most `throughput × CAP_LATENCY × normal latency` requests are
@@ -79,20 +83,26 @@ pub(crate) struct SlowdownGuard {
 }
 
 impl SlowdownGuard {
-    /// A request admitted at the door ended at `now` after `latency`.
-    pub(crate) fn record(&mut self, now: Duration, latency: Duration) {
+    /// A request admitted at the door ended at `now` after `latency`, leaving `in_flight`
+    /// admitted requests still running.
+    pub(crate) fn record(&mut self, now: Duration, latency: Duration, in_flight: usize) {
         self.completed += 1;
         self.latency_sum += latency.as_secs_f64();
         let elapsed = now.saturating_sub(self.interval_start);
         if elapsed >= INTERVAL {
-            self.close(now, elapsed);
+            self.close(now, elapsed, in_flight);
         }
     }
 
-    fn close(&mut self, now: Duration, elapsed: Duration) {
+    fn close(&mut self, now: Duration, elapsed: Duration, in_flight: usize) {
+        let throughput = f64::from(self.completed) / elapsed.as_secs_f64();
+        // The requests that completed started before the interval: when the downstream slows,
+        // their latency shows it only a request's latency later. The requests in flight show
+        // it at once (Little's law: latency = in flight / throughput).
+        let completed = self.latency_sum / f64::from(self.completed.max(1));
         let level = Level {
-            latency: self.latency_sum / f64::from(self.completed.max(1)),
-            throughput: f64::from(self.completed) / elapsed.as_secs_f64(),
+            latency: completed.max(in_flight as f64 / throughput),
+            throughput,
         };
         self.interval_start = now;
         self.completed = 0;
@@ -122,8 +132,13 @@ impl SlowdownGuard {
                 }
             }
             None => {
-                let slow = recent.latency > LATENCY_FACTOR * normal.latency
-                    && recent.throughput < THROUGHPUT_FACTOR * normal.throughput;
+                let is_slow = |l: &Level| {
+                    l.latency > LATENCY_FACTOR * normal.latency
+                        && l.throughput < THROUGHPUT_FACTOR * normal.throughput
+                };
+                // The interval alone (half a second of completions) is evidence enough: the
+                // blended level would take a second interval to cross the thresholds.
+                let slow = is_slow(&level) || is_slow(&recent);
                 if slow {
                     self.shedding_since = Some(now);
                 } else {
@@ -167,7 +182,13 @@ mod tests {
         let end = *now + Duration::from_secs_f64(seconds);
         while *now < end {
             *now += step;
-            g.record(*now, Duration::from_secs_f64(latency_ms / 1000.0));
+            // A closed loop: Little's law gives the requests in flight.
+            let in_flight = (per_s * latency_ms / 1000.0).round() as usize;
+            g.record(
+                *now,
+                Duration::from_secs_f64(latency_ms / 1000.0),
+                in_flight,
+            );
         }
     }
 
@@ -196,6 +217,21 @@ mod tests {
         run(&mut g, &mut now, 2.0, 1500.0, 40.0);
         assert!(!g.shedding());
         assert_eq!(g.admit(1000), Ok(()));
+    }
+
+    #[test]
+    fn a_slowdown_is_seen_within_one_interval_from_the_requests_in_flight() {
+        let (mut g, mut now) = normal_for_ten_seconds();
+        // The database slows at once: completions fall to a quarter, but the requests that
+        // complete in the first interval started before, at the normal latency; the 64
+        // requests in flight tell the new latency (64 / 400 per s = 160 ms).
+        let step = Duration::from_secs_f64(1.0 / 400.0);
+        let end = now + INTERVAL + step;
+        while now < end {
+            now += step;
+            g.record(now, Duration::from_millis(45), 64);
+        }
+        assert!(g.shedding());
     }
 
     #[test]

@@ -55,6 +55,10 @@ pub struct E2eArgs {
     /// `retryAfterMs` hint (at most 1 s).
     #[arg(long)]
     pub ignore_retry_after: bool,
+    /// Rounds of the confirmation: adaptive, the best fixed limit and async-graphql run again
+    /// at the most clients, in alternating order (ABC CBA ...); 0 skips it.
+    #[arg(long, default_value_t = 2)]
+    pub confirm_rounds: usize,
     /// Skip the "database gets slower" run.
     #[arg(long)]
     pub no_slowdown: bool,

@@ -3,6 +3,7 @@
 //! "database gets slower" run, the memory soak; [`E2eResults`] as tables, JSON and SVG.
 
 mod args;
+mod confirm;
 mod mode;
 mod plot;
 mod postgres;
@@ -11,6 +12,7 @@ mod run;
 mod server_process;
 
 pub use args::{E2eArgs, Sizes};
+pub use confirm::{ConfirmCell, Confirmation};
 pub use mode::Mode;
 pub use plot::plot_slowdown;
 pub use postgres::BenchPostgres;

@@ -146,6 +146,9 @@ pub struct E2eResults {
     pub matrix: Vec<MatrixCell>,
     /// The best fixed limit by ok/s at the highest client count, if any fixed mode ran.
     pub best_fixed: Option<Mode>,
+    /// The modes the targets compare, again at the most clients in alternating order.
+    #[serde(default)]
+    pub confirmation: Option<super::confirm::Confirmation>,
     /// The slowdown runs.
     pub slowdown: Vec<SlowdownRun>,
     /// The soak, if asked for.
@@ -255,6 +258,9 @@ impl E2eResults {
         out.push_str(&self.matrix_table());
         if let Some(best) = self.best_fixed {
             let _ = writeln!(out, "\nbest fixed limit (ok/s at the most clients): {best}");
+        }
+        if let Some(confirmation) = &self.confirmation {
+            out.push_str(&confirmation.markdown());
         }
         if !self.slowdown.is_empty() {
             let run = &self.slowdown[0];

@@ -1,5 +1,5 @@
-//! [`run`]: the whole `bench-e2e` sequence: PostgreSQL, seed, matrix, slowdown, soak,
-//! report.
+//! [`run`]: the whole `bench-e2e` sequence: PostgreSQL, seed, matrix, confirmation,
+//! slowdown, soak, report.
 
 use std::{path::Path, time::Duration};
 
@@ -7,8 +7,8 @@ use anyhow::{Context as _, bail};
 use tokio::time::Instant;
 
 use super::{
-    BenchPostgres, DataSet, E2eArgs, E2eResults, MatrixCell, Mode, ServerLaunch, SlowdownRun, Soak,
-    has_loader_switch, plot_slowdown, rss_kib,
+    BenchPostgres, ConfirmCell, Confirmation, DataSet, E2eArgs, E2eResults, MatrixCell, Mode,
+    ServerLaunch, SlowdownRun, Soak, confirm, has_loader_switch, plot_slowdown, rss_kib,
 };
 use crate::load::{
     LoadConfig, LoadReport, Phase, QueryMix, ok_series, recovery_time, summarize_phases,
@@ -60,6 +60,23 @@ pub async fn run(args: E2eArgs, command: String) -> anyhow::Result<E2eResults> {
     };
     eprintln!("    seeded in {:.1} s", results.data_set.seed_s);
     pg.psql("bench", "VACUUM ANALYZE;").await?;
+    // Every table and index into shared buffers, so that the first mode measured does not run
+    // on a colder cache than the others.
+    match pg
+        .psql(
+            "bench",
+            "CREATE EXTENSION IF NOT EXISTS pg_prewarm; \
+             SELECT sum(pg_prewarm(c.oid::regclass)) FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i');",
+        )
+        .await
+    {
+        Ok(blocks) => eprintln!("    prewarmed {} blocks", blocks.trim()),
+        Err(e) => {
+            eprintln!("    pg_prewarm unavailable ({e:#}); the first mode runs on a colder cache")
+        }
+    }
 
     let mix = QueryMix::builtin()
         .with_id_range("user", sizes.users)
@@ -155,6 +172,59 @@ pub async fn run(args: E2eArgs, command: String) -> anyhow::Result<E2eResults> {
         server.stop().await?;
     }
     results.best_fixed = results.pick_best_fixed();
+
+    // The confirmation: the compared modes again, at the most clients, in alternating order.
+    let most = args.clients.iter().copied().max();
+    if let Some(clients) = most.filter(|_| args.confirm_rounds > 0) {
+        let modes: Vec<Mode> = [
+            Some(Mode::Adaptive),
+            results.best_fixed,
+            Some(Mode::AsyncGraphql),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|m| results.matrix.iter().any(|c| c.mode == *m))
+        .collect();
+        let mut confirmation = Confirmation {
+            clients,
+            cells: Vec::new(),
+        };
+        for round in 0..args.confirm_rounds {
+            for mode in confirm::order(&modes, round) {
+                step(&format!(
+                    "confirmation round {}: {mode} at {clients} clients",
+                    round + 1
+                ));
+                let server = launch.start(mode).await?;
+                let mut config = LoadConfig::new(server.graphql_url(), mix.clone());
+                config.honor_retry_after = !args.ignore_retry_after;
+                config.clients = clients;
+                config.warmup = args.warmup;
+                config.duration = args.duration;
+                config.timeout = args.timeout;
+                config.progress = true;
+                let report = crate::load::run(config).await?;
+                server.stop().await?;
+                eprintln!(
+                    "    {:>8.1} ok/s  p99 {:>7.1} ms  ok p99 {:>7.1} ms  overloaded {}",
+                    report.ok_per_s,
+                    report.latency.p99_ms,
+                    report.ok_latency.p99_ms,
+                    report.overloaded
+                );
+                confirmation.cells.push(ConfirmCell {
+                    mode,
+                    round,
+                    ok_per_s: report.ok_per_s,
+                    p99_ms: report.latency.p99_ms,
+                    ok_p99_ms: report.ok_latency.p99_ms,
+                    overloaded: report.overloaded,
+                });
+                results.confirmation = Some(confirmation.clone());
+                save(&args.out, &results)?;
+            }
+        }
+    }
 
     // The database gets slower.
     if !args.no_slowdown {
