@@ -25,6 +25,8 @@ pub(crate) struct LimitController {
     bounds: StrategyConfig,
     limit: usize,
     history: LimitHistory,
+    /// Permits the other replicas of the fleet hold (0: none known).
+    fleet_others: usize,
 }
 
 impl LimitController {
@@ -39,6 +41,7 @@ impl LimitController {
             bounds,
             limit,
             history: LimitHistory::new(tick, limit),
+            fleet_others: 0,
         }
     }
 
@@ -82,6 +85,16 @@ impl LimitController {
             new,
             reason: "restored from learned state".into(),
         })
+    }
+
+    /// The other replicas sharing the downstream hold `others` permits.
+    pub(crate) fn set_fleet(&mut self, others: usize) {
+        self.fleet_others = others;
+        self.strategy.set_fleet(others);
+    }
+
+    pub(crate) fn fleet_others(&self) -> usize {
+        self.fleet_others
     }
 
     pub(crate) fn best_limit(&self) -> Option<usize> {

@@ -308,8 +308,24 @@ impl Engine {
             requests_refused: inner.requests_refused.load(Ordering::Relaxed),
             slowdown_shedding: inner.slowdown.lock().shedding(),
             overloaded: inner.overloaded(),
+            fleet_others: inner.controller.lock().fleet_others(),
             overloads: inner.overload.lock().episodes(),
         }
+    }
+
+    /// The other replicas of a fleet on the same downstream hold `others` permits in all (0:
+    /// alone). The adaptive strategy then judges its limit experiments by what they do to
+    /// the fleet's goodput, not only its own: on a saturated shared database a replica that
+    /// takes one more permit gains what the others lose. A server's replicas learn each
+    /// other's limits through a shared table (the server's `fleet.rs`).
+    ///
+    /// ```
+    /// let engine = loader_core::Engine::builder().build().unwrap();
+    /// engine.set_fleet_concurrency(6);
+    /// assert_eq!(engine.snapshot().fleet_others, 6);
+    /// ```
+    pub fn set_fleet_concurrency(&self, others: usize) {
+        self.inner.controller.lock().set_fleet(others);
     }
 
     /// The current concurrency limit.

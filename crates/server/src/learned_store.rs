@@ -10,6 +10,8 @@
 //!   wins: right for costs (every replica measures the same database) and for the limit
 //!   (the most recent replica's view of its share of the database).
 //!
+//! The same table carries each replica's live limit (`fleet.rs`), which sharing also starts.
+//!
 //! Turning rows into a [`LearnedState`] is pure ([`state_from_rows`]) and tested without a
 //! database.
 //!
@@ -47,6 +49,10 @@ pub struct SharingSettings {
     /// How often the learned state is saved (ms).
     #[arg(long, env = "LOADER_LEARNED_SAVE_MS", default_value_t = 5_000)]
     pub loader_learned_save_ms: u64,
+    /// How often a replica tells the others its live concurrency limit and reads theirs
+    /// (ms), so that its limit experiments are judged by the fleet's goodput (`fleet.rs`).
+    #[arg(long, env = "LOADER_FLEET_SYNC_MS", default_value_t = 1_000)]
+    pub loader_fleet_sync_ms: u64,
 }
 
 /// With sharing on: restores the shared state into `engine` (a failure only logs: the
@@ -64,7 +70,26 @@ pub async fn start_sharing(
         tracing::warn!(%error, "cannot read the shared learned state; starting cold");
     }
     let every = Duration::from_millis(std::cmp::max(settings.loader_learned_save_ms, 100));
-    Some(store.spawn_saver(engine.clone(), every))
+    let saver = AbortOnDrop(store.spawn_saver(engine.clone(), every));
+    let fleet_every = Duration::from_millis(std::cmp::max(settings.loader_fleet_sync_ms, 100));
+    let fleet = AbortOnDrop(
+        crate::fleet::FleetSync::new(db.clone(), settings.loader_learned_scope.as_str())
+            .spawn(engine.clone(), fleet_every),
+    );
+    // One handle for both: aborting it drops (and so aborts) the two tasks.
+    Some(tokio::spawn(async move {
+        let _tasks = (saver, fleet);
+        std::future::pending::<()>().await;
+    }))
+}
+
+/// Aborts its task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The table (created by the `m20261125_000007_create_loader_learned` migration).
@@ -255,6 +280,8 @@ pub fn state_from_rows(
     let fresh = rows.iter().filter(|r| now - r.updated_at <= max_age);
     let mut state = LearnedState::empty("");
     let mut any = false;
+    // Replica rows (`fleet.rs`) carry live limits, not learned state.
+    let fresh = fresh.filter(|r| !r.group_name.starts_with(crate::fleet::REPLICA_PREFIX));
     for row in fresh {
         if row.group_name == ENGINE_ROW {
             if let Ok(engine) = serde_json::from_str::<EngineRow>(&row.state)
@@ -342,7 +369,26 @@ mod tests {
             .await
             .expect("a saver");
         assert_eq!(engine.limit(), 9, "warm start from the shared row");
+
+        // A second replica of the scope: each learns the other's live limit (polled, the
+        // exchange runs every 100 ms).
+        settings.loader_fleet_sync_ms = 100;
+        let other = Engine::builder().initial_concurrency(5).build().unwrap();
+        let other_saver = start_sharing(&settings, &db, &other).await.expect("a saver");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while engine.snapshot().fleet_others != other.limit()
+            || other.snapshot().fleet_others != engine.limit()
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "fleet not seen: {} / {}",
+                engine.snapshot().fleet_others,
+                other.snapshot().fleet_others
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         saver.abort();
+        other_saver.abort();
     }
 
     fn learned() -> LearnedState {

@@ -22,6 +22,7 @@
 pub mod config;
 pub mod database;
 pub mod error;
+pub mod fleet;
 pub mod graphql;
 pub mod healthcheck;
 pub mod learned_store;

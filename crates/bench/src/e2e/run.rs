@@ -72,7 +72,10 @@ pub async fn run(args: E2eArgs, command: String) -> anyhow::Result<E2eResults> {
         )
         .await
     {
-        Ok(blocks) => eprintln!("    prewarmed {} blocks", blocks.trim()),
+        Ok(out) => eprintln!(
+            "    prewarmed {} blocks",
+            out.lines().last().unwrap_or("?").trim()
+        ),
         Err(e) => {
             eprintln!("    pg_prewarm unavailable ({e:#}); the first mode runs on a colder cache")
         }

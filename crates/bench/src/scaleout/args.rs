@@ -47,4 +47,9 @@ pub struct ScaleoutArgs {
     /// Skip the fixed-limit sweep (adaptive and the join only).
     #[arg(long)]
     pub no_sweep: bool,
+    /// How often adaptive replicas exchange their live limits through the database
+    /// (`server::fleet`); `0` turns it off. A last adaptive run without it is measured for
+    /// comparison either way.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub fleet_sync: Duration,
 }

@@ -54,6 +54,7 @@ pub async fn run(args: &ScaleoutArgs) -> anyhow::Result<ScaleoutReport> {
     let mut adaptive_options = ReplicaOptions::new("adaptive", args.max_concurrency);
     adaptive_options.sharing = Sharing::Save;
     adaptive_options.initial_concurrency = args.initial_concurrency;
+    adaptive_options.fleet_sync = (!args.fleet_sync.is_zero()).then_some(args.fleet_sync);
     // Adaptive before and after the sweep: the machine's load drifts, the pair shows by how much.
     let first = adaptive_run(&url, args, &adaptive_options, &mix, "adaptive (first)").await?;
     let mut fixed = Vec::new();
@@ -140,6 +141,14 @@ pub async fn run(args: &ScaleoutArgs) -> anyhow::Result<ScaleoutReport> {
     }
     stop_all(replicas).await;
 
+    // The same adaptive replicas, each judging by its own goodput only.
+    let alone_options = ReplicaOptions {
+        fleet_sync: None,
+        ..adaptive_options.clone()
+    };
+    let without_fleet_sync =
+        adaptive_run(&url, args, &alone_options, &mix, "adaptive (no fleet sync)").await?;
+
     Ok(ScaleoutReport {
         replicas: args.replicas,
         clients: args.clients,
@@ -148,6 +157,8 @@ pub async fn run(args: &ScaleoutArgs) -> anyhow::Result<ScaleoutReport> {
         best_fixed_total: best_fixed(&fixed).and_then(|r| r.fixed_total),
         adaptive_first: first,
         adaptive,
+        without_fleet_sync: Some(without_fleet_sync),
+        fleet_sync_s: (!args.fleet_sync.is_zero()).then(|| args.fleet_sync.as_secs_f64()),
         fixed,
         joins,
     })

@@ -5,7 +5,9 @@ use std::{net::SocketAddr, time::Duration};
 
 use anyhow::Context as _;
 use loader_core::Engine;
-use server::{Application, config::Settings, database, learned_store::LearnedStore};
+use server::{
+    Application, config::Settings, database, fleet::FleetSync, learned_store::LearnedStore,
+};
 use tokio::sync::oneshot;
 
 /// Whether a replica takes part in sharing learned state.
@@ -32,6 +34,9 @@ pub struct ReplicaOptions {
     pub save_every: Duration,
     /// `LOADER_INITIAL_CONCURRENCY`. By default, this is the engine's default.
     pub initial_concurrency: Option<usize>,
+    /// Exchange live limits with the other replicas this often (`server::fleet`), so the
+    /// engine judges its experiments by the fleet's goodput. By default, this is off.
+    pub fleet_sync: Option<Duration>,
 }
 
 impl ReplicaOptions {
@@ -43,6 +48,7 @@ impl ReplicaOptions {
             sharing: Sharing::Off,
             save_every: Duration::from_secs(1),
             initial_concurrency: None,
+            fleet_sync: None,
         }
     }
 }
@@ -107,7 +113,7 @@ impl Replica {
                         let db = database::connect(&settings).await?;
                         let app = Application::build_with_db(settings, db.clone()).await?;
                         let engine = app.state().engine.clone();
-                        let store = LearnedStore::new(db, super::SCOPE);
+                        let store = LearnedStore::new(db.clone(), super::SCOPE);
                         if options.sharing == Sharing::RestoreAndSave {
                             store
                                 .restore(&engine)
@@ -116,10 +122,13 @@ impl Replica {
                         }
                         let saver = (options.sharing != Sharing::Off)
                             .then(|| store.spawn_saver(engine.clone(), options.save_every));
-                        anyhow::Ok((app, engine, saver))
+                        let fleet = options.fleet_sync.map(|every| {
+                            FleetSync::new(db.clone(), super::SCOPE).spawn(engine.clone(), every)
+                        });
+                        anyhow::Ok((app, engine, saver, fleet))
                     }
                     .await;
-                    let (app, engine, saver) = match built {
+                    let (app, engine, saver, fleet) = match built {
                         Ok(parts) => parts,
                         Err(e) => {
                             let _ = ready_tx.send(Err(e));
@@ -132,8 +141,8 @@ impl Replica {
                             let _ = stop_rx.await;
                         })
                         .await;
-                    if let Some(saver) = saver {
-                        saver.abort();
+                    for task in [saver, fleet].into_iter().flatten() {
+                        task.abort();
                     }
                     if let Err(e) = served {
                         eprintln!("replica stopped with an error: {e:#}");

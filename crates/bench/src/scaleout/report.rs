@@ -21,6 +21,13 @@ pub struct ScaleoutReport {
     pub adaptive_first: RunResult,
     /// The adaptive run after the sweep (its replicas stay up for the joins).
     pub adaptive: RunResult,
+    /// Adaptive replicas that do not exchange their limits (each judges by its own
+    /// goodput), measured last.
+    #[serde(default)]
+    pub without_fleet_sync: Option<RunResult>,
+    /// How often the adaptive runs above exchanged limits (s), if they did.
+    #[serde(default)]
+    pub fleet_sync_s: Option<f64>,
     /// The fixed-limit sweep, by total.
     pub fixed: Vec<RunResult>,
     /// The best fixed run's total (highest ok/s).
@@ -85,6 +92,9 @@ impl fmt::Display for ScaleoutReport {
         )?;
         run_row(f, &self.adaptive_first)?;
         run_row(f, &self.adaptive)?;
+        if let Some(run) = &self.without_fleet_sync {
+            run_row(f, run)?;
+        }
         for run in &self.fixed {
             run_row(f, run)?;
         }

@@ -147,6 +147,10 @@ pub struct Adaptive {
     /// Whether a plateau was found since start-up or since demand returned; until then probes are
     /// multiplicative (slow start).
     plateau_known: bool,
+    /// Permits held by the other replicas of a fleet on the same downstream ([`set_fleet`]).
+    ///
+    /// [`set_fleet`]: ScalingStrategy::set_fleet
+    fleet_others: f64,
     /// Since when fewer than half the limit have been in flight (consecutive windows).
     idle_since: Option<Duration>,
     reason: String,
@@ -319,6 +323,7 @@ impl Adaptive {
             hold_until: Duration::ZERO,
             next_probe_up: true,
             plateau_known: false,
+            fleet_others: 0.0,
             idle_since: None,
             reason: "initial limit".to_string(),
         }
@@ -381,6 +386,26 @@ impl Adaptive {
             } => self.precise_policy(),
             _ => self.fast_policy(),
         }
+    }
+
+    /// The fleet's goodput change that this replica's own goodput ratio `local` (from the
+    /// limit `from` to `tried`) stands for, while the other replicas hold
+    /// [`Self::fleet_others`] permits: on a saturated shared downstream each replica's share
+    /// is its share of the permits, so a replica that takes one more permit gains goodput
+    /// that the others lose. Dividing by the share change leaves the fleet's change. Alone
+    /// (no others) the ratio is unchanged.
+    fn fleet_ratio(&self, local: f64, from: f64, tried: f64) -> f64 {
+        let others = self.fleet_others;
+        if others <= 0.0 || from <= 0.0 || tried <= 0.0 {
+            return local;
+        }
+        local * (from / tried) * ((others + tried) / (others + from))
+    }
+
+    /// The relative step of the fleet's concurrency when this replica moves from `from` to
+    /// `tried` (its own relative step when alone).
+    fn fleet_step(&self, from: f64, tried: f64) -> f64 {
+        (self.fleet_others + tried) / (self.fleet_others + from).max(1e-9) - 1.0
     }
 
     /// The smallest relative goodput difference that is not noise.
@@ -694,7 +719,8 @@ impl Adaptive {
         descending: bool,
     ) {
         let tried = self.limit;
-        let gain = w.goodput / from.goodput.max(1e-9) - 1.0;
+        // In a fleet, judged by what the step does to the fleet's goodput.
+        let gain = self.fleet_ratio(w.goodput / from.goodput.max(1e-9), from.limit, tried) - 1.0;
         let threshold = Self::threshold(w.se, from.se);
         let here = Measure::of(tried, w);
 
@@ -724,7 +750,7 @@ impl Adaptive {
                 let free = used && gain > 0.0 && w.rtt <= from.rtt * (1.0 + rtt_tolerance);
                 if free
                     && gain <= threshold
-                    && gain >= Self::RISING * (tried / from.limit - 1.0)
+                    && gain >= Self::RISING * self.fleet_step(from.limit, tried)
                     && may_grow
                     && tried < self.max()
                     && mode != Mode::Bisect
@@ -760,7 +786,7 @@ impl Adaptive {
                     return;
                 }
                 if gain > threshold {
-                    let relative_step = tried / from.limit - 1.0;
+                    let relative_step = self.fleet_step(from.limit, tried);
                     let rising = gain >= Self::RISING * relative_step;
                     // Near the plateau (gain well under proportional) a successful probe moves
                     // the limit one step per cooldown: a lucky window cannot start a climb.
@@ -969,6 +995,10 @@ impl ScalingStrategy for Adaptive {
 
     fn reason(&self) -> &str {
         &self.reason
+    }
+
+    fn set_fleet(&mut self, others: usize) {
+        self.fleet_others = others as f64;
     }
 
     fn warm_start(&mut self, limit: usize) {
@@ -1219,6 +1249,71 @@ mod tests {
             });
             assert_eq!(limit, 20);
         }
+    }
+
+    /// Feeds `seconds` of traffic to one replica of a fleet on a shared downstream that runs
+    /// `capacity` calls at full speed: with `others` permits held by the other replicas, a
+    /// call takes `base_ms × max(1, total / capacity)` (the downstream's time is shared, so
+    /// the fleet's goodput is flat beyond the capacity, and each replica's share is its share
+    /// of the permits), with a little deterministic jitter.
+    fn share(adaptive: &mut Adaptive, now: &mut Duration, seconds: f64, others: usize) {
+        let (base_ms, capacity) = (5.0, 3.0);
+        let end = *now + Duration::from_secs_f64(seconds);
+        let mut i = 0u64;
+        while *now < end {
+            let limit = adaptive.limit();
+            let total = (limit + others) as f64;
+            let jitter = 1.0 + 0.02 * ((i * 7919 % 11) as f64 - 5.0) / 5.0;
+            let rtt_ms = base_ms * (total / capacity).max(1.0) * jitter;
+            *now += Duration::from_secs_f64(rtt_ms / 1000.0 / limit as f64);
+            i += 1;
+            adaptive.on_sample(&Sample {
+                now: *now,
+                rtt: Duration::from_secs_f64(rtt_ms / 1000.0),
+                batch_size: 10,
+                in_flight: limit,
+                limit,
+                queued: 50,
+                local_load: 0.2,
+                outcome: Outcome::Success,
+            });
+        }
+    }
+
+    #[test]
+    fn in_a_fleet_a_replica_judges_its_steps_by_the_fleets_goodput() {
+        // Three replicas on a downstream that serves 3 calls at once; the two others hold 1
+        // permit each. Alone, this replica sees its own goodput rise with every permit it
+        // takes from the others, and stays far above its share.
+        let mut alone = adaptive(4);
+        let mut now = Duration::ZERO;
+        share(&mut alone, &mut now, 30.0, 2);
+        assert!(alone.limit() >= 4, "without the fleet: {}", alone.limit());
+
+        // Told about the others, it sees that its steps move the fleet's goodput by nothing
+        // beyond the capacity, and walks down to where the fleet stops gaining: a total of 3.
+        let mut fleet = adaptive(4);
+        fleet.set_fleet(2);
+        let mut now = Duration::ZERO;
+        share(&mut fleet, &mut now, 30.0, 2);
+        assert!(
+            fleet.limit() <= 2,
+            "with the fleet: {} ({})",
+            fleet.limit(),
+            fleet.reason()
+        );
+    }
+
+    #[test]
+    fn alone_the_fleet_correction_changes_nothing() {
+        let a = adaptive(4);
+        assert_eq!(a.fleet_ratio(1.3, 4.0, 5.0), 1.3);
+        assert!((a.fleet_step(4.0, 5.0) - 0.25).abs() < 1e-12);
+        let mut f = adaptive(4);
+        f.set_fleet(6);
+        // 4 -> 5 permits with 6 elsewhere: a local +25% is the share moving 4/10 -> 5/11.
+        assert!((f.fleet_ratio(1.25 * 10.0 / 11.0, 4.0, 5.0) - 1.0).abs() < 1e-12);
+        assert!((f.fleet_step(4.0, 5.0) - 0.1).abs() < 1e-12);
     }
 
     #[test]

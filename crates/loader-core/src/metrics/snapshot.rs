@@ -52,6 +52,10 @@ pub struct Snapshot {
     /// Overloads seen since the engine started.
     #[serde(default)]
     pub overloads: u64,
+    /// Permits held by the other replicas of the fleet on the same downstream, as last told
+    /// by [`Engine::set_fleet_concurrency`](crate::Engine::set_fleet_concurrency) (0: alone).
+    #[serde(default)]
+    pub fleet_others: usize,
 }
 
 /// Figures of one query group (or of all of them) over the metrics window.

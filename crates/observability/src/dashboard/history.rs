@@ -174,6 +174,7 @@ mod tests {
             slowdown_shedding: false,
             overloaded: false,
             overloads: 0,
+            fleet_others: 0,
         }
     }
 

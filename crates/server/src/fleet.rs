@@ -1,0 +1,206 @@
+//! [`FleetSync`]: the replicas of one database tell each other their live concurrency limits
+//! through the `loader_learned` table, so that each engine judges its limit experiments by
+//! what they do to the whole fleet's goodput ([`Engine::set_fleet_concurrency`]).
+//!
+//! Every interval a replica upserts one row of its scope, `group_name` =
+//! `*replica*:<id>` and `state` = `{"limit": N}`, and reads the rows of the other replicas
+//! written within three intervals (a replica that stopped drops out by itself). The sum of
+//! their limits goes to the engine. Without it, each replica's own goodput rises with every
+//! permit it takes from the others on a saturated database, and the fleet's total limit
+//! settles well above the database's best total concurrency.
+//!
+//! Turning rows into the others' sum is pure ([`others_from_rows`]) and tested without a
+//! database.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, Utc};
+use loader_core::Engine;
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbErr,
+    sea_query::{Alias, Expr, ExprTrait as _, OnConflict, Query},
+};
+use serde::{Deserialize, Serialize};
+
+use crate::learned_store::{Row, TABLE};
+
+/// The prefix of the rows that carry a replica's live limit (no query group is named so).
+pub const REPLICA_PREFIX: &str = "*replica*:";
+
+/// What a replica row stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaRow {
+    /// The replica's concurrency limit when it wrote the row.
+    pub limit: usize,
+}
+
+/// The sum of the limits of the replicas other than `own` whose rows were written within
+/// `max_age` of `now`; rows that are not replica rows, or do not parse, are ignored.
+pub fn others_from_rows(rows: &[Row], own: &str, now: DateTime<Utc>, max_age: Duration) -> usize {
+    let max_age = chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX);
+    rows.iter()
+        .filter(|r| now - r.updated_at <= max_age)
+        .filter_map(|r| {
+            let id = r.group_name.strip_prefix(REPLICA_PREFIX)?;
+            (id != own).then_some(())?;
+            serde_json::from_str::<ReplicaRow>(&r.state).ok()
+        })
+        .map(|r| r.limit)
+        .sum()
+}
+
+/// One replica's side of the exchange.
+#[derive(Debug, Clone)]
+pub struct FleetSync {
+    db: DatabaseConnection,
+    scope: String,
+    id: String,
+}
+
+impl FleetSync {
+    /// A replica of `scope` on `db`, with an id unique to this process.
+    pub fn new(db: DatabaseConnection, scope: impl Into<String>) -> Self {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let id = format!("{:x}-{:x}", std::process::id(), nanos);
+        Self::with_id(db, scope, id)
+    }
+
+    /// A replica with a chosen id (replicas in one process, tests).
+    pub fn with_id(
+        db: DatabaseConnection,
+        scope: impl Into<String>,
+        id: impl Into<String>,
+    ) -> Self {
+        Self {
+            db,
+            scope: scope.into(),
+            id: id.into(),
+        }
+    }
+
+    /// Publishes `limit`, reads the other replicas' rows fresher than `max_age` and returns
+    /// the sum of their limits.
+    pub async fn exchange(&self, limit: usize, max_age: Duration) -> Result<usize, DbErr> {
+        let state = serde_json::to_string(&ReplicaRow { limit })
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
+        let mut insert = Query::insert();
+        insert
+            .into_table(Alias::new(TABLE))
+            .columns([
+                Alias::new("scope"),
+                Alias::new("group_name"),
+                Alias::new("state"),
+                Alias::new("updated_at"),
+            ])
+            .values_panic([
+                self.scope.as_str().into(),
+                format!("{REPLICA_PREFIX}{}", self.id).into(),
+                state.into(),
+                Utc::now().into(),
+            ])
+            .on_conflict(
+                OnConflict::columns([Alias::new("scope"), Alias::new("group_name")])
+                    .update_columns([Alias::new("state"), Alias::new("updated_at")])
+                    .to_owned(),
+            );
+        self.db.execute(&insert).await?;
+        let select = Query::select()
+            .columns([
+                Alias::new("group_name"),
+                Alias::new("state"),
+                Alias::new("updated_at"),
+            ])
+            .from(Alias::new(TABLE))
+            .and_where(Expr::col(Alias::new("scope")).eq(self.scope.as_str()))
+            .and_where(Expr::col(Alias::new("group_name")).like(format!("{REPLICA_PREFIX}%")))
+            .to_owned();
+        let mut rows = Vec::new();
+        for row in self.db.query_all(&select).await? {
+            rows.push(Row {
+                group_name: row.try_get("", "group_name")?,
+                state: row.try_get("", "state")?,
+                updated_at: row.try_get("", "updated_at")?,
+            });
+        }
+        Ok(others_from_rows(&rows, &self.id, Utc::now(), max_age))
+    }
+
+    /// Exchanges every `every` until the returned task is aborted, handing the others' sum
+    /// to `engine`; rows older than three intervals are the replicas that stopped. A failed
+    /// exchange is logged, and the last known sum stays until the next one.
+    pub fn spawn(self, engine: Engine, every: Duration) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match self.exchange(engine.limit(), every * 3).await {
+                    Ok(others) => engine.set_fleet_concurrency(others),
+                    Err(error) => {
+                        tracing::warn!(%error, scope = %self.scope, "cannot exchange limits with the other replicas");
+                    }
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str, state: &str, at: DateTime<Utc>) -> Row {
+        Row {
+            group_name: name.into(),
+            state: state.into(),
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn the_others_are_the_fresh_replica_rows_but_this_one() {
+        let now = Utc::now();
+        let old = now - chrono::Duration::seconds(10);
+        let rows = [
+            row("*replica*:a", r#"{"limit":3}"#, now),
+            row("*replica*:b", r#"{"limit":2}"#, now),
+            row("*replica*:me", r#"{"limit":7}"#, now),
+            row("*replica*:gone", r#"{"limit":9}"#, old),
+            row("*replica*:broken", "{ not json", now),
+            row("users.by_id", r#"{"limit":5}"#, now),
+        ];
+        assert_eq!(
+            others_from_rows(&rows, "me", now, Duration::from_secs(3)),
+            5
+        );
+        assert_eq!(others_from_rows(&rows, "a", now, Duration::from_secs(3)), 9);
+        assert_eq!(others_from_rows(&[], "me", now, Duration::from_secs(3)), 0);
+    }
+
+    #[tokio::test]
+    async fn replicas_see_each_others_limits_through_the_table() {
+        let db =
+            crate::database::connect(&crate::config::Settings::for_database("sqlite::memory:"))
+                .await
+                .unwrap();
+        crate::database::migrate(&db).await.unwrap();
+        let a = FleetSync::with_id(db.clone(), "s", "a");
+        let b = FleetSync::with_id(db.clone(), "s", "b");
+        let elsewhere = FleetSync::with_id(db.clone(), "other", "c");
+        let fresh = Duration::from_secs(30);
+        assert_eq!(a.exchange(3, fresh).await.unwrap(), 0, "alone so far");
+        assert_eq!(elsewhere.exchange(8, fresh).await.unwrap(), 0);
+        assert_eq!(b.exchange(2, fresh).await.unwrap(), 3);
+        assert_eq!(a.exchange(4, fresh).await.unwrap(), 2);
+        assert_eq!(
+            b.exchange(2, fresh).await.unwrap(),
+            4,
+            "a's row was updated"
+        );
+        // The replica rows are not learned state.
+        let learned = crate::learned_store::LearnedStore::new(db.clone(), "s");
+        assert_eq!(learned.load().await.unwrap(), None);
+    }
+}
