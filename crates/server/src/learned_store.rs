@@ -374,7 +374,9 @@ mod tests {
         // exchange runs every 100 ms).
         settings.loader_fleet_sync_ms = 100;
         let other = Engine::builder().initial_concurrency(5).build().unwrap();
-        let other_saver = start_sharing(&settings, &db, &other).await.expect("a saver");
+        let other_saver = start_sharing(&settings, &db, &other)
+            .await
+            .expect("a saver");
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while engine.snapshot().fleet_others != other.limit()
             || other.snapshot().fleet_others != engine.limit()
