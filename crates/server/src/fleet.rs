@@ -16,13 +16,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
 use loader_core::Engine;
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbErr,
-    sea_query::{Alias, Expr, ExprTrait as _, OnConflict, Query},
-};
+use sea_orm::{DatabaseConnection, DbErr};
 use serde::{Deserialize, Serialize};
 
-use crate::learned_store::{Row, TABLE};
+use crate::learned_store::{Row, select_rows, upsert_rows};
 
 /// The prefix of the rows that carry a replica's live limit (no query group is named so).
 pub const REPLICA_PREFIX: &str = "*replica*:";
@@ -85,45 +82,9 @@ impl FleetSync {
     pub async fn exchange(&self, limit: usize, max_age: Duration) -> Result<usize, DbErr> {
         let state = serde_json::to_string(&ReplicaRow { limit })
             .map_err(|e| DbErr::Custom(e.to_string()))?;
-        let mut insert = Query::insert();
-        insert
-            .into_table(Alias::new(TABLE))
-            .columns([
-                Alias::new("scope"),
-                Alias::new("group_name"),
-                Alias::new("state"),
-                Alias::new("updated_at"),
-            ])
-            .values_panic([
-                self.scope.as_str().into(),
-                format!("{REPLICA_PREFIX}{}", self.id).into(),
-                state.into(),
-                Utc::now().into(),
-            ])
-            .on_conflict(
-                OnConflict::columns([Alias::new("scope"), Alias::new("group_name")])
-                    .update_columns([Alias::new("state"), Alias::new("updated_at")])
-                    .to_owned(),
-            );
-        self.db.execute(&insert).await?;
-        let select = Query::select()
-            .columns([
-                Alias::new("group_name"),
-                Alias::new("state"),
-                Alias::new("updated_at"),
-            ])
-            .from(Alias::new(TABLE))
-            .and_where(Expr::col(Alias::new("scope")).eq(self.scope.as_str()))
-            .and_where(Expr::col(Alias::new("group_name")).like(format!("{REPLICA_PREFIX}%")))
-            .to_owned();
-        let mut rows = Vec::new();
-        for row in self.db.query_all(&select).await? {
-            rows.push(Row {
-                group_name: row.try_get("", "group_name")?,
-                state: row.try_get("", "state")?,
-                updated_at: row.try_get("", "updated_at")?,
-            });
-        }
+        let own = [(format!("{REPLICA_PREFIX}{}", self.id), state)];
+        upsert_rows(&self.db, &self.scope, &own).await?;
+        let rows = select_rows(&self.db, &self.scope, Some(REPLICA_PREFIX)).await?;
         Ok(others_from_rows(&rows, &self.id, Utc::now(), max_age))
     }
 

@@ -149,23 +149,7 @@ impl LearnedStore {
 
     /// The stored state of this scope, or `None` when nothing recent is stored.
     pub async fn load(&self) -> Result<Option<LearnedState>, DbErr> {
-        let select = Query::select()
-            .columns([
-                Alias::new("group_name"),
-                Alias::new("state"),
-                Alias::new("updated_at"),
-            ])
-            .from(Alias::new(TABLE))
-            .and_where(Expr::col(Alias::new("scope")).eq(self.scope.as_str()))
-            .to_owned();
-        let mut rows = Vec::new();
-        for row in self.db.query_all(&select).await? {
-            rows.push(Row {
-                group_name: row.try_get("", "group_name")?,
-                state: row.try_get("", "state")?,
-                updated_at: row.try_get("", "updated_at")?,
-            });
-        }
+        let rows = select_rows(&self.db, &self.scope, None).await?;
         Ok(state_from_rows(&rows, Utc::now(), self.max_age))
     }
 
@@ -177,28 +161,7 @@ impl LearnedStore {
         if rows.is_empty() {
             return Ok(0);
         }
-        let now = Utc::now();
-        let mut insert = Query::insert();
-        insert.into_table(Alias::new(TABLE)).columns([
-            Alias::new("scope"),
-            Alias::new("group_name"),
-            Alias::new("state"),
-            Alias::new("updated_at"),
-        ]);
-        for (group, json) in &rows {
-            insert.values_panic([
-                self.scope.as_str().into(),
-                group.as_str().into(),
-                json.as_str().into(),
-                now.into(),
-            ]);
-        }
-        insert.on_conflict(
-            OnConflict::columns([Alias::new("scope"), Alias::new("group_name")])
-                .update_columns([Alias::new("state"), Alias::new("updated_at")])
-                .to_owned(),
-        );
-        self.db.execute(&insert).await?;
+        upsert_rows(&self.db, &self.scope, &rows).await?;
         Ok(rows.len())
     }
 
@@ -245,6 +208,66 @@ impl LearnedStore {
             }
         })
     }
+}
+
+/// Upserts `(group_name, state)` rows of `scope`, stamped now (the last writer wins).
+pub(crate) async fn upsert_rows(
+    db: &DatabaseConnection,
+    scope: &str,
+    rows: &[(String, String)],
+) -> Result<(), DbErr> {
+    let now = Utc::now();
+    let mut insert = Query::insert();
+    insert.into_table(Alias::new(TABLE)).columns([
+        Alias::new("scope"),
+        Alias::new("group_name"),
+        Alias::new("state"),
+        Alias::new("updated_at"),
+    ]);
+    for (group, json) in rows {
+        insert.values_panic([
+            scope.into(),
+            group.as_str().into(),
+            json.as_str().into(),
+            now.into(),
+        ]);
+    }
+    insert.on_conflict(
+        OnConflict::columns([Alias::new("scope"), Alias::new("group_name")])
+            .update_columns([Alias::new("state"), Alias::new("updated_at")])
+            .to_owned(),
+    );
+    db.execute(&insert).await?;
+    Ok(())
+}
+
+/// The rows of `scope`, only those whose `group_name` starts with `prefix` if given.
+pub(crate) async fn select_rows(
+    db: &DatabaseConnection,
+    scope: &str,
+    prefix: Option<&str>,
+) -> Result<Vec<Row>, DbErr> {
+    let mut select = Query::select()
+        .columns([
+            Alias::new("group_name"),
+            Alias::new("state"),
+            Alias::new("updated_at"),
+        ])
+        .from(Alias::new(TABLE))
+        .and_where(Expr::col(Alias::new("scope")).eq(scope))
+        .to_owned();
+    if let Some(prefix) = prefix {
+        select.and_where(Expr::col(Alias::new("group_name")).like(format!("{prefix}%")));
+    }
+    let mut rows = Vec::new();
+    for row in db.query_all(&select).await? {
+        rows.push(Row {
+            group_name: row.try_get("", "group_name")?,
+            state: row.try_get("", "state")?,
+            updated_at: row.try_get("", "updated_at")?,
+        });
+    }
+    Ok(rows)
 }
 
 /// The rows to write for `state`: `(group_name, json)`, groups without a measured call

@@ -120,13 +120,7 @@ pub async fn run(args: E2eArgs, command: String) -> anyhow::Result<E2eResults> {
             }
         };
         for &clients in &args.clients {
-            let mut config = LoadConfig::new(server.graphql_url(), mix.clone());
-            config.honor_retry_after = !args.ignore_retry_after;
-            config.clients = clients;
-            config.warmup = args.warmup;
-            config.duration = args.duration;
-            config.timeout = args.timeout;
-            config.progress = true;
+            let config = cell_config(&args, &server.graphql_url(), &mix, clients);
             // Count statements from the end of the warm-up.
             let reset = {
                 let warmup = args.warmup;
@@ -199,13 +193,7 @@ pub async fn run(args: E2eArgs, command: String) -> anyhow::Result<E2eResults> {
                     round + 1
                 ));
                 let server = launch.start(mode).await?;
-                let mut config = LoadConfig::new(server.graphql_url(), mix.clone());
-                config.honor_retry_after = !args.ignore_retry_after;
-                config.clients = clients;
-                config.warmup = args.warmup;
-                config.duration = args.duration;
-                config.timeout = args.timeout;
-                config.progress = true;
+                let config = cell_config(&args, &server.graphql_url(), &mix, clients);
                 let report = crate::load::run(config).await?;
                 server.stop().await?;
                 eprintln!(
@@ -286,6 +274,19 @@ pub async fn run(args: E2eArgs, command: String) -> anyhow::Result<E2eResults> {
 
     save(&args.out, &results)?;
     Ok(results)
+}
+
+/// The load of one matrix (or confirmation) cell: `clients` on `url`, with the arguments'
+/// warm-up, duration, timeout and retry behaviour.
+fn cell_config(args: &E2eArgs, url: &str, mix: &QueryMix, clients: usize) -> LoadConfig {
+    let mut config = LoadConfig::new(url.to_string(), mix.clone());
+    config.honor_retry_after = !args.ignore_retry_after;
+    config.clients = clients;
+    config.warmup = args.warmup;
+    config.duration = args.duration;
+    config.timeout = args.timeout;
+    config.progress = true;
+    config
 }
 
 fn step(what: &str) {

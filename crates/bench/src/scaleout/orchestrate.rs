@@ -158,7 +158,7 @@ pub async fn run(args: &ScaleoutArgs) -> anyhow::Result<ScaleoutReport> {
         adaptive_first: first,
         adaptive,
         without_fleet_sync: Some(without_fleet_sync),
-        fleet_sync_s: (!args.fleet_sync.is_zero()).then(|| args.fleet_sync.as_secs_f64()),
+        fleet_sync_s: (!args.fleet_sync.is_zero()).then_some(args.fleet_sync.as_secs_f64()),
         fixed,
         joins,
     })
