@@ -25,6 +25,12 @@ pub struct ReplicaFigures {
     pub converged_limit: Option<usize>,
     /// The limit over the run.
     pub limits: LimitSeries,
+    /// The engine's limit changes at the end of the run, with the strategy's reasons
+    /// (periodic "steady" points left out), and the other replicas' permits it was told of.
+    #[serde(default)]
+    pub changes: Vec<(f64, usize, String)>,
+    #[serde(default)]
+    pub fleet_others: usize,
 }
 
 /// The figures of one run over all replicas.
@@ -103,6 +109,16 @@ pub async fn run_replicas(
             overloaded: report.overloaded,
             converged_limit: converged_limit(&limits, settle_from),
             limits,
+            changes: {
+                let snapshot = replica.engine.snapshot();
+                snapshot
+                    .limit_history
+                    .into_iter()
+                    .filter(|p| p.reason != "steady")
+                    .map(|p| (p.t_s, p.limit, p.reason))
+                    .collect()
+            },
+            fleet_others: replica.engine.snapshot().fleet_others,
         });
     }
     let ok_per_s = figures.iter().map(|f| f.ok_per_s).sum();
