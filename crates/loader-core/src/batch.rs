@@ -78,8 +78,6 @@ pub(crate) struct Batch<F: BatchFn> {
     state: AtomicU64,
     arrivals: AtomicUsize,
     full: AtomicBool,
-    /// A load of a request scope joined: the batch is never shed for an overload.
-    protected: AtomicBool,
     /// Standalone loads (outside any request scope) that joined: new work, for `overload.rs`.
     standalone: AtomicUsize,
     sealed: Mutex<Option<BatchKeys<F::Key>>>,
@@ -96,7 +94,6 @@ impl<F: BatchFn> Batch<F> {
             state: AtomicU64::new(0),
             arrivals: AtomicUsize::new(0),
             full: AtomicBool::new(false),
-            protected: AtomicBool::new(false),
             standalone: AtomicUsize::new(0),
             sealed: Mutex::new(None),
             result: OnceLock::new(),
@@ -114,12 +111,6 @@ impl<F: BatchFn> Batch<F> {
         self.group.enqueue(n);
     }
 
-    /// A load of a request scope joined (called under the window lock, while the batch is
-    /// open): an overload must not shed the batch, or it would fail a request it admitted.
-    pub(crate) fn protect(&self) {
-        self.protected.store(true, Ordering::Release);
-    }
-
     /// A standalone load joined (called under the window lock, while the batch is open).
     pub(crate) fn count_standalone(&self) {
         self.standalone.fetch_add(1, Ordering::Relaxed);
@@ -130,9 +121,10 @@ impl<F: BatchFn> Batch<F> {
         self.standalone.load(Ordering::Relaxed)
     }
 
-    /// Whether only standalone loads joined: the batch may be shed for an overload.
+    /// Whether only standalone loads joined: the batch may be shed for an overload. A load
+    /// of a request scope protects it: shedding it would fail a request already admitted.
     pub(crate) fn sheddable(&self) -> bool {
-        !self.protected.load(Ordering::Acquire)
+        self.standalone() == self.arrivals()
     }
 
     /// `n` loads leave (answered, or their caller went away).

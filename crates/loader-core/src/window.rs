@@ -101,9 +101,7 @@ impl<F: BatchFn> BatchWindow<F> {
             return;
         };
         let request = from.request;
-        if from.scoped {
-            open.batch.protect();
-        } else {
+        if !from.scoped {
             open.batch.count_standalone();
         }
         if open.keys.requested == 0 {
