@@ -38,8 +38,19 @@ use super::{Outcome, Sample, ScalingStrategy, StrategyConfig};
 ///    on the way up or within 5 s lower the remembered limit (× 0.7): they come with the load.
 /// 2. **Local load** above `backpressure_threshold`: limit × 0.9 per window, down to half the
 ///    limit held before ([`Adaptive::LOAD_FLOOR`]: the process's own CPU is relieved by
-///    admission, not by starving the downstream). No growth at all while local load is at or
-///    above `target_utilization` (the gap between the two is the hysteresis).
+///    admission, not by starving the downstream). At the floor, while local load stays at or
+///    above `target_utilization`, the limit moves only by the goodput experiments below, and
+///    a step is kept only if it clearly pays (no "free" growth, no acceleration): on a host
+///    whose CPU the downstream shares, whether more calls serve more is measured, not
+///    assumed. Without that a busy host pinned every replica at half its limit. Once local
+///    load is under `target_utilization` again (the gap is the hysteresis), the limit climbs
+///    back to where it was and normal growth resumes. A load that comes back on the way up
+///    or within [`Adaptive::RELAPSE_TIME`] comes with that limit: the next backoff returns
+///    nowhere (only experiments move the limit from the floor), so a limit the process cannot
+///    sustain is not retried in a cycle. A step up after which the load exceeds
+///    `backpressure_threshold` is reverted like a probe that did not pay. Between the two
+///    thresholds the limit does not grow by itself; a local-load backoff that finds the load
+///    back between them stops there and hands over to the experiments, as at the floor.
 /// 3. **Experiments.** Each change of the limit is an experiment compared with the goodput
 ///    before it ("from"), with a threshold `gain > 2 × combined standard error + 1%`:
 ///    - *slow start* (× 1.5 per window) at start-up and when demand appears; after a successful
@@ -153,6 +164,13 @@ pub struct Adaptive {
     fleet_others: f64,
     /// Since when fewer than half the limit have been in flight (consecutive windows).
     idle_since: Option<Duration>,
+    /// Whether the local-load backoff reached its floor and local load has not fallen under
+    /// `target_utilization` since: the limit is then moved by goodput experiments alone.
+    under_load: bool,
+    /// The floor of the last local-load backoff (see [`Adaptive::LOAD_FLOOR`]); 0 before any.
+    load_floor: f64,
+    /// Whether the last backoff was for local load (not errors).
+    load_backoff: bool,
     reason: String,
 }
 
@@ -325,6 +343,9 @@ impl Adaptive {
             plateau_known: false,
             fleet_others: 0.0,
             idle_since: None,
+            under_load: false,
+            load_floor: 0.0,
+            load_backoff: false,
             reason: "initial limit".to_string(),
         }
     }
@@ -481,6 +502,7 @@ impl Adaptive {
                 self.error_step = None;
             }
             self.phase = Phase::Backoff;
+            self.load_backoff = false;
             let (step, measured, measured_over) = match self.error_step {
                 None => (true, w.error_rate, w.samples),
                 Some(step) if step.samples >= Self::ERROR_STEP_SAMPLES => (
@@ -509,36 +531,101 @@ impl Adaptive {
             }
             return;
         }
-        // 2. Local overload: the process itself is the bottleneck.
-        if w.local_load > self.config.backpressure_threshold {
-            if self.phase != Phase::Backoff {
-                self.resume = Some(self.resume.unwrap_or(0.0).max(self.held_limit()));
+        // 2. Local overload: the process itself is the bottleneck. Back off to the floor,
+        //    then let goodput decide from there (see `under_load`).
+        if self.under_load && w.local_load < self.config.target_utilization {
+            self.under_load = false;
+            match self.phase {
+                // Headroom again: climb back to the limit held before the backoff.
+                Phase::Hold if self.resume.is_some_and(|r| self.limit + 0.5 < r) => {
+                    self.phase = Phase::Backoff;
+                }
+                // An error backoff keeps its own limit to return to.
+                Phase::Backoff => {}
+                _ => self.resume = None,
             }
-            self.phase = Phase::Backoff;
-            // Not below LOAD_FLOOR of the limit held before the backoff: see LOAD_FLOOR.
-            let floor = self.resume.unwrap_or(self.limit) * Self::LOAD_FLOOR;
-            let next = (self.limit * Self::LOAD_BACKOFF)
-                .min(self.limit - 1.0)
-                .max(floor);
+        }
+        if w.local_load > self.config.backpressure_threshold && !self.under_load {
             let reason = format!(
                 "local load {:.2} > {:.2}",
                 w.local_load, self.config.backpressure_threshold
             );
+            if let Phase::Step {
+                from,
+                direction: Direction::Up,
+                ..
+            } = self.phase
+            {
+                // A step up after which this process is overloaded did not pay: back to
+                // where it came from (a plateau), instead of backing off from the step.
+                self.plateau_known = true;
+                self.set_limit(
+                    from.limit,
+                    format!(
+                        "{reason} at {}: back to {}",
+                        self.limit(),
+                        from.limit.round()
+                    ),
+                );
+                self.reference = Some(from);
+                self.hold(now);
+                return;
+            }
+            if self.phase != Phase::Backoff || self.ramping {
+                let relapse = self.ramping
+                    || self
+                        .recovered_at
+                        .is_some_and(|at| now.saturating_sub(at) < Self::RELAPSE_TIME);
+                if relapse && self.load_floor > 0.0 {
+                    // The load came back on the way up, or soon after: it comes with the
+                    // limit returned to. Back off again, and this time return nowhere: from
+                    // the floor only experiments move the limit (no 2 -> 4 -> 2 cycle).
+                    self.resume = None;
+                    self.ramping = false;
+                    self.recovered_at = None;
+                    self.plateau_known = true;
+                } else {
+                    let held = self.resume.unwrap_or(0.0).max(self.held_limit());
+                    self.resume = Some(held);
+                    // Not below LOAD_FLOOR of the limit held before the backoff.
+                    self.load_floor = held * Self::LOAD_FLOOR;
+                }
+            }
+            self.phase = Phase::Backoff;
+            self.load_backoff = true;
+            let floor = self.load_floor;
+            let next = (self.limit * Self::LOAD_BACKOFF)
+                .min(self.limit - 1.0)
+                .max(floor);
             if next.round() >= self.limit.round() {
-                self.reason = format!("{reason}: at the floor, {}", self.limit());
+                let reason = format!("{reason}: at the floor, {}", self.limit());
+                self.probe_under_load(now, reason);
             } else {
                 self.set_limit(next, reason);
             }
             return;
         }
+        // Under sustained local load only a step that clearly pays is kept (no free growth,
+        // no acceleration): see `decide_step`.
         let may_grow =
             w.local_load < self.config.target_utilization && error_rate <= threshold / 2.0;
+        let may_probe = may_grow || (self.under_load && error_rate <= threshold / 2.0);
 
         match self.phase {
             Phase::Backoff => {
                 // Hysteresis: recover only once errors are well under the threshold and the
-                // process has headroom again.
-                if !may_grow {
+                // process has headroom again (or runs its goodput experiments under load).
+                if !may_probe {
+                    if self.load_backoff
+                        && w.local_load >= self.config.target_utilization
+                        && error_rate <= threshold / 2.0
+                    {
+                        // Under `backpressure_threshold` again, not under
+                        // `target_utilization`: the backoff stops here.
+                        let reason =
+                            format!("local load {:.2}: holding {}", w.local_load, self.limit());
+                        self.probe_under_load(now, reason);
+                    }
                     return;
                 }
                 let resume = self.resume.unwrap_or(self.limit);
@@ -554,7 +641,7 @@ impl Adaptive {
                     self.hold(now);
                 }
             }
-            Phase::Hold => self.decide_hold(now, &w, used, may_grow),
+            Phase::Hold => self.decide_hold(now, &w, used, may_probe),
             Phase::Confirm => self.decide_confirm(now, &w),
             Phase::Step {
                 from,
@@ -563,6 +650,18 @@ impl Adaptive {
                 descending,
             } => self.decide_step(now, &w, used, may_grow, from, direction, mode, descending),
         }
+    }
+
+    /// Where a local-load backoff stops (at its floor, or once the load is back between the
+    /// two thresholds). Whether more or fewer calls to the downstream pay while this process
+    /// stays busy is a question for the goodput experiments: a host whose CPU the downstream
+    /// shares may serve more with more calls, or fewer.
+    fn probe_under_load(&mut self, now: Duration, reason: String) {
+        self.under_load = true;
+        self.reference = None;
+        self.plateau_known = true;
+        self.reason = format!("{reason}; probing by goodput");
+        self.hold(now);
     }
 
     /// The limit last held (before an experiment): where to come back to after a backoff.
@@ -772,7 +871,8 @@ impl Adaptive {
                     && used
                     && gain > -threshold
                     && w.rtt <= from.rtt * (1.0 + rtt_tolerance);
-                if (free || free_climb) && gain <= threshold {
+                // Not under sustained local load: there only a clear gain is kept.
+                if (free || free_climb) && gain <= threshold && !self.under_load {
                     self.settle(
                         now,
                         here,
@@ -1208,19 +1308,131 @@ mod tests {
         assert!(adaptive.reason().starts_with("local load 0.95 > 0.90"));
     }
 
+    /// Feeds traffic with `feed` until the local-load backoff says it reached its floor.
+    fn until_at_the_floor(adaptive: &mut Adaptive, mut feed: impl FnMut(&mut Adaptive)) {
+        for _ in 0..1000 {
+            feed(adaptive);
+            if adaptive.reason().contains("at the floor") {
+                return;
+            }
+        }
+        panic!("never at the floor: {}", adaptive.reason());
+    }
+
     #[test]
-    fn local_load_backs_off_to_half_the_held_limit_and_no_further() {
+    fn local_load_backs_off_to_half_the_held_limit_then_goodput_decides() {
+        // A downstream (or a CPU it shares) that serves 12 calls at full speed, while this
+        // process stays over 90% busy.
         let mut adaptive = adaptive(32);
         let mut now = Duration::ZERO;
-        saturate(&mut adaptive, &mut now, 30.0, 5.0, 0.99, None);
+        until_at_the_floor(&mut adaptive, |a| {
+            knee(a, &mut now, 0.01, 12.0, 0, 0.99);
+        });
         assert_eq!(adaptive.limit(), 16);
         assert_eq!(
             adaptive.reason(),
-            "local load 0.99 > 0.90: at the floor, 16"
+            "local load 0.99 > 0.90: at the floor, 16; probing by goodput"
         );
-        // Errors still back off below it: they are the downstream's signal.
+        // From the floor, goodput experiments find the knee: fewer calls that are served as
+        // fast are kept, one that loses goodput is not.
+        knee(&mut adaptive, &mut now, 30.0, 12.0, 0, 0.99);
+        assert!(
+            (11..=13).contains(&adaptive.limit()),
+            "{} ({})",
+            adaptive.limit(),
+            adaptive.reason()
+        );
+        // Errors still back off: they are the downstream's signal.
+        let held = adaptive.limit();
         saturate(&mut adaptive, &mut now, 2.0, 5.0, 0.99, Some(3));
-        assert!(adaptive.limit() < 16);
+        assert!(adaptive.limit() < held);
+    }
+
+    #[test]
+    fn a_backoff_that_stops_between_the_thresholds_probes_by_goodput() {
+        // One window over `backpressure_threshold`, then the process stays busier than
+        // `target_utilization` but under the threshold: the backoff stops where it is and
+        // goodput experiments find the downstream's knee (12 calls) from there.
+        let mut adaptive = adaptive(32);
+        let mut now = Duration::ZERO;
+        while adaptive.limit() == 32 {
+            knee(&mut adaptive, &mut now, 0.005, 12.0, 0, 0.95);
+        }
+        let backed_off = adaptive.limit();
+        assert!(backed_off > 16, "{backed_off}");
+        knee(&mut adaptive, &mut now, 30.0, 12.0, 0, 0.8);
+        assert!(
+            (11..=13).contains(&adaptive.limit()),
+            "{} ({})",
+            adaptive.limit(),
+            adaptive.reason()
+        );
+    }
+
+    #[test]
+    fn under_local_load_a_step_up_is_kept_only_if_it_pays() {
+        // Goodput rises with every call (the downstream is far from its capacity): from the
+        // floor, each probe that pays is kept, one step per cooldown (no acceleration).
+        let mut adaptive = adaptive(32);
+        let mut now = Duration::ZERO;
+        until_at_the_floor(&mut adaptive, |a| {
+            saturate(a, &mut now, 0.01, 5.0, 0.99, None);
+        });
+        assert_eq!(adaptive.limit(), 16);
+        saturate(&mut adaptive, &mut now, 5.0, 5.0, 0.99, None);
+        let limit = adaptive.limit();
+        assert!(
+            (18..=32).contains(&limit),
+            "{limit} ({})",
+            adaptive.reason()
+        );
+        assert!(
+            adaptive.reason().starts_with("throughput +")
+                || adaptive.reason().starts_with("probing")
+        );
+        // Once the process has headroom again, normal growth resumes.
+        saturate(&mut adaptive, &mut now, 10.0, 5.0, 0.2, None);
+        assert!(adaptive.limit() > limit + 8, "{}", adaptive.limit());
+    }
+
+    #[test]
+    fn a_local_load_that_comes_with_the_limit_does_not_make_it_cycle() {
+        // The process is over 90% busy above 20 permits and half busy below: the limit held
+        // (32) is not sustainable. Returning to it after every backoff would cycle 16 -> 32
+        // -> 16 for ever.
+        let mut adaptive = adaptive(32);
+        let mut now = Duration::ZERO;
+        let mut limits = Vec::new();
+        let end = Duration::from_secs(20);
+        while now < end {
+            let limit = adaptive.limit();
+            now += Duration::from_secs_f64(0.005 / limit as f64);
+            adaptive.on_sample(&Sample {
+                now,
+                rtt: Duration::from_millis(5),
+                batch_size: 10,
+                in_flight: limit,
+                limit,
+                queued: 50,
+                local_load: if limit > 20 { 0.95 } else { 0.5 },
+                outcome: Outcome::Success,
+            });
+            limits.push((now, adaptive.limit()));
+        }
+        // One return to 32 is allowed (a passing spike would deserve it); after the relapse
+        // the limit stays just under the load's edge, probing one step over it and back.
+        let late = limits.iter().filter(|(at, _)| *at > Duration::from_secs(1));
+        let highest = late.map(|&(_, limit)| limit).max().unwrap();
+        assert!(
+            highest <= 21,
+            "the limit went back to {highest} after 1 s ({})",
+            adaptive.reason()
+        );
+        assert!(
+            (17..=20).contains(&adaptive.limit()),
+            "{}",
+            adaptive.limit()
+        );
     }
 
     #[test]
@@ -1253,11 +1465,18 @@ mod tests {
 
     /// Feeds `seconds` of traffic to one replica of a fleet on a shared downstream that runs
     /// `capacity` calls at full speed: with `others` permits held by the other replicas, a
-    /// call takes `base_ms × max(1, total / capacity)` (the downstream's time is shared, so
-    /// the fleet's goodput is flat beyond the capacity, and each replica's share is its share
-    /// of the permits), with a little deterministic jitter.
-    fn share(adaptive: &mut Adaptive, now: &mut Duration, seconds: f64, others: usize) {
-        let (base_ms, capacity) = (5.0, 3.0);
+    /// call takes `5 ms × max(1, total / capacity)` (the downstream's time is shared, so the
+    /// fleet's goodput is flat beyond the capacity, and each replica's share is its share of
+    /// the permits), with a little deterministic jitter.
+    fn knee(
+        adaptive: &mut Adaptive,
+        now: &mut Duration,
+        seconds: f64,
+        capacity: f64,
+        others: usize,
+        local_load: f64,
+    ) {
+        let base_ms = 5.0;
         let end = *now + Duration::from_secs_f64(seconds);
         let mut i = 0u64;
         while *now < end {
@@ -1274,10 +1493,15 @@ mod tests {
                 in_flight: limit,
                 limit,
                 queued: 50,
-                local_load: 0.2,
+                local_load,
                 outcome: Outcome::Success,
             });
         }
+    }
+
+    /// [`knee`] for a fleet on a downstream of capacity 3, with the process not busy.
+    fn share(adaptive: &mut Adaptive, now: &mut Duration, seconds: f64, others: usize) {
+        knee(adaptive, now, seconds, 3.0, others, 0.2);
     }
 
     #[test]
