@@ -587,8 +587,10 @@ impl Adaptive {
                 } else {
                     let held = self.resume.unwrap_or(0.0).max(self.held_limit());
                     self.resume = Some(held);
-                    // Not below LOAD_FLOOR of the limit held before the backoff.
-                    self.load_floor = held * Self::LOAD_FLOOR;
+                    // Not below LOAD_FLOOR of the limit held before the backoff, nor below
+                    // the last backoff's floor: a limit that goodput experiments kept at that
+                    // floor is not halved again by every new episode of load (4 -> 2 -> 1).
+                    self.load_floor = (held * Self::LOAD_FLOOR).max(self.load_floor.min(held));
                 }
             }
             self.phase = Phase::Backoff;
@@ -1367,6 +1369,39 @@ mod tests {
             adaptive.limit(),
             adaptive.reason()
         );
+    }
+
+    #[test]
+    fn a_new_episode_of_local_load_does_not_halve_the_floor_again() {
+        let loaded = |limit: f64, load: f64| WindowStats {
+            local_load: load,
+            ..window_at(limit, 1000.0, 0.005)
+        };
+        let mut adaptive = adaptive(4);
+        let mut now = Duration::ZERO;
+        let mut decide = |adaptive: &mut Adaptive, load: f64| {
+            now += Duration::from_millis(100);
+            let limit = adaptive.limit;
+            adaptive.decide(now, loaded(limit, load));
+        };
+        while !adaptive.reason().contains("at the floor") {
+            decide(&mut adaptive, 0.99);
+        }
+        assert_eq!(adaptive.limit(), 2);
+        // The load eases for a moment while an experiment runs, long after any recovery...
+        adaptive.phase = Phase::Step {
+            from: Measure::of(2.0, &loaded(2.0, 0.99)),
+            direction: Direction::Down,
+            mode: Mode::Additive,
+            descending: false,
+        };
+        decide(&mut adaptive, 0.5);
+        assert_eq!(adaptive.limit(), 2, "{}", adaptive.reason());
+        // ...and comes back: the limit stays at the floor it had, 2, instead of halving to 1.
+        for _ in 0..20 {
+            decide(&mut adaptive, 0.99);
+        }
+        assert_eq!(adaptive.limit(), 2, "{}", adaptive.reason());
     }
 
     #[test]
