@@ -469,6 +469,14 @@ impl Adaptive {
         self.set_limit(tried + step, reason);
     }
 
+    /// Back to the limit an experiment started from, which is held as a plateau.
+    fn revert(&mut self, now: Duration, from: Measure, reason: String) {
+        self.plateau_known = true;
+        self.set_limit(from.limit, reason);
+        self.reference = Some(from);
+        self.hold(now);
+    }
+
     fn hold(&mut self, now: Duration) {
         self.phase = Phase::Hold;
         self.hold_windows = Self::HOLD_WINDOWS;
@@ -558,17 +566,15 @@ impl Adaptive {
             {
                 // A step up after which this process is overloaded did not pay: back to
                 // where it came from (a plateau), instead of backing off from the step.
-                self.plateau_known = true;
-                self.set_limit(
-                    from.limit,
+                self.revert(
+                    now,
+                    from,
                     format!(
                         "{reason} at {}: back to {}",
                         self.limit(),
                         from.limit.round()
                     ),
                 );
-                self.reference = Some(from);
-                self.hold(now);
                 return;
             }
             if self.phase != Phase::Backoff || self.ramping {
@@ -830,17 +836,15 @@ impl Adaptive {
                 if !used && gain <= threshold {
                     // The extra permits were hardly used and did not pay: demand, not capacity,
                     // is the bound.
-                    self.plateau_known = true;
-                    self.set_limit(
-                        from.limit,
+                    self.revert(
+                        now,
+                        from,
                         format!(
                             "limit {} not in use: back to {}",
                             tried.round(),
                             from.limit.round()
                         ),
                     );
-                    self.reference = Some(from);
-                    self.hold(now);
                     return;
                 }
                 // More concurrency that costs no latency and loses no goodput is kept even if
@@ -928,9 +932,9 @@ impl Adaptive {
                         ),
                     );
                 } else {
-                    self.plateau_known = true;
-                    self.set_limit(
-                        from.limit,
+                    self.revert(
+                        now,
+                        from,
                         format!(
                             "throughput plateau ({:+.0}% at {}): back to {}",
                             gain * 100.0,
@@ -938,8 +942,6 @@ impl Adaptive {
                             from.limit.round()
                         ),
                     );
-                    self.reference = Some(from);
-                    self.hold(now);
                 }
             }
             Direction::Down => {
@@ -1009,9 +1011,9 @@ impl Adaptive {
                     // Less concurrency did not pay: keep the higher limit. If this descent was
                     // started by slower calls, they were a latency shift, not queueing:
                     // re-baseline the reference to the new latency.
-                    self.plateau_known = true;
-                    self.set_limit(
-                        from.limit,
+                    self.revert(
+                        now,
+                        from,
                         format!(
                             "less concurrency did not pay ({:+.0}% at {}): keeping {}",
                             gain * 100.0,
@@ -1019,8 +1021,6 @@ impl Adaptive {
                             from.limit.round()
                         ),
                     );
-                    self.reference = Some(from);
-                    self.hold(now);
                 }
             }
         }
