@@ -1119,6 +1119,26 @@ impl ScalingStrategy for Adaptive {
 mod tests {
     use super::*;
 
+    /// A call that completed with the limit full and work queued (10 keys per call).
+    fn saturated(
+        now: Duration,
+        limit: usize,
+        rtt: Duration,
+        local_load: f64,
+        outcome: Outcome,
+    ) -> Sample {
+        Sample {
+            now,
+            rtt,
+            batch_size: 10,
+            in_flight: limit,
+            limit,
+            queued: 50,
+            local_load,
+            outcome,
+        }
+    }
+
     /// Feeds `seconds` of saturated traffic: calls of `rtt_ms` at the current limit, each
     /// dispatched with the limit full and work queued, completing at `limit / rtt` per second.
     fn saturate(
@@ -1136,20 +1156,17 @@ mod tests {
             *now += Duration::from_secs_f64(rtt_ms / 1000.0 / limit as f64);
             i += 1;
             let failed = error_every.is_some_and(|every| i.is_multiple_of(every));
-            adaptive.on_sample(&Sample {
-                now: *now,
-                rtt: Duration::from_secs_f64(rtt_ms / 1000.0),
-                batch_size: 10,
-                in_flight: limit,
+            adaptive.on_sample(&saturated(
+                *now,
                 limit,
-                queued: 50,
+                Duration::from_secs_f64(rtt_ms / 1000.0),
                 local_load,
-                outcome: if failed {
+                if failed {
                     Outcome::Error
                 } else {
                     Outcome::Success
                 },
-            });
+            ));
         }
     }
 
@@ -1270,20 +1287,17 @@ mod tests {
             now += Duration::from_secs_f64(0.005 / limit as f64);
             let failing_share = limit.saturating_sub(10) as u32;
             let failed = i % 40 < failing_share;
-            adaptive.on_sample(&Sample {
+            adaptive.on_sample(&saturated(
                 now,
-                rtt: Duration::from_millis(5),
-                batch_size: 10,
-                in_flight: limit,
                 limit,
-                queued: 50,
-                local_load: 0.1,
-                outcome: if failed {
+                Duration::from_millis(5),
+                0.1,
+                if failed {
                     Outcome::Error
                 } else {
                     Outcome::Success
                 },
-            });
+            ));
         }
         assert!(adaptive.limit() <= 12, "limit {}", adaptive.limit());
     }
@@ -1442,16 +1456,13 @@ mod tests {
         while now < end {
             let limit = adaptive.limit();
             now += Duration::from_secs_f64(0.005 / limit as f64);
-            adaptive.on_sample(&Sample {
+            adaptive.on_sample(&saturated(
                 now,
-                rtt: Duration::from_millis(5),
-                batch_size: 10,
-                in_flight: limit,
                 limit,
-                queued: 50,
-                local_load: if limit > 20 { 0.95 } else { 0.5 },
-                outcome: Outcome::Success,
-            });
+                Duration::from_millis(5),
+                if limit > 20 { 0.95 } else { 0.5 },
+                Outcome::Success,
+            ));
             limits.push((now, adaptive.limit()));
         }
         // One return to 32 is allowed (a passing spike would deserve it); after the relapse
@@ -1521,16 +1532,13 @@ mod tests {
             let rtt_ms = base_ms * (total / capacity).max(1.0) * jitter;
             *now += Duration::from_secs_f64(rtt_ms / 1000.0 / limit as f64);
             i += 1;
-            adaptive.on_sample(&Sample {
-                now: *now,
-                rtt: Duration::from_secs_f64(rtt_ms / 1000.0),
-                batch_size: 10,
-                in_flight: limit,
+            adaptive.on_sample(&saturated(
+                *now,
                 limit,
-                queued: 50,
+                Duration::from_secs_f64(rtt_ms / 1000.0),
                 local_load,
-                outcome: Outcome::Success,
-            });
+                Outcome::Success,
+            ));
         }
     }
 
