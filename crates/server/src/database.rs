@@ -47,6 +47,16 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
         .context("applying database migrations failed")
 }
 
+/// An in-memory SQLite database with every migration applied, for unit tests.
+#[cfg(test)]
+pub(crate) async fn migrated_in_memory() -> DatabaseConnection {
+    let db = connect(&Settings::for_database("sqlite::memory:"))
+        .await
+        .expect("in-memory SQLite");
+    migrate(&db).await.expect("migrations");
+    db
+}
+
 /// The file of a `sqlite:` URL, if it names one.
 fn sqlite_file(url: &str) -> Option<PathBuf> {
     let rest = url

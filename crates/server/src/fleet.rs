@@ -142,11 +142,7 @@ mod tests {
 
     #[tokio::test]
     async fn replicas_see_each_others_limits_through_the_table() {
-        let db =
-            crate::database::connect(&crate::config::Settings::for_database("sqlite::memory:"))
-                .await
-                .unwrap();
-        crate::database::migrate(&db).await.unwrap();
+        let db = crate::database::migrated_in_memory().await;
         let a = FleetSync::with_id(db.clone(), "s", "a");
         let b = FleetSync::with_id(db.clone(), "s", "b");
         let elsewhere = FleetSync::with_id(db.clone(), "other", "c");

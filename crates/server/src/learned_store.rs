@@ -330,11 +330,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_new_engine_restores_what_another_saved_through_the_table() {
-        let db =
-            crate::database::connect(&crate::config::Settings::for_database("sqlite::memory:"))
-                .await
-                .unwrap();
-        crate::database::migrate(&db).await.unwrap();
+        let db = crate::database::migrated_in_memory().await;
         let store = LearnedStore::new(db.clone(), "test");
         assert_eq!(store.load().await.unwrap(), None, "nothing stored yet");
 
@@ -369,11 +365,7 @@ mod tests {
 
     #[tokio::test]
     async fn sharing_restores_at_start_and_saves_what_the_engine_learns() {
-        let db =
-            crate::database::connect(&crate::config::Settings::for_database("sqlite::memory:"))
-                .await
-                .unwrap();
-        crate::database::migrate(&db).await.unwrap();
+        let db = crate::database::migrated_in_memory().await;
         let mut settings = crate::config::Settings::defaults().learned;
         let engine = Engine::builder().max_concurrency(32).build().unwrap();
         assert!(
