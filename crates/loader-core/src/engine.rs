@@ -100,6 +100,9 @@ pub(crate) struct EngineInner {
     pub(crate) requests_in_flight: AtomicUsize,
     /// Sheds new requests while the downstream is much slower than normal (`slowdown.rs`).
     pub(crate) slowdown: Mutex<SlowdownGuard>,
+    /// The guard's latency budget for admitted requests in nanoseconds, 0 outside a slowdown
+    /// (mirrors [`SlowdownGuard::budget`] for the loads' fast path).
+    slowdown_budget: AtomicU64,
     /// Tells a queue that keeps growing from a long one (`overload.rs`); `overloaded` mirrors
     /// whether it is active, for admission's fast path.
     overload: Mutex<OverloadMode>,
@@ -189,6 +192,7 @@ impl Engine {
                 requests_refused: AtomicU64::new(0),
                 requests_in_flight: AtomicUsize::new(0),
                 slowdown: Mutex::new(SlowdownGuard::default()),
+                slowdown_budget: AtomicU64::new(0),
                 overload: Mutex::new(OverloadMode::default()),
                 overloaded: AtomicBool::new(false),
                 new_work: NewWork::default(),
@@ -402,6 +406,42 @@ impl EngineInner {
     /// Time since the engine started (tokio's clock).
     pub(crate) fn now(&self) -> Duration {
         Instant::now().saturating_duration_since(self.start)
+    }
+
+    /// The instant `t` after the engine started.
+    pub(crate) fn instant_at(&self, t: Duration) -> Instant {
+        self.start + t
+    }
+
+    /// A request admitted at the door ended after `latency`: a completion for the slowdown
+    /// guard.
+    pub(crate) fn request_ended(&self, latency: Duration) {
+        let in_flight = self
+            .requests_in_flight
+            .fetch_sub(1, Ordering::Relaxed)
+            .saturating_sub(1);
+        let now = self.now();
+        let mut guard = self.slowdown.lock();
+        guard.record(now, latency, in_flight);
+        let budget = guard.budget().map_or(0, |b| b.as_nanos().max(1) as u64);
+        self.slowdown_budget.store(budget, Ordering::Relaxed);
+    }
+
+    /// While the slowdown guard sheds, how long a request admitted at the door may take
+    /// ([`SlowdownGuard::budget`]).
+    pub(crate) fn slowdown_budget(&self) -> Option<Duration> {
+        match self.slowdown_budget.load(Ordering::Relaxed) {
+            0 => None,
+            nanos => Some(Duration::from_nanos(nanos)),
+        }
+    }
+
+    /// The refusal of a load past its request's latency budget during a slowdown.
+    pub(crate) fn past_budget(&self) -> LoadError {
+        LoadError::Overloaded {
+            retry_after: self.slowdown.lock().retry_after(),
+            reason: "slowdown",
+        }
     }
 
     /// The group's state, created on first use.

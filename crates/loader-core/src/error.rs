@@ -9,13 +9,14 @@ use std::{fmt, sync::Arc, time::Duration};
 #[non_exhaustive]
 pub enum LoadError {
     /// The engine refused the load because the downstream is saturated: the wait queue is
-    /// full, or the expected wait exceeds the caller's deadline. Retry after `retry_after`,
-    /// or shed the request.
+    /// full, the expected wait exceeds the caller's deadline, or, during a slowdown, the
+    /// request's latency budget is spent. Retry after `retry_after`, or shed the request.
     #[error("overloaded: the downstream is saturated ({reason}); retry after {} ms", retry_after.as_millis())]
     Overloaded {
         /// A hint for when capacity is expected to be free again.
         retry_after: Duration,
-        /// Which bound refused the load (`"queue full"`, `"expected wait"`, `"deadline"`).
+        /// Which bound refused the load (`"queue full"`, `"expected wait"`, `"deadline"`,
+        /// `"overload"`, `"slowdown"`).
         reason: &'static str,
     },
     /// The batch function returned an error for the batch this key was in.

@@ -110,13 +110,17 @@ impl<F: BatchFn> Loader<F> {
         {
             return Ok(hit);
         }
-        self.admit(1)?;
+        let budget = self.budget_deadline();
+        self.admit(1, budget)?;
         let joined =
             self.window
                 .join_one(&key, tracing::Span::current().id(), self.scope.state.from());
         self.start(&joined);
         let waiter = Waiter::new(joined.batch, joined.count);
-        let answer = self.until_deadline(waiter.batch.wait()).await?.get(&key);
+        let answer = self
+            .until_deadline(waiter.batch.wait(), budget)
+            .await?
+            .get(&key);
         drop(waiter);
         if let (Some(cache), Ok(value)) = (&self.cache, &answer) {
             cache.insert(key, value.clone());
@@ -149,14 +153,15 @@ impl<F: BatchFn> Loader<F> {
         if wanted.is_empty() {
             return Ok(out);
         }
+        let budget = self.budget_deadline();
         let waiters: Vec<(Waiter<F>, usize)> = self
-            .enqueue(&wanted)?
+            .enqueue(&wanted, budget)?
             .into_iter()
             .map(|j| (Waiter::new(j.batch, j.count), j.count))
             .collect();
         let mut keys = wanted.into_iter();
         for (waiter, count) in &waiters {
-            let result = self.until_deadline(waiter.batch.wait()).await?;
+            let result = self.until_deadline(waiter.batch.wait(), budget).await?;
             for key in keys.by_ref().take(*count) {
                 let value = result.get(&key)?;
                 if let Some(cache) = &self.cache {
@@ -172,8 +177,12 @@ impl<F: BatchFn> Loader<F> {
 
     /// Admits the keys (or refuses them with `Overloaded`), adds them to the group's open
     /// batches and starts the batches they opened.
-    fn enqueue(&self, keys: &[F::Key]) -> Result<Vec<Joined<F>>, LoadError> {
-        self.admit(keys.len())?;
+    fn enqueue(
+        &self,
+        keys: &[F::Key],
+        budget: Option<Instant>,
+    ) -> Result<Vec<Joined<F>>, LoadError> {
+        self.admit(keys.len(), budget)?;
         let joined = self
             .window
             .join(keys, tracing::Span::current().id(), self.scope.state.from());
@@ -183,11 +192,21 @@ impl<F: BatchFn> Loader<F> {
         Ok(joined)
     }
 
-    /// Back-pressure: refuses `loads` new loads with `Overloaded` when the engine is saturated.
-    fn admit(&self, loads: usize) -> Result<(), LoadError> {
+    /// Back-pressure: refuses `loads` new loads with `Overloaded` when the engine is saturated,
+    /// or when they could not start before `budget` (see [`Self::budget_deadline`]).
+    fn admit(&self, loads: usize, budget: Option<Instant>) -> Result<(), LoadError> {
         let inner = &self.engine.inner;
         let scope = &self.scope.state;
-        match inner.pressure(self.deadline).admit(loads, scope.admitted()) {
+        let pressure = inner.pressure(self.deadline);
+        let admitted = match budget {
+            Some(at)
+                if pressure.expected_wait() >= at.saturating_duration_since(Instant::now()) =>
+            {
+                Err(inner.past_budget())
+            }
+            _ => pressure.admit(loads, scope.admitted()),
+        };
+        match admitted {
             Ok(()) => {
                 scope.mark_admitted();
                 if !scope.from().scoped {
@@ -217,15 +236,42 @@ impl<F: BatchFn> Loader<F> {
         }
     }
 
-    async fn until_deadline<T>(&self, wait: impl Future<Output = T>) -> Result<T, LoadError> {
-        match self.deadline {
-            None => Ok(wait.await),
-            Some(deadline) => tokio::time::timeout_at(deadline, wait).await.map_err(|_| {
+    /// While the slowdown guard sheds (`slowdown.rs`), when this request's latency budget runs
+    /// out: its loads that cannot start before then are refused, and those still waiting then
+    /// are answered `Overloaded`. `None` outside a slowdown and for loads outside a request
+    /// admitted at the door.
+    fn budget_deadline(&self) -> Option<Instant> {
+        let inner = &self.engine.inner;
+        let budget = inner.slowdown_budget()?;
+        let admitted_at = self.scope.state.admitted_at()?;
+        Some(inner.instant_at(admitted_at + budget))
+    }
+
+    /// Waits for `wait` until the loader's deadline (`DeadlineExceeded`) or the request's
+    /// latency budget (`Overloaded`), whichever comes first.
+    async fn until_deadline<T>(
+        &self,
+        wait: impl Future<Output = T>,
+        budget: Option<Instant>,
+    ) -> Result<T, LoadError> {
+        let over_budget = match (self.deadline, budget) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(deadline), Some(budget)) => budget < deadline,
+        };
+        let Some(until) = (if over_budget { budget } else { self.deadline }) else {
+            return Ok(wait.await);
+        };
+        tokio::time::timeout_at(until, wait).await.map_err(|_| {
+            if over_budget {
+                self.window.group.record_shed(self.engine.inner.now());
+                self.engine.inner.past_budget()
+            } else {
                 LoadError::DeadlineExceeded {
                     group: self.window.group.name.name(),
                 }
-            }),
-        }
+            }
+        })
     }
 
     /// Puts a value in this request's cache: later loads of `key` return it without a call.

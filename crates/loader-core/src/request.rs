@@ -7,7 +7,8 @@
 //! fails, and goodput collapses. So admission judges *requests*: the first load of a scope is
 //! new work and must pass every rule; once one load got in, the later loads of the same scope
 //! are continuation and skip the expected-wait rule (`max_queue_wait`). The hard bounds still
-//! hold for them: the queue's capacity (memory) and the caller's deadline.
+//! hold for them: the queue's capacity (memory), the caller's deadline and, while the engine
+//! sheds a slowdown, the latency budget of a request admitted at the door (`slowdown.rs`).
 
 use std::{
     sync::{
@@ -21,7 +22,8 @@ use crate::engine::EngineInner;
 
 /// The loads of one request, admitted as a unit: once one load of the scope was admitted,
 /// later loads of any loader in the scope are not refused for the expected wait (only for a
-/// full queue or a passed deadline), so a request the engine started is not failed halfway.
+/// full queue, a passed deadline or, during a slowdown, a spent latency budget), so a request
+/// the engine started is not failed halfway.
 ///
 /// Create one per incoming request with [`Engine::request`](crate::Engine::request) and attach
 /// the request's loaders with [`Loader::in_request`](crate::Loader::in_request). The loads of
@@ -80,13 +82,7 @@ impl Drop for ScopeState {
         let Some(engine) = engine.upgrade() else {
             return;
         };
-        engine.requests_in_flight.fetch_sub(1, Ordering::Relaxed);
-        let now = engine.now();
-        let in_flight = engine.requests_in_flight.load(Ordering::Relaxed);
-        engine
-            .slowdown
-            .lock()
-            .record(now, now.saturating_sub(admitted_at), in_flight);
+        engine.request_ended(engine.now().saturating_sub(admitted_at));
     }
 }
 
@@ -142,6 +138,12 @@ impl ScopeState {
 
     pub(crate) fn admitted(&self) -> bool {
         self.admitted.load(Ordering::Acquire)
+    }
+
+    /// When a request admitted at the door was admitted (engine time); `None` for other
+    /// scopes.
+    pub(crate) fn admitted_at(&self) -> Option<Duration> {
+        self.door.as_ref().map(|(_, at)| *at)
     }
 
     pub(crate) fn mark_admitted(&self) {

@@ -23,6 +23,14 @@
 //!   Because the cap follows throughput, not latency, it neither oscillates nor starves: when
 //!   the downstream recovers, completions rise, the cap rises with them, and the guard lets go
 //!   once throughput is back over [`RECOVERED`] of normal or latency under [`CALM`] × normal.
+//! - **Also while it lasts**, a request admitted at the door has a latency budget of
+//!   [`BUDGET_LATENCY`] × the normal mean latency from its admission: a later load of it that
+//!   would start (expected wait included) or still be waiting after the budget is answered
+//!   `Overloaded` (reason `"slowdown"`) instead of being served late. The cap only holds back
+//!   new requests; the requests already in flight when the downstream slows down (the first
+//!   half-second, before the slowdown is seen) would otherwise finish at several times the
+//!   normal latency and set the tail of everything served. Outside a slowdown an admitted
+//!   request is never failed halfway (`request.rs`).
 //! - **Normal** is a slow average ([`BASELINE_ALPHA`] per interval, ~30 s) of the intervals
 //!   outside slowdowns, after [`WARMUP_INTERVALS`]. A slowdown that lasts [`MAX_SHEDDING`]
 //!   becomes the new normal: the guard is for transients, not a second capacity planner.
@@ -47,6 +55,10 @@ pub(crate) const THROUGHPUT_FACTOR: f64 = 0.7;
 /// normal: the tail of a slowed downstream is longer than its mean, so the cap aims under
 /// the 2x that detects the slowdown.
 pub(crate) const CAP_LATENCY: f64 = 1.5;
+/// While shedding, a request admitted at the door gets this multiple of the normal mean
+/// latency to run its loads (about twice the normal p99: a request's latency is skewed, its
+/// p99 near twice its mean); past it, its later loads are answered `Overloaded`.
+pub(crate) const BUDGET_LATENCY: f64 = 4.0;
 /// The slowdown is over once throughput is back above this fraction of normal...
 pub(crate) const RECOVERED: f64 = 0.85;
 /// ...or latency under this multiple of normal.
@@ -166,6 +178,15 @@ impl SlowdownGuard {
         Duration::from_secs_f64(LATENCY_FACTOR * normal).max(Duration::from_millis(10))
     }
 
+    /// While shedding, how long a request admitted at the door may take: [`BUDGET_LATENCY`]
+    /// times the normal mean latency. `None` outside a slowdown.
+    pub(crate) fn budget(&self) -> Option<Duration> {
+        let (Some(_), Some(normal)) = (self.shedding_since, self.normal) else {
+            return None;
+        };
+        Some(Duration::from_secs_f64(BUDGET_LATENCY * normal.latency))
+    }
+
     /// Whether the guard is shedding now.
     pub(crate) fn shedding(&self) -> bool {
         self.shedding_since.is_some()
@@ -217,6 +238,19 @@ mod tests {
         run(&mut g, &mut now, 2.0, 1500.0, 40.0);
         assert!(!g.shedding());
         assert_eq!(g.admit(1000), Ok(()));
+    }
+
+    #[test]
+    fn a_request_has_a_latency_budget_only_during_a_slowdown() {
+        let (mut g, mut now) = normal_for_ten_seconds();
+        assert_eq!(g.budget(), None);
+        run(&mut g, &mut now, 2.0, 400.0, 180.0);
+        assert!(g.shedding());
+        // Four times the normal mean of 40 ms.
+        let budget = g.budget().expect("a budget while shedding").as_secs_f64();
+        assert!((0.150..=0.170).contains(&budget), "budget {budget} s");
+        run(&mut g, &mut now, 2.0, 1500.0, 40.0);
+        assert_eq!(g.budget(), None);
     }
 
     #[test]

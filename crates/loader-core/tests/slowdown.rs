@@ -1,8 +1,11 @@
 //! The door sheds new requests while the downstream is much slower than normal, and lets go
 //! when it recovers (`Engine::admit_request`, `slowdown.rs`).
 
+mod common;
+
 use std::{collections::VecDeque, time::Duration};
 
+use common::{Backend, TestFn};
 use loader_core::{Engine, LoadError, RequestScope};
 
 /// What `clients` closed-loop clients saw over `seconds` when each request takes `latency`:
@@ -71,4 +74,63 @@ async fn more_clients_are_not_shed_as_a_slowdown() {
     let busy = closed_loop(&engine, 256, Duration::from_millis(160), 5).await;
     assert_eq!(busy.slowdown, 0, "{busy:?}");
     assert!(!engine.snapshot().slowdown_shedding);
+}
+
+/// During a slowdown a request admitted at the door has a latency budget (four times the
+/// normal mean latency): a load that could not start before it, or is still waiting when it
+/// runs out, is answered `Overloaded` with the reason "slowdown" instead of late.
+#[tokio::test(start_paused = true)]
+async fn during_a_slowdown_a_request_past_its_budget_is_answered_overloaded() {
+    let engine = Engine::builder().build().unwrap();
+    let (slow_fn, backend) = TestFn::new(
+        "slow",
+        Backend {
+            latency: Duration::from_secs(1),
+            ..Backend::default()
+        },
+    );
+    let old = engine.admit_request().unwrap();
+    let _ = closed_loop(&engine, 64, Duration::from_millis(40), 10).await;
+
+    // Outside a slowdown an admitted request is never failed for its age: a 1 s call of a
+    // request admitted 10 s ago is served.
+    let loader = engine.loader(slow_fn.clone()).in_request(&old);
+    assert_eq!(loader.load(1).await.unwrap(), Some(10));
+
+    let _ = closed_loop(&engine, 64, Duration::from_millis(180), 2).await;
+    assert!(engine.snapshot().slowdown_shedding);
+
+    // The old request is far past its budget: its next load is refused at once.
+    let loader = engine.loader(slow_fn.clone()).in_request(&old);
+    let calls = backend.calls().len();
+    match loader.load(2).await {
+        Err(LoadError::Overloaded {
+            reason: "slowdown",
+            retry_after,
+        }) => assert!(retry_after >= Duration::from_millis(10)),
+        other => panic!("expected Overloaded(slowdown), got {other:?}"),
+    }
+    assert_eq!(backend.calls().len(), calls, "a refused load costs no call");
+
+    // A new request's load waits for a 1 s call: it is answered at the budget, 160 ms
+    // (4 x the normal 40 ms), not after the call.
+    let fresh = engine.admit_request().unwrap();
+    let loader = engine.loader(slow_fn).in_request(&fresh);
+    let started = tokio::time::Instant::now();
+    let answer = loader.load(3).await;
+    let waited = started.elapsed();
+    assert!(
+        matches!(
+            answer,
+            Err(LoadError::Overloaded {
+                reason: "slowdown",
+                ..
+            })
+        ),
+        "{answer:?}"
+    );
+    assert!(
+        (Duration::from_millis(150)..=Duration::from_millis(170)).contains(&waited),
+        "answered after {waited:?}"
+    );
 }
