@@ -56,8 +56,9 @@ pub struct E2eArgs {
     #[arg(long)]
     pub ignore_retry_after: bool,
     /// Rounds of the confirmation: adaptive, the best fixed limit and async-graphql run again
-    /// at the most clients, in alternating order (ABC CBA ...); 0 skips it.
-    #[arg(long, default_value_t = 2)]
+    /// at the most clients, in alternating order (ABC CBA ...); 0 skips it. Runs of one mode
+    /// vary by 10-15% on a shared 2-core host: four rounds give each mode every position.
+    #[arg(long, default_value_t = 4)]
     pub confirm_rounds: usize,
     /// Skip the "database gets slower" run.
     #[arg(long)]

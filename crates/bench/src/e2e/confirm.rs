@@ -68,6 +68,21 @@ impl Confirmation {
         Some((of(|c| c.ok_per_s)?, of(|c| c.p99_ms)?, of(|c| c.ok_p99_ms)?))
     }
 
+    /// Adaptive's ok/s over `mode`'s in each round where both ran: runs of the same round are
+    /// next to each other in time, so a drift of the machine over the rounds cancels out.
+    pub fn round_ratios(&self, mode: Mode) -> Vec<f64> {
+        let ok = |m: Mode, round: usize| {
+            self.cells
+                .iter()
+                .find(|c| c.mode == m && c.round == round)
+                .map(|c| c.ok_per_s)
+        };
+        let rounds = self.cells.iter().map(|c| c.round + 1).max().unwrap_or(0);
+        (0..rounds)
+            .filter_map(|r| Some(ok(Mode::Adaptive, r)? / ok(mode, r)?.max(1e-9)))
+            .collect()
+    }
+
     /// The modes that ran, in the order they first ran.
     fn modes(&self) -> Vec<Mode> {
         let mut modes: Vec<Mode> = Vec::new();
@@ -88,8 +103,8 @@ impl Confirmation {
             "\nconfirmation at {} clients: {rounds} rounds in alternating order, medians\n",
             self.clients
         );
-        out.push_str("| mode | ok/s | p99 ms | ok p99 ms | runs (ok/s) | adaptive ok/s ratio | adaptive ok p99 ratio |\n");
-        out.push_str("|---|---:|---:|---:|---|---:|---:|\n");
+        out.push_str("| mode | ok/s | p99 ms | ok p99 ms | runs (ok/s) | adaptive ok/s ratio | adaptive ok p99 ratio | adaptive ok/s ratio per round |\n");
+        out.push_str("|---|---:|---:|---:|---|---:|---:|---|\n");
         let adaptive = self.medians(Mode::Adaptive);
         for mode in self.modes() {
             let Some((ok, p99, ok_p99)) = self.medians(mode) else {
@@ -108,10 +123,19 @@ impl Confirmation {
                     format!("{:.2}x", a_p99 / ok_p99.max(1e-9)),
                 ),
             };
+            let per_round: Vec<String> = match mode {
+                Mode::Adaptive => vec!["-".to_string()],
+                _ => self
+                    .round_ratios(mode)
+                    .iter()
+                    .map(|r| format!("{r:.2}"))
+                    .collect(),
+            };
             let _ = writeln!(
                 out,
-                "| {mode} | {ok:.1} | {p99:.1} | {ok_p99:.1} | {} | {ratio} | {p99_ratio} |",
-                runs.join(", ")
+                "| {mode} | {ok:.1} | {p99:.1} | {ok_p99:.1} | {} | {ratio} | {p99_ratio} | {} |",
+                runs.join(", "),
+                per_round.join(", ")
             );
         }
         out
@@ -160,8 +184,11 @@ mod tests {
         assert_eq!(c.medians(Mode::None), None);
         let md = c.markdown();
         assert!(
-            md.contains("| fixed:4 | 1050.0 | 380.0 | 380.0 | 1000, 1100 | 1.24x | 0.76x |"),
+            md.contains(
+                "| fixed:4 | 1050.0 | 380.0 | 380.0 | 1000, 1100 | 1.24x | 0.76x | 1.20, 1.27 |"
+            ),
             "{md}"
         );
+        assert_eq!(c.round_ratios(Mode::AsyncGraphql), Vec::<f64>::new());
     }
 }

@@ -80,6 +80,9 @@ pub async fn run(args: E2eArgs, command: String) -> anyhow::Result<E2eResults> {
             eprintln!("    pg_prewarm unavailable ({e:#}); the first mode runs on a colder cache")
         }
     }
+    // Seeding and VACUUM leave dirty buffers that a spread checkpoint would write out during
+    // the first cells (checkpoint_completion_target: minutes of background writes).
+    pg.psql("bench", "CHECKPOINT;").await?;
 
     let mix = QueryMix::builtin()
         .with_id_range("user", sizes.users)
