@@ -8,6 +8,8 @@
 //! - [`e2e`]: the `bench-e2e` orchestrator: a throwaway PostgreSQL, a seeded data set, the
 //!   server in each loader mode, a client-count matrix, a "database gets slower" run with
 //!   `pgbench` competing, an optional memory soak; one table, JSON and an SVG plot.
+//! - [`cpu_cap`]: holds the database's processes to a number of cores (a cgroup), so that the
+//!   database, not the servers, is the bottleneck on a small host (`scaleout --db-cpu`).
 //! - [`overhead`]: the `bench-overhead` run: the engine against async-graphql's `DataLoader`
 //!   on an in-memory SQLite database, in alternating rounds; requests/s ratios.
 //!
@@ -25,6 +27,7 @@
 //! # }
 //! ```
 
+pub mod cpu_cap;
 pub mod duration;
 pub mod e2e;
 mod error;

@@ -122,6 +122,20 @@ impl PgCluster {
         self.dir.path()
     }
 
+    /// The process id of the running server (the postmaster), from `postmaster.pid`.
+    pub fn postmaster_pid(&self) -> Result<u32, PgError> {
+        let path = self.data_dir.join("postmaster.pid");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| PgError::io(format!("reading {}", path.display()), e))?;
+        text.lines()
+            .next()
+            .and_then(|line| line.trim().parse().ok())
+            .ok_or_else(|| PgError::Io {
+                what: format!("reading {}", path.display()),
+                message: "no process id on its first line".into(),
+            })
+    }
+
     /// The connection URL of database `name` (which need not exist).
     pub fn url(&self, name: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)

@@ -41,6 +41,11 @@ pub struct ScaleoutArgs {
     /// when it has no users).
     #[arg(long, env = "SCALEOUT_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Caps the throwaway PostgreSQL's CPU at this many cores (a cgroup, after seeding; needs
+    /// root), so that the database, not the replicas' own CPU, is the bottleneck they share,
+    /// as when the database runs on its own host. By default, this is off (uncapped).
+    #[arg(long)]
+    pub db_cpu: Option<f64>,
     /// Write the report as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,

@@ -10,7 +10,7 @@ use super::{
     Replica, ReplicaOptions, SCOPE, ScaleoutArgs, ScaleoutReport, Sharing, best_fixed,
     join_replica, run_replicas,
 };
-use crate::load::QueryMix;
+use crate::{cpu_cap::CpuCap, load::QueryMix};
 
 /// Starts (or uses) PostgreSQL, seeds it, runs the replicas adaptive, the fixed sweep,
 /// adaptive again (replicas saving learned state, kept up), then a cold and a warm replica
@@ -47,6 +47,21 @@ pub async fn run(args: &ScaleoutArgs) -> anyhow::Result<ScaleoutReport> {
         seed::run(&db, plan, false).await?;
         LearnedStore::new(db, SCOPE).clear().await?;
     }
+    let cap = match (args.db_cpu, &cluster) {
+        (None, _) => None,
+        (Some(_), None) => {
+            anyhow::bail!("--db-cpu caps the throwaway cluster; not with --database-url")
+        }
+        (Some(cores), Some(cluster)) => {
+            let cap = CpuCap::apply(
+                &format!("scaleout-pg-{}", cluster.port()),
+                cluster.postmaster_pid()?,
+                cores,
+            )?;
+            eprintln!("PostgreSQL capped at {cores} CPU");
+            Some(cap)
+        }
+    };
     let mix = QueryMix::builtin()
         .with_id_range("user", plan.users)
         .with_id_range("post", plan.posts);
@@ -149,7 +164,11 @@ pub async fn run(args: &ScaleoutArgs) -> anyhow::Result<ScaleoutReport> {
     let without_fleet_sync =
         adaptive_run(&url, args, &alone_options, &mix, "adaptive (no fleet sync)").await?;
 
+    let db_throttled_s = cap.as_ref().and_then(CpuCap::throttled_s);
+    drop(cap);
     Ok(ScaleoutReport {
+        db_cpu: args.db_cpu,
+        db_throttled_s,
         replicas: args.replicas,
         clients: args.clients,
         duration_s: args.duration.as_secs_f64(),

@@ -9,6 +9,12 @@ use super::{JoinResult, RunResult};
 /// The whole experiment.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScaleoutReport {
+    /// PostgreSQL's CPU cap in cores (`--db-cpu`), if any.
+    #[serde(default)]
+    pub db_cpu: Option<f64>,
+    /// How long the capped database was throttled over the whole experiment (s).
+    #[serde(default)]
+    pub db_throttled_s: Option<f64>,
     /// Replicas sharing the database.
     pub replicas: usize,
     /// Clients in total.
@@ -81,6 +87,14 @@ impl fmt::Display for ScaleoutReport {
             self.data_set.1,
             self.data_set.2
         )?;
+        if let Some(cores) = self.db_cpu {
+            writeln!(
+                f,
+                "PostgreSQL capped at {cores} CPU (throttled {} s in all)",
+                self.db_throttled_s
+                    .map_or("?".into(), |s| format!("{s:.1}"))
+            )?;
+        }
         writeln!(f)?;
         writeln!(
             f,
