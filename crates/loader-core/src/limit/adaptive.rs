@@ -199,7 +199,7 @@ impl ErrorStep {
     }
 }
 
-/// Goodput and latency at one limit.
+/// Goodput and latency at one limit, and the permits the rest of the fleet held then.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Measure {
     limit: f64,
@@ -207,16 +207,18 @@ struct Measure {
     rtt: f64,
     se: f64,
     rtt_se: f64,
+    others: f64,
 }
 
 impl Measure {
-    fn of(limit: f64, stats: &WindowStats) -> Self {
+    fn of(limit: f64, stats: &WindowStats, others: f64) -> Self {
         Self {
             limit,
             goodput: stats.goodput,
             rtt: stats.rtt,
             se: stats.se,
             rtt_se: stats.rtt_se,
+            others,
         }
     }
 }
@@ -319,6 +321,9 @@ impl Adaptive {
     pub const RISING: f64 = 0.35;
     /// Weight of a new window in the hold reference.
     pub const REFERENCE_ALPHA: f64 = 0.2;
+    /// In a fleet, a step up is judged only if the other replicas' permits moved by at most
+    /// this fraction (and at most one permit when they hold few) while it was measured.
+    pub const FLEET_DRIFT: f64 = 0.1;
 
     /// Starts at `config.initial_concurrency`, in slow start.
     pub fn new(config: StrategyConfig) -> Self {
@@ -409,24 +414,32 @@ impl Adaptive {
         }
     }
 
-    /// The fleet's goodput change that this replica's own goodput ratio `local` (from the
-    /// limit `from` to `tried`) stands for, while the other replicas hold
-    /// [`Self::fleet_others`] permits: on a saturated shared downstream each replica's share
-    /// is its share of the permits, so a replica that takes one more permit gains goodput
-    /// that the others lose. Dividing by the share change leaves the fleet's change. Alone
-    /// (no others) the ratio is unchanged.
-    fn fleet_ratio(&self, local: f64, from: f64, tried: f64) -> f64 {
-        let others = self.fleet_others;
-        if others <= 0.0 || from <= 0.0 || tried <= 0.0 {
+    /// The fleet's goodput change that this replica's own goodput ratio `local` (from
+    /// `from`, measured while the other replicas held `from.others` permits, to `tried`,
+    /// while they hold [`Self::fleet_others`]) stands for: on a saturated shared downstream
+    /// each replica's share is its share of the permits, so a replica that takes one more
+    /// permit gains goodput that the others lose, and one whose neighbours step down gains
+    /// what they give up. Dividing by the share change leaves the fleet's change. Alone (no
+    /// others) the ratio is unchanged.
+    fn fleet_ratio(&self, local: f64, from: &Measure, tried: f64) -> f64 {
+        let share = |limit: f64, others: f64| limit / (limit + others);
+        if from.limit <= 0.0 || tried <= 0.0 {
             return local;
         }
-        local * (from / tried) * ((others + tried) / (others + from))
+        local * share(from.limit, from.others) / share(tried, self.fleet_others)
     }
 
-    /// The relative step of the fleet's concurrency when this replica moves from `from` to
-    /// `tried` (its own relative step when alone).
-    fn fleet_step(&self, from: f64, tried: f64) -> f64 {
-        (self.fleet_others + tried) / (self.fleet_others + from).max(1e-9) - 1.0
+    /// The relative step of the fleet's concurrency from `from` to this replica at `tried`
+    /// (its own relative step when alone).
+    fn fleet_step(&self, from: &Measure, tried: f64) -> f64 {
+        (self.fleet_others + tried) / (from.others + from.limit).max(1e-9) - 1.0
+    }
+
+    /// Whether the rest of the fleet moved by more than [`Self::FLEET_DRIFT`] of its permits
+    /// since `from` was measured: a step of this replica's taken meanwhile measured the
+    /// others' change as much as its own.
+    fn fleet_moved(&self, from: &Measure) -> bool {
+        (self.fleet_others - from.others).abs() > Self::FLEET_DRIFT * from.others.max(1.0)
     }
 
     /// The smallest relative goodput difference that is not noise.
@@ -705,7 +718,7 @@ impl Adaptive {
             self.hold_until = now;
         }
         let Some(mut reference) = self.reference else {
-            self.reference = Some(Measure::of(self.limit, w));
+            self.reference = Some(Measure::of(self.limit, w, self.fleet_others));
             return;
         };
 
@@ -718,6 +731,11 @@ impl Adaptive {
             return;
         }
 
+        if self.fleet_moved(&reference) {
+            // The other replicas' permits changed: this replica's share of the downstream
+            // did too, so the windows before are no reference for the ones to come.
+            reference = Measure::of(self.limit, w, self.fleet_others);
+        }
         // Smoothing: the reference is an EWMA of the held windows.
         let a = Self::REFERENCE_ALPHA;
         reference.goodput += a * (w.goodput - reference.goodput);
@@ -794,7 +812,7 @@ impl Adaptive {
         let fell = w.goodput < reference.goodput * (1.0 - Self::threshold(w.se, reference.se));
         if gradient > Self::LATENCY_TOLERANCE && fell && self.limit > self.min() {
             self.phase = Phase::Step {
-                from: Measure::of(self.limit, w),
+                from: Measure::of(self.limit, w, self.fleet_others),
                 direction: Direction::Down,
                 mode: Mode::Multiplicative,
                 descending: false,
@@ -827,11 +845,27 @@ impl Adaptive {
     ) {
         let tried = self.limit;
         // In a fleet, judged by what the step does to the fleet's goodput.
-        let gain = self.fleet_ratio(w.goodput / from.goodput.max(1e-9), from.limit, tried) - 1.0;
+        let gain = self.fleet_ratio(w.goodput / from.goodput.max(1e-9), &from, tried) - 1.0;
         let threshold = Self::threshold(w.se, from.se);
-        let here = Measure::of(tried, w);
+        let here = Measure::of(tried, w, self.fleet_others);
 
         match direction {
+            Direction::Up if self.fleet_moved(&from) => {
+                // Other replicas changed their limits during the experiment: its gain is
+                // theirs as much as this replica's (a neighbour stepping down hands its share
+                // over). Not evidence for more concurrency; the probe comes again later.
+                self.revert(
+                    now,
+                    from,
+                    format!(
+                        "the fleet moved ({:.0} -> {:.0} other permits) while trying {}: back to {}",
+                        from.others,
+                        self.fleet_others,
+                        tried.round(),
+                        from.limit.round()
+                    ),
+                );
+            }
             Direction::Up => {
                 if !used && gain <= threshold {
                     // The extra permits were hardly used and did not pay: demand, not capacity,
@@ -855,7 +889,7 @@ impl Adaptive {
                 let free = used && gain > 0.0 && w.rtt <= from.rtt * (1.0 + rtt_tolerance);
                 if free
                     && gain <= threshold
-                    && gain >= Self::RISING * self.fleet_step(from.limit, tried)
+                    && gain >= Self::RISING * self.fleet_step(&from, tried)
                     && may_grow
                     && tried < self.max()
                     && mode != Mode::Bisect
@@ -892,7 +926,7 @@ impl Adaptive {
                     return;
                 }
                 if gain > threshold {
-                    let relative_step = self.fleet_step(from.limit, tried);
+                    let relative_step = self.fleet_step(&from, tried);
                     let rising = gain >= Self::RISING * relative_step;
                     // Near the plateau (gain well under proportional) a successful probe moves
                     // the limit one step per cooldown: a lucky window cannot start a climb.
@@ -1208,7 +1242,7 @@ mod tests {
         let mut adaptive = adaptive(from as usize);
         adaptive.limit = to;
         adaptive.phase = Phase::Step {
-            from: Measure::of(from, &window_at(from, goodput, rtt)),
+            from: Measure::of(from, &window_at(from, goodput, rtt), 0.0),
             direction: Direction::Up,
             mode: Mode::Multiplicative,
             descending: false,
@@ -1404,7 +1438,7 @@ mod tests {
         assert_eq!(adaptive.limit(), 2);
         // The load eases for a moment while an experiment runs, long after any recovery...
         adaptive.phase = Phase::Step {
-            from: Measure::of(2.0, &loaded(2.0, 0.99)),
+            from: Measure::of(2.0, &loaded(2.0, 0.99), 0.0),
             direction: Direction::Down,
             mode: Mode::Additive,
             descending: false,
@@ -1572,15 +1606,54 @@ mod tests {
     }
 
     #[test]
+    fn a_step_up_while_the_fleet_steps_down_is_not_kept() {
+        // Three replicas on a downstream that serves 3 calls at once. This one holds 2; the
+        // others drop from 4 permits to 1 while it probes up: its goodput leaps with its
+        // share, which is not evidence that more concurrency pays.
+        let mut a = adaptive(2);
+        a.warm_start(2);
+        a.set_fleet(4);
+        let mut now = Duration::ZERO;
+        while !matches!(
+            a.phase,
+            Phase::Step {
+                direction: Direction::Up,
+                ..
+            }
+        ) {
+            share(&mut a, &mut now, 0.05, 4);
+            assert!(now < Duration::from_secs(30), "no probe up: {}", a.reason());
+        }
+        a.set_fleet(1);
+        while matches!(a.phase, Phase::Step { .. }) {
+            share(&mut a, &mut now, 0.05, 1);
+        }
+        assert_eq!(a.limit(), 2, "{}", a.reason());
+        assert!(a.reason().starts_with("the fleet moved"), "{}", a.reason());
+    }
+
+    #[test]
     fn alone_the_fleet_correction_changes_nothing() {
+        let at = |limit: f64, others: f64| Measure {
+            limit,
+            goodput: 100.0,
+            rtt: 0.01,
+            se: 0.01,
+            rtt_se: 0.01,
+            others,
+        };
         let a = adaptive(4);
-        assert_eq!(a.fleet_ratio(1.3, 4.0, 5.0), 1.3);
-        assert!((a.fleet_step(4.0, 5.0) - 0.25).abs() < 1e-12);
+        assert_eq!(a.fleet_ratio(1.3, &at(4.0, 0.0), 5.0), 1.3);
+        assert!((a.fleet_step(&at(4.0, 0.0), 5.0) - 0.25).abs() < 1e-12);
         let mut f = adaptive(4);
         f.set_fleet(6);
         // 4 -> 5 permits with 6 elsewhere: a local +25% is the share moving 4/10 -> 5/11.
-        assert!((f.fleet_ratio(1.25 * 10.0 / 11.0, 4.0, 5.0) - 1.0).abs() < 1e-12);
-        assert!((f.fleet_step(4.0, 5.0) - 0.1).abs() < 1e-12);
+        assert!((f.fleet_ratio(1.25 * 10.0 / 11.0, &at(4.0, 6.0), 5.0) - 1.0).abs() < 1e-12);
+        assert!((f.fleet_step(&at(4.0, 6.0), 5.0) - 0.1).abs() < 1e-12);
+        assert!(!f.fleet_moved(&at(4.0, 6.0)));
+        // The others went from 8 to 6 meanwhile: the share moved 4/12 -> 5/11.
+        assert!((f.fleet_ratio(15.0 / 11.0, &at(4.0, 8.0), 5.0) - 1.0).abs() < 1e-12);
+        assert!(f.fleet_moved(&at(4.0, 8.0)));
     }
 
     #[test]
