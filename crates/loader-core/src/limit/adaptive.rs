@@ -66,6 +66,16 @@ use super::{Outcome, Sample, ScalingStrategy, StrategyConfig};
 ///      concurrency for free: below the knee), or, for a step down, if goodput held and calls
 ///      got faster (less concurrency for free: above the knee); otherwise reverted. Up and
 ///      down probes alternate, so a limit left slightly too high or too low is corrected.
+///      A probe down that gained within the noise is followed by a step to half the limit
+///      ([`Adaptive::HALVING`], once per limit), judged the same way: on a downstream bound
+///      by its own CPU, goodput falls slowly with the limit over a wide range (fewer, larger
+///      batches cost less per key) and steeply only near its few cores, so one step at a
+///      time cannot see the slope that halving measures.
+///    - *in a fleet* (replicas sharing the downstream, [`ScalingStrategy::set_fleet`]) each
+///      measurement records the other replicas' permits; a step is judged by the fleet's
+///      goodput (its own ratio divided by its share change between the two windows), and a
+///      step up during which the others moved by more than [`Adaptive::FLEET_DRIFT`] is
+///      reverted: its gain was theirs as much as its own.
 ///    - *descent* when, while holding, calls became clearly slower (mean RTT > 1.4 × the
 ///      reference at the same limit: the "latency gradient") and goodput fell: limit × 0.8,
 ///      then `limit / gradient` (at least × 0.6) or − step while each step still improves
@@ -171,6 +181,9 @@ pub struct Adaptive {
     load_floor: f64,
     /// Whether the last backoff was for local load (not errors).
     load_backoff: bool,
+    /// The limit a halving step last started from (see [`Adaptive::HALVING`]): one that did
+    /// not pay is not tried again from the same limit.
+    halved_from: Option<f64>,
     reason: String,
 }
 
@@ -321,6 +334,11 @@ impl Adaptive {
     pub const RISING: f64 = 0.35;
     /// Weight of a new window in the hold reference.
     pub const REFERENCE_ALPHA: f64 = 0.2;
+    /// A probe down that gained within the noise is followed by a step to this fraction of
+    /// the limit it started from...
+    pub const HALVING: f64 = 0.5;
+    /// ...when that limit is at least this.
+    pub const HALVING_FROM: f64 = 4.0;
     /// In a fleet, a step up is judged only if the other replicas' permits moved by at most
     /// this fraction (and at most one permit when they hold few) while it was measured.
     pub const FLEET_DRIFT: f64 = 0.1;
@@ -351,6 +369,7 @@ impl Adaptive {
             under_load: false,
             load_floor: 0.0,
             load_backoff: false,
+            halved_from: None,
             reason: "initial limit".to_string(),
         }
     }
@@ -1041,6 +1060,33 @@ impl Adaptive {
                             tried.round()
                         ),
                     );
+                } else if mode == Mode::Additive
+                    && used
+                    && gain > 0.0
+                    && from.limit >= Self::HALVING_FROM
+                    && self.halved_from != Some(from.limit.round())
+                {
+                    self.halved_from = Some(from.limit.round());
+                    // One step down gained a little, within the noise: the slope points down
+                    // but is too shallow to measure one step at a time. On a downstream bound
+                    // by its own CPU, goodput falls slowly with the limit over a wide range
+                    // and steeply only near its few cores; halving measures the slope where
+                    // it is clear. Judged like any step: kept only if it pays.
+                    self.phase = Phase::Step {
+                        from,
+                        direction: Direction::Down,
+                        mode: Mode::Multiplicative,
+                        descending: false,
+                    };
+                    self.set_limit(
+                        from.limit * Self::HALVING,
+                        format!(
+                            "less concurrency gained within the noise ({:+.0}% at {}): trying {}",
+                            gain * 100.0,
+                            tried.round(),
+                            (from.limit * Self::HALVING).round()
+                        ),
+                    );
                 } else {
                     // Less concurrency did not pay: keep the higher limit. If this descent was
                     // started by slower calls, they were a latency shift, not queueing:
@@ -1603,6 +1649,50 @@ mod tests {
             fleet.limit(),
             fleet.reason()
         );
+    }
+
+    /// A downstream bound by its own CPU: goodput `1000 × (1 − log2(L) / 8)` keys/s at limit
+    /// `L` (fewer, larger batches cost less per key): each halving of the limit gains 12–25%,
+    /// one step down from 8 under 4%. The engine's queue holds 80 keys, so a call carries
+    /// `80 / L` of them and its RTT (Little's law) hardly moves with the limit: only
+    /// goodput tells the limits apart. Each RTT varies by ±30% (seeded pseudo-random).
+    fn cpu_bound(adaptive: &mut Adaptive, now: &mut Duration, seconds: f64, seed: &mut u64) {
+        let end = *now + Duration::from_secs_f64(seconds);
+        while *now < end {
+            let limit = adaptive.limit();
+            let goodput = 1000.0 * (1.0 - (limit as f64).log2() / 8.0);
+            let keys = (80 / limit).max(1);
+            // xorshift64: noise without a period that one window would average out.
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            let jitter = 1.0 + 0.3 * ((*seed % 2001) as f64 / 1000.0 - 1.0);
+            let rtt = limit as f64 * keys as f64 / goodput * jitter;
+            *now += Duration::from_secs_f64(rtt / limit as f64);
+            adaptive.on_sample(&Sample {
+                now: *now,
+                rtt: Duration::from_secs_f64(rtt),
+                batch_size: keys,
+                in_flight: limit,
+                limit,
+                queued: 80,
+                local_load: 0.2,
+                outcome: Outcome::Success,
+            });
+        }
+    }
+
+    #[test]
+    fn on_a_cpu_bound_downstream_a_shallow_slope_is_followed_down_by_halving() {
+        // From 8, one step down gains under 4%, within the noise of ±30% calls; halving
+        // gains 20%. The limit walks down to the few calls the downstream serves best.
+        for mut seed in [1u64, 7, 42, 1234] {
+            let mut a = adaptive(8);
+            a.warm_start(8);
+            let mut now = Duration::ZERO;
+            cpu_bound(&mut a, &mut now, 60.0, &mut seed);
+            assert!(a.limit() <= 3, "limit {} ({})", a.limit(), a.reason());
+        }
     }
 
     #[test]
