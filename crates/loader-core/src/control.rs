@@ -87,10 +87,10 @@ impl LimitController {
         })
     }
 
-    /// The other replicas sharing the downstream hold `others` permits.
-    pub(crate) fn set_fleet(&mut self, others: usize) {
+    /// `replicas` other replicas sharing the downstream hold `others` permits.
+    pub(crate) fn set_fleet(&mut self, others: usize, replicas: usize) {
         self.fleet_others = others;
-        self.strategy.set_fleet(others);
+        self.strategy.set_fleet(others, replicas);
     }
 
     pub(crate) fn fleet_others(&self) -> usize {

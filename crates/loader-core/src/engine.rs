@@ -317,19 +317,21 @@ impl Engine {
         }
     }
 
-    /// The other replicas of a fleet on the same downstream hold `others` permits in all (0:
-    /// alone). The adaptive strategy then judges its limit experiments by what they do to
-    /// the fleet's goodput, not only its own: on a saturated shared database a replica that
-    /// takes one more permit gains what the others lose. A server's replicas learn each
-    /// other's limits through a shared table (the server's `fleet.rs`).
+    /// `replicas` other replicas of a fleet on the same downstream hold `others` permits in
+    /// all (0: alone). The adaptive strategy then judges its limit experiments by what they
+    /// do to the fleet's goodput, not only its own: on a saturated shared database a replica
+    /// that takes one more permit gains what the others lose. It also probes towards the
+    /// others' mean limit first (up when below it, down when above), so replicas with equal
+    /// demand settle at similar limits. A server's replicas learn each other's limits
+    /// through a shared table (the server's `fleet.rs`).
     ///
     /// ```
     /// let engine = loader_core::Engine::builder().build().unwrap();
-    /// engine.set_fleet_concurrency(6);
+    /// engine.set_fleet_concurrency(6, 2);
     /// assert_eq!(engine.snapshot().fleet_others, 6);
     /// ```
-    pub fn set_fleet_concurrency(&self, others: usize) {
-        self.inner.controller.lock().set_fleet(others);
+    pub fn set_fleet_concurrency(&self, others: usize, replicas: usize) {
+        self.inner.controller.lock().set_fleet(others, replicas);
     }
 
     /// The current concurrency limit.

@@ -31,9 +31,18 @@ pub struct ReplicaRow {
     pub limit: usize,
 }
 
-/// The sum of the limits of the replicas other than `own` whose rows were written within
-/// `max_age` of `now`; rows that are not replica rows, or do not parse, are ignored.
-pub fn others_from_rows(rows: &[Row], own: &str, now: DateTime<Utc>, max_age: Duration) -> usize {
+/// The other replicas of a fleet as one replica sees them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Others {
+    /// How many other replicas are live.
+    pub replicas: usize,
+    /// The sum of their limits.
+    pub permits: usize,
+}
+
+/// The replicas other than `own` whose rows were written within `max_age` of `now`: how many,
+/// and the sum of their limits. Rows that are not replica rows, or do not parse, are ignored.
+pub fn others_from_rows(rows: &[Row], own: &str, now: DateTime<Utc>, max_age: Duration) -> Others {
     let max_age = chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX);
     rows.iter()
         .filter(|r| now - r.updated_at <= max_age)
@@ -42,8 +51,10 @@ pub fn others_from_rows(rows: &[Row], own: &str, now: DateTime<Utc>, max_age: Du
             (id != own).then_some(())?;
             serde_json::from_str::<ReplicaRow>(&r.state).ok()
         })
-        .map(|r| r.limit)
-        .sum()
+        .fold(Others::default(), |acc, r| Others {
+            replicas: acc.replicas + 1,
+            permits: acc.permits + r.limit,
+        })
 }
 
 /// One replica's side of the exchange.
@@ -78,8 +89,8 @@ impl FleetSync {
     }
 
     /// Publishes `limit`, reads the other replicas' rows fresher than `max_age` and returns
-    /// the sum of their limits.
-    pub async fn exchange(&self, limit: usize, max_age: Duration) -> Result<usize, DbErr> {
+    /// how many they are and the sum of their limits.
+    pub async fn exchange(&self, limit: usize, max_age: Duration) -> Result<Others, DbErr> {
         let state = serde_json::to_string(&ReplicaRow { limit })
             .map_err(|e| DbErr::Custom(e.to_string()))?;
         let own = [(format!("{REPLICA_PREFIX}{}", self.id), state)];
@@ -98,7 +109,7 @@ impl FleetSync {
             loop {
                 tick.tick().await;
                 match self.exchange(engine.limit(), every * 3).await {
-                    Ok(others) => engine.set_fleet_concurrency(others),
+                    Ok(others) => engine.set_fleet_concurrency(others.permits, others.replicas),
                     Err(error) => {
                         tracing::warn!(%error, scope = %self.scope, "cannot exchange limits with the other replicas");
                     }
@@ -132,12 +143,25 @@ mod tests {
             row("*replica*:broken", "{ not json", now),
             row("users.by_id", r#"{"limit":5}"#, now),
         ];
+        let others = |own| others_from_rows(&rows, own, now, Duration::from_secs(3));
         assert_eq!(
-            others_from_rows(&rows, "me", now, Duration::from_secs(3)),
-            5
+            others("me"),
+            Others {
+                replicas: 2,
+                permits: 5
+            }
         );
-        assert_eq!(others_from_rows(&rows, "a", now, Duration::from_secs(3)), 9);
-        assert_eq!(others_from_rows(&[], "me", now, Duration::from_secs(3)), 0);
+        assert_eq!(
+            others("a"),
+            Others {
+                replicas: 2,
+                permits: 9
+            }
+        );
+        assert_eq!(
+            others_from_rows(&[], "me", now, Duration::from_secs(3)),
+            Others::default()
+        );
     }
 
     #[tokio::test]
@@ -147,13 +171,18 @@ mod tests {
         let b = FleetSync::with_id(db.clone(), "s", "b");
         let elsewhere = FleetSync::with_id(db.clone(), "other", "c");
         let fresh = Duration::from_secs(30);
-        assert_eq!(a.exchange(3, fresh).await.unwrap(), 0, "alone so far");
-        assert_eq!(elsewhere.exchange(8, fresh).await.unwrap(), 0);
-        assert_eq!(b.exchange(2, fresh).await.unwrap(), 3);
-        assert_eq!(a.exchange(4, fresh).await.unwrap(), 2);
+        let permits = |others: Others| (others.replicas, others.permits);
         assert_eq!(
-            b.exchange(2, fresh).await.unwrap(),
-            4,
+            permits(a.exchange(3, fresh).await.unwrap()),
+            (0, 0),
+            "alone so far"
+        );
+        assert_eq!(permits(elsewhere.exchange(8, fresh).await.unwrap()), (0, 0));
+        assert_eq!(permits(b.exchange(2, fresh).await.unwrap()), (1, 3));
+        assert_eq!(permits(a.exchange(4, fresh).await.unwrap()), (1, 2));
+        assert_eq!(
+            permits(b.exchange(2, fresh).await.unwrap()),
+            (1, 4),
             "a's row was updated"
         );
         // The replica rows are not learned state.

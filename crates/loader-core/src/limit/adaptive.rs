@@ -172,6 +172,8 @@ pub struct Adaptive {
     ///
     /// [`set_fleet`]: ScalingStrategy::set_fleet
     fleet_others: f64,
+    /// How many other replicas hold [`Self::fleet_others`].
+    fleet_replicas: f64,
     /// Since when fewer than half the limit have been in flight (consecutive windows).
     idle_since: Option<Duration>,
     /// Whether the local-load backoff reached its floor and local load has not fallen under
@@ -365,6 +367,7 @@ impl Adaptive {
             next_probe_up: true,
             plateau_known: false,
             fleet_others: 0.0,
+            fleet_replicas: 0.0,
             idle_since: None,
             under_load: false,
             load_floor: 0.0,
@@ -773,7 +776,19 @@ impl Adaptive {
         if self.hold_windows > 0 || now < self.hold_until {
             return;
         }
-        let up = self.next_probe_up || !self.plateau_known;
+        let mut up = self.next_probe_up || !self.plateau_known;
+        if self.plateau_known && self.fleet_replicas > 0.0 {
+            // In a fleet, explore towards the others' mean limit first: replicas with equal
+            // demand then settle at similar limits instead of wherever their first
+            // experiments left them (3/1/2 where 2/2/2 served 25% more). Only the direction
+            // of the next probe: whether it is kept is still up to the fleet's goodput.
+            let mean = self.fleet_others / self.fleet_replicas;
+            if self.limit + 1.0 <= mean {
+                up = true;
+            } else if self.limit - 1.0 >= mean {
+                up = false;
+            }
+        }
         self.next_probe_up = !up;
         if up {
             if !may_grow || self.limit >= self.max() {
@@ -1179,8 +1194,9 @@ impl ScalingStrategy for Adaptive {
         &self.reason
     }
 
-    fn set_fleet(&mut self, others: usize) {
+    fn set_fleet(&mut self, others: usize, replicas: usize) {
         self.fleet_others = others as f64;
+        self.fleet_replicas = replicas as f64;
     }
 
     fn warm_start(&mut self, limit: usize) {
@@ -1640,7 +1656,7 @@ mod tests {
         // Told about the others, it sees that its steps move the fleet's goodput by nothing
         // beyond the capacity, and walks down to where the fleet stops gaining: a total of 3.
         let mut fleet = adaptive(4);
-        fleet.set_fleet(2);
+        fleet.set_fleet(2, 2);
         let mut now = Duration::ZERO;
         share(&mut fleet, &mut now, 30.0, 2);
         assert!(
@@ -1702,7 +1718,7 @@ mod tests {
         // share, which is not evidence that more concurrency pays.
         let mut a = adaptive(2);
         a.warm_start(2);
-        a.set_fleet(4);
+        a.set_fleet(4, 2);
         let mut now = Duration::ZERO;
         while !matches!(
             a.phase,
@@ -1714,12 +1730,58 @@ mod tests {
             share(&mut a, &mut now, 0.05, 4);
             assert!(now < Duration::from_secs(30), "no probe up: {}", a.reason());
         }
-        a.set_fleet(1);
+        a.set_fleet(1, 2);
         while matches!(a.phase, Phase::Step { .. }) {
             share(&mut a, &mut now, 0.05, 1);
         }
         assert_eq!(a.limit(), 2, "{}", a.reason());
         assert!(a.reason().starts_with("the fleet moved"), "{}", a.reason());
+    }
+
+    /// The reason of the first probe from a hold: feeds `share` until the strategy leaves
+    /// its hold.
+    fn first_probe(a: &mut Adaptive, others: usize) -> String {
+        let mut now = Duration::ZERO;
+        while !matches!(a.phase, Phase::Step { .. }) {
+            share(a, &mut now, 0.05, others);
+            assert!(now < Duration::from_secs(30), "no probe: {}", a.reason());
+        }
+        a.reason().to_string()
+    }
+
+    #[test]
+    fn in_a_fleet_probes_go_towards_the_others_mean_limit_first() {
+        // Alone, the first probe after a warm start goes up.
+        let mut alone = adaptive(6);
+        alone.warm_start(6);
+        assert!(first_probe(&mut alone, 0).starts_with("probing up from 6"));
+        // Two other replicas hold 1 permit each: this one, at 6, probes down first.
+        let mut high = adaptive(6);
+        high.warm_start(6);
+        high.set_fleet(2, 2);
+        let reason = first_probe(&mut high, 2);
+        assert!(reason.starts_with("probing down from 6"), "{reason}");
+        // Two others hold 8 each: this one, at 2, probes up, and up again after a revert.
+        let mut low = adaptive(2);
+        low.warm_start(2);
+        low.set_fleet(16, 2);
+        let mut now = Duration::ZERO;
+        let mut probes = Vec::new();
+        let mut last = String::new();
+        while probes.len() < 3 && now < Duration::from_secs(60) {
+            share(&mut low, &mut now, 0.05, 16);
+            if low.reason() != last {
+                last = low.reason().to_string();
+                if last.starts_with("probing") {
+                    probes.push(last.clone());
+                }
+            }
+        }
+        assert_eq!(probes.len(), 3, "{probes:?}");
+        assert!(
+            probes.iter().all(|p| p.starts_with("probing up")),
+            "{probes:?}"
+        );
     }
 
     #[test]
@@ -1736,7 +1798,7 @@ mod tests {
         assert_eq!(a.fleet_ratio(1.3, &at(4.0, 0.0), 5.0), 1.3);
         assert!((a.fleet_step(&at(4.0, 0.0), 5.0) - 0.25).abs() < 1e-12);
         let mut f = adaptive(4);
-        f.set_fleet(6);
+        f.set_fleet(6, 2);
         // 4 -> 5 permits with 6 elsewhere: a local +25% is the share moving 4/10 -> 5/11.
         assert!((f.fleet_ratio(1.25 * 10.0 / 11.0, &at(4.0, 6.0), 5.0) - 1.0).abs() < 1e-12);
         assert!((f.fleet_step(&at(4.0, 6.0), 5.0) - 0.1).abs() < 1e-12);

@@ -118,10 +118,11 @@ pub trait ScalingStrategy: Send + Sync + 'static {
     fn reason(&self) -> &str;
     /// Starts from a limit learned earlier (restored state), clamped to the bounds.
     fn warm_start(&mut self, limit: usize);
-    /// The other replicas of a fleet sharing this downstream hold `others` permits in all
-    /// (0: no fleet, or unknown). A strategy that judges its experiments by its own goodput
-    /// can correct them for the share it takes from the others. By default, this is ignored.
-    fn set_fleet(&mut self, others: usize) {
-        let _ = others;
+    /// `replicas` other replicas of a fleet sharing this downstream hold `others` permits in
+    /// all (0: no fleet, or unknown). A strategy that judges its experiments by its own
+    /// goodput can correct them for the share it takes from the others. By default, this is
+    /// ignored.
+    fn set_fleet(&mut self, others: usize, replicas: usize) {
+        let _ = (others, replicas);
     }
 }
