@@ -254,16 +254,16 @@ impl<F: BatchFn> Loader<F> {
         wait: impl Future<Output = T>,
         budget: Option<Instant>,
     ) -> Result<T, LoadError> {
-        let over_budget = match (self.deadline, budget) {
+        let budget_first = match (self.deadline, budget) {
             (_, None) => false,
             (None, Some(_)) => true,
             (Some(deadline), Some(budget)) => budget < deadline,
         };
-        let Some(until) = (if over_budget { budget } else { self.deadline }) else {
+        let Some(until) = (if budget_first { budget } else { self.deadline }) else {
             return Ok(wait.await);
         };
         tokio::time::timeout_at(until, wait).await.map_err(|_| {
-            if over_budget {
+            if budget_first {
                 self.window.group.record_shed(self.engine.inner.now());
                 self.engine.inner.past_budget()
             } else {
