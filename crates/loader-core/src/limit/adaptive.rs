@@ -776,8 +776,14 @@ impl Adaptive {
         if self.hold_windows > 0 || now < self.hold_until {
             return;
         }
-        let mut up = self.next_probe_up || !self.plateau_known;
-        if self.plateau_known && self.fleet_replicas > 0.0 {
+        // Slow start is for a downstream of unknown capacity to itself. In a fleet the other
+        // replicas' permits are on it already, and replicas starting together would all
+        // multiply their limits at once and read each other's steps as their own gains:
+        // they probe one step at a time from the start.
+        let in_fleet = self.fleet_replicas > 0.0;
+        let slow_start = !self.plateau_known && !in_fleet;
+        let mut up = self.next_probe_up || slow_start;
+        if !slow_start && in_fleet {
             // In a fleet, explore towards the others' mean limit first: replicas with equal
             // demand then settle at similar limits instead of wherever their first
             // experiments left them (3/1/2 where 2/2/2 served 25% more). Only the direction
@@ -795,7 +801,7 @@ impl Adaptive {
                 self.hold(now);
                 return;
             }
-            let (next, mode) = if self.plateau_known {
+            let (next, mode) = if !slow_start {
                 (self.limit + self.probe_step(), Mode::Additive)
             } else {
                 (
@@ -1738,15 +1744,18 @@ mod tests {
         assert!(a.reason().starts_with("the fleet moved"), "{}", a.reason());
     }
 
-    /// The reason of the first probe from a hold: feeds `share` until the strategy leaves
-    /// its hold.
+    /// The reason of the first experiment (a probe or a slow-start step): feeds `share` a
+    /// sample or two at a time until one starts.
     fn first_probe(a: &mut Adaptive, others: usize) -> String {
         let mut now = Duration::ZERO;
-        while !matches!(a.phase, Phase::Step { .. }) {
-            share(a, &mut now, 0.05, others);
-            assert!(now < Duration::from_secs(30), "no probe: {}", a.reason());
+        loop {
+            share(a, &mut now, 0.001, others);
+            let reason = a.reason();
+            if reason.starts_with("probing") || reason.starts_with("slow start") {
+                return reason.to_string();
+            }
+            assert!(now < Duration::from_secs(30), "no probe: {reason}");
         }
-        a.reason().to_string()
     }
 
     #[test]
@@ -1782,6 +1791,18 @@ mod tests {
             probes.iter().all(|p| p.starts_with("probing up")),
             "{probes:?}"
         );
+    }
+
+    #[test]
+    fn in_a_fleet_a_cold_replica_probes_one_step_instead_of_slow_start() {
+        let mut alone = adaptive(4);
+        let reason = first_probe(&mut alone, 0);
+        assert!(reason.starts_with("slow start"), "{reason}");
+        let mut fleet = adaptive(4);
+        fleet.set_fleet(8, 2);
+        let reason = first_probe(&mut fleet, 8);
+        assert!(reason.starts_with("probing up from 4"), "{reason}");
+        assert_eq!(fleet.limit(), 5);
     }
 
     #[test]
