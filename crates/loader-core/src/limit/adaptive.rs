@@ -342,7 +342,7 @@ impl Adaptive {
     /// ...when that limit is at least this.
     pub const HALVING_FROM: f64 = 4.0;
     /// In a fleet, a step up is judged only if the other replicas' permits moved by at most
-    /// this fraction (and at most one permit when they hold few) while it was measured.
+    /// this fraction of them while it was measured (with fewer than ten, any change counts).
     pub const FLEET_DRIFT: f64 = 0.1;
 
     /// Starts at `config.initial_concurrency`, in slow start.
