@@ -415,16 +415,16 @@ impl EngineInner {
         self.start + t
     }
 
-    /// A request admitted at the door ended after `latency`: a completion for the slowdown
-    /// guard.
-    pub(crate) fn request_ended(&self, latency: Duration) {
+    /// A request admitted at the door at `admitted_at` (engine time) ended now: a completion
+    /// for the slowdown guard.
+    pub(crate) fn request_ended(&self, admitted_at: Duration) {
         let in_flight = self
             .requests_in_flight
             .fetch_sub(1, Ordering::Relaxed)
             .saturating_sub(1);
         let now = self.now();
         let mut guard = self.slowdown.lock();
-        guard.record(now, latency, in_flight);
+        guard.record(now, now.saturating_sub(admitted_at), in_flight);
         let budget = guard.budget().map_or(0, |b| b.as_nanos().max(1) as u64);
         self.slowdown_budget.store(budget, Ordering::Relaxed);
     }

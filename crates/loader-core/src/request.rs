@@ -82,7 +82,7 @@ impl Drop for ScopeState {
         let Some(engine) = engine.upgrade() else {
             return;
         };
-        engine.request_ended(engine.now().saturating_sub(admitted_at));
+        engine.request_ended(admitted_at);
     }
 }
 
