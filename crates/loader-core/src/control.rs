@@ -93,6 +93,11 @@ impl LimitController {
         self.strategy.set_fleet(others, replicas);
     }
 
+    /// This replica's turn to start experiments in its fleet.
+    pub(crate) fn set_fleet_turn(&mut self, turn: Option<crate::limit::FleetTurn>) {
+        self.strategy.set_fleet_turn(turn);
+    }
+
     pub(crate) fn fleet_others(&self) -> usize {
         self.fleet_others
     }

@@ -334,6 +334,30 @@ impl Engine {
         self.inner.controller.lock().set_fleet(others, replicas);
     }
 
+    /// This replica is number `rank` (from 0, in an order all replicas agree on, e.g. sorted
+    /// ids) of `replicas` in its fleet, and the fleet's shared clock reads `clock` now (e.g.
+    /// the wall clock since the Unix epoch). The adaptive strategy then starts its limit
+    /// experiments only in its own slot of that clock ([`FleetTurn`](crate::limit::FleetTurn)),
+    /// while the other replicas hold still: replicas started together would otherwise probe
+    /// in step, and each would read the others' steps as the effect of its own. Fewer than
+    /// two replicas: no turns.
+    ///
+    /// ```
+    /// use std::time::{SystemTime, UNIX_EPOCH};
+    /// let engine = loader_core::Engine::builder().build().unwrap();
+    /// let clock = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    /// engine.set_fleet_turn(1, 3, clock);
+    /// ```
+    pub fn set_fleet_turn(&self, rank: usize, replicas: usize, clock: Duration) {
+        let turn = (replicas >= 2).then(|| crate::limit::FleetTurn {
+            rank,
+            replicas,
+            clock,
+            at: self.inner.now(),
+        });
+        self.inner.controller.lock().set_fleet_turn(turn);
+    }
+
     /// The current concurrency limit.
     pub fn limit(&self) -> usize {
         self.inner.limit.limit()

@@ -7,7 +7,9 @@
 //! written within three intervals (a replica that stopped drops out by itself). The sum of
 //! their limits goes to the engine. Without it, each replica's own goodput rises with every
 //! permit it takes from the others on a saturated database, and the fleet's total limit
-//! settles well above the database's best total concurrency.
+//! settles well above the database's best total concurrency. The replicas also take turns
+//! at their experiments ([`Engine::set_fleet_turn`]): by rank of their ids, each starts its
+//! probes in its own slot of the wall clock while the others hold still.
 //!
 //! Turning rows into the others' sum is pure ([`others_from_rows`]) and tested without a
 //! database.
@@ -38,10 +40,14 @@ pub struct Others {
     pub replicas: usize,
     /// The sum of their limits.
     pub permits: usize,
+    /// How many of them have an id that sorts before this replica's: this replica's rank in
+    /// the fleet's turns ([`Engine::set_fleet_turn`]).
+    pub rank: usize,
 }
 
 /// The replicas other than `own` whose rows were written within `max_age` of `now`: how many,
-/// and the sum of their limits. Rows that are not replica rows, or do not parse, are ignored.
+/// the sum of their limits, and `own`'s rank among all of them by id. Rows that are not
+/// replica rows, or do not parse, are ignored.
 pub fn others_from_rows(rows: &[Row], own: &str, now: DateTime<Utc>, max_age: Duration) -> Others {
     let max_age = chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX);
     rows.iter()
@@ -49,11 +55,13 @@ pub fn others_from_rows(rows: &[Row], own: &str, now: DateTime<Utc>, max_age: Du
         .filter_map(|r| {
             let id = r.group_name.strip_prefix(REPLICA_PREFIX)?;
             (id != own).then_some(())?;
-            serde_json::from_str::<ReplicaRow>(&r.state).ok()
+            let row = serde_json::from_str::<ReplicaRow>(&r.state).ok()?;
+            Some((id, row))
         })
-        .fold(Others::default(), |acc, r| Others {
+        .fold(Others::default(), |acc, (id, r)| Others {
             replicas: acc.replicas + 1,
             permits: acc.permits + r.limit,
+            rank: acc.rank + usize::from(id < own),
         })
 }
 
@@ -100,8 +108,8 @@ impl FleetSync {
     }
 
     /// Exchanges every `every` until the returned task is aborted, handing the others' sum
-    /// to `engine`; rows older than three intervals are the replicas that stopped. A failed
-    /// exchange is logged, and the last known sum stays until the next one.
+    /// and this replica's turn to `engine`; rows older than three intervals are the replicas
+    /// that stopped. A failed exchange is logged, and the last known sum stays until the next.
     pub fn spawn(self, engine: Engine, every: Duration) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
@@ -109,7 +117,15 @@ impl FleetSync {
             loop {
                 tick.tick().await;
                 match self.exchange(engine.limit(), every * 3).await {
-                    Ok(others) => engine.set_fleet_concurrency(others.permits, others.replicas),
+                    Ok(others) => {
+                        engine.set_fleet_concurrency(others.permits, others.replicas);
+                        // Replicas on one database run on hosts whose wall clocks agree
+                        // (NTP) to well within a turn (2.5 s).
+                        let clock = SystemTime::now()
+                            .duration_since(UNIX_EPOCH)
+                            .unwrap_or_default();
+                        engine.set_fleet_turn(others.rank, others.replicas + 1, clock);
+                    }
                     Err(error) => {
                         tracing::warn!(%error, scope = %self.scope, "cannot exchange limits with the other replicas");
                     }
@@ -148,16 +164,19 @@ mod tests {
             others("me"),
             Others {
                 replicas: 2,
-                permits: 5
+                permits: 5,
+                rank: 2,
             }
         );
         assert_eq!(
             others("a"),
             Others {
                 replicas: 2,
-                permits: 9
+                permits: 9,
+                rank: 0,
             }
         );
+        assert_eq!(others("b").rank, 1, "a < b < me");
         assert_eq!(
             others_from_rows(&[], "me", now, Duration::from_secs(3)),
             Others::default()

@@ -1,12 +1,14 @@
 //! Adaptive: this project's default controller, which finds by experiment the concurrency at
 //! which the downstream delivers the most goodput. The algorithm is documented on [`Adaptive`].
 
+mod evidence;
 mod window;
 
 use std::time::Duration;
 
+use self::evidence::Evidence;
 use self::window::{Window, WindowPolicy, WindowStats};
-use super::{Outcome, Sample, ScalingStrategy, StrategyConfig};
+use super::{FleetTurn, Outcome, Sample, ScalingStrategy, StrategyConfig};
 
 /// The default strategy: goodput probing with a latency early warning, errors and local load.
 ///
@@ -174,6 +176,13 @@ pub struct Adaptive {
     fleet_others: f64,
     /// How many other replicas hold [`Self::fleet_others`].
     fleet_replicas: f64,
+    /// When this replica may start experiments in its fleet ([`Adaptive::FLEET_SLOT`]).
+    fleet_turn: Option<FleetTurn>,
+    /// A probe is due but waits for this replica's turn; whether it may go up.
+    awaiting_turn: Option<bool>,
+    /// Repeated additive probes of one step up, and of one step down, combined.
+    evidence_up: Evidence,
+    evidence_down: Evidence,
     /// Since when fewer than half the limit have been in flight (consecutive windows).
     idle_since: Option<Duration>,
     /// Whether the local-load backoff reached its floor and local load has not fallen under
@@ -344,6 +353,12 @@ impl Adaptive {
     /// In a fleet, a step up is judged only if the other replicas' permits moved by at most
     /// this fraction of them while it was measured (with fewer than ten, any change counts).
     pub const FLEET_DRIFT: f64 = 0.1;
+    /// In a fleet with turns ([`FleetTurn`]), each replica's slot of the fleet's clock: long
+    /// enough for one additive step to be measured (a precise window lasts at most 1.5 s).
+    pub const FLEET_SLOT: Duration = Duration::from_millis(2500);
+    /// A probe starts only this early in the replica's slot, so that its window ends before
+    /// the next replica's slot begins.
+    pub const FLEET_SLOT_START: Duration = Duration::from_millis(800);
 
     /// Starts at `config.initial_concurrency`, in slow start.
     pub fn new(config: StrategyConfig) -> Self {
@@ -368,6 +383,10 @@ impl Adaptive {
             plateau_known: false,
             fleet_others: 0.0,
             fleet_replicas: 0.0,
+            fleet_turn: None,
+            awaiting_turn: None,
+            evidence_up: Evidence::default(),
+            evidence_down: Evidence::default(),
             idle_since: None,
             under_load: false,
             load_floor: 0.0,
@@ -434,6 +453,11 @@ impl Adaptive {
             } => self.precise_policy(),
             _ => self.fast_policy(),
         }
+    }
+
+    /// Whether other replicas share the downstream ([`ScalingStrategy::set_fleet`]).
+    fn in_fleet(&self) -> bool {
+        self.fleet_replicas > 0.0
     }
 
     /// The fleet's goodput change that this replica's own goodput ratio `local` (from
@@ -519,6 +543,8 @@ impl Adaptive {
     }
 
     fn decide(&mut self, now: Duration, w: WindowStats) {
+        // Set again below if the probe still waits for this replica's turn.
+        self.awaiting_turn = None;
         let threshold = self.config.error_rate_threshold;
         let used = w.used >= 0.5;
         let error_rate = self.error_rate;
@@ -776,11 +802,34 @@ impl Adaptive {
         if self.hold_windows > 0 || now < self.hold_until {
             return;
         }
+        if !self.may_start_probe(now) {
+            // Not this replica's turn: the probe starts with the first call of its slot.
+            self.awaiting_turn = Some(may_grow);
+            return;
+        }
+        self.start_probe(now, reference, may_grow);
+    }
+
+    /// Whether an experiment may start at `now`: always alone; in a fleet with turns only
+    /// early in this replica's slot, while the other replicas hold still.
+    fn may_start_probe(&self, now: Duration) -> bool {
+        match self.fleet_turn {
+            Some(turn) if self.in_fleet() => {
+                let (owner, into) = turn.slot_of(now, Self::FLEET_SLOT);
+                owner == turn.rank && into <= Self::FLEET_SLOT_START
+            }
+            _ => true,
+        }
+    }
+
+    /// Starts the next probe from the held `reference`: up or down by one step, or a slow
+    /// start's multiplicative step.
+    fn start_probe(&mut self, now: Duration, reference: Measure, may_grow: bool) {
         // Slow start is for a downstream of unknown capacity to itself. In a fleet the other
         // replicas' permits are on it already, and replicas starting together would all
         // multiply their limits at once and read each other's steps as their own gains:
         // they probe one step at a time from the start.
-        let in_fleet = self.fleet_replicas > 0.0;
+        let in_fleet = self.in_fleet();
         let slow_start = !self.plateau_known && !in_fleet;
         let mut up = self.next_probe_up || slow_start;
         if !slow_start && in_fleet {
@@ -888,6 +937,34 @@ impl Adaptive {
         let gain = self.fleet_ratio(w.goodput / from.goodput.max(1e-9), &from, tried) - 1.0;
         let threshold = Self::threshold(w.se, from.se);
         let here = Measure::of(tried, w, self.fleet_others);
+        // Additive steps are tried again and again from a held limit: their results add up
+        // (see `Evidence`). Only trials that measured the limit in use, and in a fleet that
+        // held still, count.
+        let trial = |evidence: &mut Evidence| {
+            evidence.add(
+                from.limit,
+                tried,
+                gain,
+                (w.se * w.se + from.se * from.se).sqrt(),
+            )
+        };
+        let combined = match direction {
+            _ if mode != Mode::Additive || !used => (0.0, 0),
+            Direction::Up if self.fleet_moved(&from) => (0.0, 0),
+            Direction::Up => trial(&mut self.evidence_up),
+            Direction::Down => trial(&mut self.evidence_down),
+        };
+        // At least two trials, clearly positive together, with this one positive too.
+        let paid_over_trials = combined.1 >= 2 && combined.0 > Self::Z && gain > 0.0;
+        let over_trials = |kept: &str| {
+            format!(
+                "{kept} paid over {} trials ({:+.0}% this one, z {:.1}) at {}",
+                combined.1,
+                gain * 100.0,
+                combined.0,
+                tried.round()
+            )
+        };
 
         match direction {
             Direction::Up if self.fleet_moved(&from) => {
@@ -933,6 +1010,7 @@ impl Adaptive {
                     && may_grow
                     && tried < self.max()
                     && mode != Mode::Bisect
+                    && !self.in_fleet()
                 {
                     // Free and (nearly) proportional: well below the knee (a capacity that
                     // grew, a burst after a quiet period). Keep climbing, doubling the step,
@@ -970,7 +1048,15 @@ impl Adaptive {
                     let rising = gain >= Self::RISING * relative_step;
                     // Near the plateau (gain well under proportional) a successful probe moves
                     // the limit one step per cooldown: a lucky window cannot start a climb.
-                    if !may_grow || tried >= self.max() || mode == Mode::Bisect || !rising {
+                    // In a fleet every replica takes one step per turn: one permit is already
+                    // a large step of the fleet's total, and a chain of them would run through
+                    // the other replicas' turns.
+                    if !may_grow
+                        || tried >= self.max()
+                        || mode == Mode::Bisect
+                        || !rising
+                        || self.in_fleet()
+                    {
                         self.settle(
                             now,
                             here,
@@ -1005,6 +1091,9 @@ impl Adaptive {
                             tried.round()
                         ),
                     );
+                } else if paid_over_trials && may_grow && !self.under_load {
+                    self.evidence_up.clear();
+                    self.settle(now, here, over_trials("more concurrency"));
                 } else {
                     self.revert(
                         now,
@@ -1024,7 +1113,7 @@ impl Adaptive {
                 let faster = w.rtt < from.rtt * (1.0 - Self::FASTER.max(threshold));
                 if gain > threshold || (gain > -threshold && faster) {
                     // The downstream was over capacity.
-                    if tried <= self.min() || mode == Mode::Bisect {
+                    if tried <= self.min() || mode == Mode::Bisect || self.in_fleet() {
                         self.settle(
                             now,
                             here,
@@ -1081,11 +1170,15 @@ impl Adaptive {
                             tried.round()
                         ),
                     );
+                } else if paid_over_trials {
+                    self.evidence_down.clear();
+                    self.settle(now, here, over_trials("less concurrency"));
                 } else if mode == Mode::Additive
                     && used
                     && gain > 0.0
                     && from.limit >= Self::HALVING_FROM
                     && self.halved_from != Some(from.limit.round())
+                    && !self.in_fleet()
                 {
                     self.halved_from = Some(from.limit.round());
                     // One step down gained a little, within the noise: the slope points down
@@ -1166,6 +1259,19 @@ impl ScalingStrategy for Adaptive {
         };
         self.error_rate += (failed - self.error_rate) / Self::ERROR_SAMPLES;
 
+        // A probe that waited for this replica's turn starts with the turn, not at the end
+        // of the next window (which could end after the turn does).
+        if let Some(may_grow) = self.awaiting_turn
+            && self.phase == Phase::Hold
+            && self.may_start_probe(sample.now)
+            && let Some(reference) = self.reference
+        {
+            self.awaiting_turn = None;
+            self.start_probe(sample.now, reference, may_grow);
+            self.window.reset();
+            return self.limit();
+        }
+
         if !self.settled {
             // Cooldown: samples of calls dispatched under an older limit describe that limit.
             self.samples_since_change += 1;
@@ -1203,6 +1309,10 @@ impl ScalingStrategy for Adaptive {
     fn set_fleet(&mut self, others: usize, replicas: usize) {
         self.fleet_others = others as f64;
         self.fleet_replicas = replicas as f64;
+    }
+
+    fn set_fleet_turn(&mut self, turn: Option<FleetTurn>) {
+        self.fleet_turn = turn;
     }
 
     fn warm_start(&mut self, limit: usize) {
@@ -1679,16 +1789,32 @@ mod tests {
     /// `80 / L` of them and its RTT (Little's law) hardly moves with the limit: only
     /// goodput tells the limits apart. Each RTT varies by ±30% (seeded pseudo-random).
     fn cpu_bound(adaptive: &mut Adaptive, now: &mut Duration, seconds: f64, seed: &mut u64) {
-        let end = *now + Duration::from_secs_f64(seconds);
-        while *now < end {
-            let limit = adaptive.limit();
-            let goodput = 1000.0 * (1.0 - (limit as f64).log2() / 8.0);
-            let keys = (80 / limit).max(1);
-            // xorshift64: noise without a period that one window would average out.
+        let goodput = |limit: usize| 1000.0 * (1.0 - (limit as f64).log2() / 8.0);
+        // xorshift64: noise without a period that one window would average out.
+        let mut jitter = || {
             *seed ^= *seed << 13;
             *seed ^= *seed >> 7;
             *seed ^= *seed << 17;
-            let jitter = 1.0 + 0.3 * ((*seed % 2001) as f64 / 1000.0 - 1.0);
+            1.0 + 0.3 * ((*seed % 2001) as f64 / 1000.0 - 1.0)
+        };
+        curve(adaptive, now, seconds, goodput, &mut jitter);
+    }
+
+    /// A downstream whose goodput at limit `L` is `goodput(L)` keys/s, with a queue of 80
+    /// keys (as in [`cpu_bound`]); each RTT is multiplied by `jitter()`.
+    fn curve(
+        adaptive: &mut Adaptive,
+        now: &mut Duration,
+        seconds: f64,
+        goodput: impl Fn(usize) -> f64,
+        jitter: &mut impl FnMut() -> f64,
+    ) {
+        let end = *now + Duration::from_secs_f64(seconds);
+        while *now < end {
+            let limit = adaptive.limit();
+            let goodput = goodput(limit);
+            let keys = (80 / limit).max(1);
+            let jitter = jitter();
             let rtt = limit as f64 * keys as f64 / goodput * jitter;
             *now += Duration::from_secs_f64(rtt / limit as f64);
             adaptive.on_sample(&Sample {
@@ -1715,6 +1841,93 @@ mod tests {
             cpu_bound(&mut a, &mut now, 60.0, &mut seed);
             assert!(a.limit() <= 3, "limit {} ({})", a.limit(), a.reason());
         }
+    }
+
+    #[test]
+    fn a_small_gain_that_recurs_over_several_probes_is_kept() {
+        // From 3, one step down gains 6.4% (fewer, larger batches), within the noise of one
+        // probe of calls varying by ±40%; below 2 goodput halves. Probe after probe the same small gain
+        // comes back: together the trials are clear, and the limit moves to 2.
+        let goodput = |limit: usize| match limit {
+            0 | 1 => 500.0,
+            l => 1000.0 * (1.0 - 0.06 * (l as f64 - 2.0)),
+        };
+        for phase in [0u64, 3, 5, 8] {
+            // ±40% in a fixed pattern: each window's mean is nearly exact, its standard
+            // error is not small.
+            let mut i = phase;
+            let mut jitter = || {
+                i += 1;
+                1.0 + 0.4 * ((i * 7 % 11) as f64 - 5.0) / 5.0
+            };
+            let mut a = adaptive(3);
+            a.warm_start(3);
+            let mut now = Duration::ZERO;
+            let mut single_trials = 0;
+            let mut reasons = Vec::new();
+            while now < Duration::from_secs(60) && (a.limit() != 2 || a.phase != Phase::Hold) {
+                curve(&mut a, &mut now, 0.05, goodput, &mut jitter);
+                if reasons.last().map(String::as_str) != Some(a.reason()) {
+                    reasons.push(a.reason().to_string());
+                    single_trials +=
+                        usize::from(a.reason().starts_with("less concurrency did not pay"));
+                }
+            }
+            // Keep going: the lower limit is held, not left again by one unlucky probe.
+            curve(&mut a, &mut now, 20.0, goodput, &mut jitter);
+            assert_eq!(a.limit(), 2, "phase {phase}: {reasons:?}");
+            assert!(
+                reasons
+                    .iter()
+                    .any(|r| r.starts_with("less concurrency paid over")),
+                "phase {phase}: moved by a single trial: {reasons:?}"
+            );
+            assert!(single_trials >= 1, "phase {phase}: {reasons:?}");
+        }
+    }
+
+    #[test]
+    fn in_a_fleet_with_turns_probes_start_only_in_this_replicas_slot() {
+        // Replica 1 of 3, with the fleet's clock at 0 s when the strategy's read 0 s: its
+        // slots are [2.5, 5), [10, 12.5), ... s.
+        let mut a = adaptive(3);
+        a.warm_start(3);
+        a.set_fleet(6, 2);
+        let turn = FleetTurn {
+            rank: 1,
+            replicas: 3,
+            clock: Duration::ZERO,
+            at: Duration::ZERO,
+        };
+        a.set_fleet_turn(Some(turn));
+        let mut now = Duration::ZERO;
+        let mut starts = Vec::new();
+        let mut last = String::new();
+        while now < Duration::from_secs(60) {
+            share(&mut a, &mut now, 0.001, 6);
+            if a.reason() != last {
+                last = a.reason().to_string();
+                if last.starts_with("probing") {
+                    starts.push(turn.slot_of(now, Adaptive::FLEET_SLOT));
+                }
+            }
+        }
+        assert!(starts.len() >= 4, "{starts:?}");
+        // Every probe started early in this replica's slot (a sample is at most ~2 ms late).
+        let late = Adaptive::FLEET_SLOT_START + Duration::from_millis(5);
+        assert!(
+            starts
+                .iter()
+                .all(|(rank, into)| *rank == 1 && *into <= late),
+            "{starts:?}"
+        );
+        // A probe that waited for the turn started with it, not at the end of a window.
+        assert!(
+            starts
+                .iter()
+                .any(|(_, into)| *into <= Duration::from_millis(20)),
+            "{starts:?}"
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod ewma;
 mod fixed;
 mod gradient2;
 mod kind;
+mod turn;
 mod vegas;
 
 pub use adaptive::Adaptive;
@@ -26,6 +27,7 @@ pub use aimd::Aimd;
 pub use fixed::Fixed;
 pub use gradient2::Gradient2;
 pub use kind::StrategyKind;
+pub use turn::FleetTurn;
 pub use vegas::Vegas;
 
 use std::time::Duration;
@@ -124,5 +126,11 @@ pub trait ScalingStrategy: Send + Sync + 'static {
     /// ignored.
     fn set_fleet(&mut self, others: usize, replicas: usize) {
         let _ = (others, replicas);
+    }
+    /// This replica's turn to start limit experiments in its fleet ([`FleetTurn`]); `None`
+    /// when alone or unknown. A strategy whose experiments other replicas' experiments would
+    /// confound can start them in its own turn only. By default, this is ignored.
+    fn set_fleet_turn(&mut self, turn: Option<FleetTurn>) {
+        let _ = turn;
     }
 }
