@@ -295,9 +295,14 @@ impl Engine {
         total.in_flight = self.in_flight();
         total.queued = self.queued();
         total.target_batch_size = target;
-        let (strategy, limit_history) = {
+        let (strategy, limit_history, fleet_others, following_fleet) = {
             let c = inner.controller.lock();
-            (c.name().to_string(), c.history())
+            (
+                c.name().to_string(),
+                c.history(),
+                c.fleet_others(),
+                c.following(),
+            )
         };
         Snapshot {
             strategy,
@@ -312,7 +317,8 @@ impl Engine {
             requests_refused: inner.requests_refused.load(Ordering::Relaxed),
             slowdown_shedding: inner.slowdown.lock().shedding(),
             overloaded: inner.overloaded(),
-            fleet_others: inner.controller.lock().fleet_others(),
+            fleet_others,
+            following_fleet,
             overloads: inner.overload.lock().episodes(),
         }
     }
@@ -332,6 +338,39 @@ impl Engine {
     /// ```
     pub fn set_fleet_concurrency(&self, others: usize, replicas: usize) {
         self.inner.controller.lock().set_fleet(others, replicas);
+    }
+
+    /// Follows the limit of the fleet's leader: with `Some(limit)` this engine's concurrency
+    /// limit is `limit` (clamped to its bounds) and its own strategy is paused; with `None`
+    /// the strategy takes over again from the last limit followed.
+    ///
+    /// This is how a server's replicas share one adaptive limit (the server's `fleet.rs`):
+    /// the oldest replica runs its strategy and every other replica follows its limit, so all
+    /// replicas hold the same limit and the leader's experiments move the whole fleet at
+    /// once. With the load spread evenly, the leader's goodput then stands for the fleet's,
+    /// and the fleet's total settles where the database serves the most.
+    ///
+    /// ```
+    /// let engine = loader_core::Engine::builder().build().unwrap();
+    /// engine.follow_fleet_limit(Some(3));
+    /// assert_eq!(engine.limit(), 3);
+    /// assert!(engine.snapshot().following_fleet);
+    /// engine.follow_fleet_limit(None);
+    /// assert_eq!(engine.limit(), 3, "the strategy continues from there");
+    /// ```
+    pub fn follow_fleet_limit(&self, limit: Option<usize>) {
+        let inner = &self.inner;
+        let change = inner.controller.lock().follow(inner.now(), limit);
+        if let Some(change) = change {
+            inner.limit.set_limit(change.new);
+            tracing::info!(
+                target: "loader_core::limit",
+                old = change.old,
+                new = change.new,
+                reason = %change.reason,
+                "concurrency limit changed"
+            );
+        }
     }
 
     /// This replica is number `rank` (from 0, in an order all replicas agree on, e.g. sorted

@@ -43,6 +43,23 @@ pub struct Others {
     /// How many of them have an id that sorts before this replica's: this replica's rank in
     /// the fleet's turns ([`Engine::set_fleet_turn`]).
     pub rank: usize,
+    /// The limit of the fleet's leader, the live replica whose id sorts first (ids start
+    /// with the start time: the oldest), when that is another replica.
+    pub leader: Option<usize>,
+}
+
+/// How the replicas of a fleet set their limits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum FleetMode {
+    /// The oldest replica runs the adaptive strategy; every other replica follows its limit
+    /// ([`Engine::follow_fleet_limit`]). All replicas hold the same limit, and each
+    /// experiment of the leader moves the whole fleet, so the leader's goodput stands for
+    /// the fleet's. The default.
+    #[default]
+    Follow,
+    /// Every replica runs its own strategy and judges its experiments by the fleet's goodput
+    /// ([`Engine::set_fleet_concurrency`]), taking turns ([`Engine::set_fleet_turn`]).
+    Independent,
 }
 
 /// The replicas other than `own` whose rows were written within `max_age` of `now`: how many,
@@ -58,11 +75,20 @@ pub fn others_from_rows(rows: &[Row], own: &str, now: DateTime<Utc>, max_age: Du
             let row = serde_json::from_str::<ReplicaRow>(&r.state).ok()?;
             Some((id, row))
         })
-        .fold(Others::default(), |acc, (id, r)| Others {
-            replicas: acc.replicas + 1,
-            permits: acc.permits + r.limit,
-            rank: acc.rank + usize::from(id < own),
+        .fold((Others::default(), own), |(acc, first), (id, r)| {
+            let others = Others {
+                replicas: acc.replicas + 1,
+                permits: acc.permits + r.limit,
+                rank: acc.rank + usize::from(id < own),
+                leader: if id < first {
+                    Some(r.limit)
+                } else {
+                    acc.leader
+                },
+            };
+            (others, if id < first { id } else { first })
         })
+        .0
 }
 
 /// One replica's side of the exchange.
@@ -71,6 +97,7 @@ pub struct FleetSync {
     db: DatabaseConnection,
     scope: String,
     id: String,
+    mode: FleetMode,
 }
 
 impl FleetSync {
@@ -79,8 +106,15 @@ impl FleetSync {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let id = format!("{:x}-{:x}", std::process::id(), nanos);
+        // The start time first, zero-padded: ids sort by age, and the oldest replica leads.
+        let id = format!("{nanos:024x}-{:x}", std::process::id());
         Self::with_id(db, scope, id)
+    }
+
+    /// How this replica sets its limit (by default [`FleetMode::Follow`]).
+    pub fn mode(mut self, mode: FleetMode) -> Self {
+        self.mode = mode;
+        self
     }
 
     /// A replica with a chosen id (replicas in one process, tests).
@@ -93,6 +127,7 @@ impl FleetSync {
             db,
             scope: scope.into(),
             id: id.into(),
+            mode: FleetMode::default(),
         }
     }
 
@@ -107,6 +142,28 @@ impl FleetSync {
         Ok(others_from_rows(&rows, &self.id, Utc::now(), max_age))
     }
 
+    /// Hands what the exchange found to `engine`, as [`FleetMode`] says.
+    fn apply(&self, engine: &Engine, others: Others) {
+        match self.mode {
+            FleetMode::Follow => {
+                // The leader's share of the database does not change when everyone moves with
+                // it: it runs its strategy as if alone.
+                engine.set_fleet_concurrency(0, 0);
+                engine.follow_fleet_limit(others.leader);
+            }
+            FleetMode::Independent => {
+                engine.follow_fleet_limit(None);
+                engine.set_fleet_concurrency(others.permits, others.replicas);
+                // Replicas on one database run on hosts whose wall clocks agree (NTP) to
+                // well within a turn (2.5 s).
+                let clock = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default();
+                engine.set_fleet_turn(others.rank, others.replicas + 1, clock);
+            }
+        }
+    }
+
     /// Exchanges every `every` until the returned task is aborted, handing the others' sum
     /// and this replica's turn to `engine`; rows older than three intervals are the replicas
     /// that stopped. A failed exchange is logged, and the last known sum stays until the next.
@@ -117,15 +174,7 @@ impl FleetSync {
             loop {
                 tick.tick().await;
                 match self.exchange(engine.limit(), every * 3).await {
-                    Ok(others) => {
-                        engine.set_fleet_concurrency(others.permits, others.replicas);
-                        // Replicas on one database run on hosts whose wall clocks agree
-                        // (NTP) to well within a turn (2.5 s).
-                        let clock = SystemTime::now()
-                            .duration_since(UNIX_EPOCH)
-                            .unwrap_or_default();
-                        engine.set_fleet_turn(others.rank, others.replicas + 1, clock);
-                    }
+                    Ok(others) => self.apply(&engine, others),
                     Err(error) => {
                         tracing::warn!(%error, scope = %self.scope, "cannot exchange limits with the other replicas");
                     }
@@ -166,6 +215,7 @@ mod tests {
                 replicas: 2,
                 permits: 5,
                 rank: 2,
+                leader: Some(3),
             }
         );
         assert_eq!(
@@ -174,9 +224,11 @@ mod tests {
                 replicas: 2,
                 permits: 9,
                 rank: 0,
+                leader: None,
             }
         );
         assert_eq!(others("b").rank, 1, "a < b < me");
+        assert_eq!(others("b").leader, Some(3), "a leads");
         assert_eq!(
             others_from_rows(&[], "me", now, Duration::from_secs(3)),
             Others::default()

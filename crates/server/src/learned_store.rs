@@ -51,8 +51,13 @@ pub struct SharingSettings {
     pub loader_learned_save_ms: u64,
     /// How often a replica tells the others its live concurrency limit and reads theirs
     /// (ms), so that its limit experiments are judged by the fleet's goodput (`fleet.rs`).
-    #[arg(long, env = "LOADER_FLEET_SYNC_MS", default_value_t = 1_000)]
+    #[arg(long, env = "LOADER_FLEET_SYNC_MS", default_value_t = 250)]
     pub loader_fleet_sync_ms: u64,
+    /// How the replicas set their limits: `follow` (the oldest replica's strategy decides,
+    /// the others follow its limit) or `independent` (each its own, judged by the fleet's
+    /// goodput, in turns). See `fleet.rs`.
+    #[arg(long, env = "LOADER_FLEET_MODE", value_enum, default_value_t = crate::fleet::FleetMode::Follow)]
+    pub loader_fleet_mode: crate::fleet::FleetMode,
 }
 
 /// With sharing on: restores the shared state into `engine` (a failure only logs: the
@@ -74,6 +79,7 @@ pub async fn start_sharing(
     let fleet_every = Duration::from_millis(std::cmp::max(settings.loader_fleet_sync_ms, 100));
     let fleet = AbortOnDrop(
         crate::fleet::FleetSync::new(db.clone(), settings.loader_learned_scope.as_str())
+            .mode(settings.loader_fleet_mode)
             .spawn(engine.clone(), fleet_every),
     );
     // One handle for both: aborting it drops (and so aborts) the two tasks.
@@ -385,27 +391,49 @@ mod tests {
             .expect("a saver");
         assert_eq!(engine.limit(), 9, "warm start from the shared row");
 
-        // A second replica of the scope: each learns the other's live limit (polled, the
-        // exchange runs every 100 ms).
+        // A second replica of the scope follows the first (the oldest) one's limit (polled,
+        // the exchange runs every 100 ms).
         settings.loader_fleet_sync_ms = 100;
         let other = Engine::builder().initial_concurrency(5).build().unwrap();
         let other_saver = start_sharing(&settings, &db, &other)
             .await
             .expect("a saver");
+        engine.follow_fleet_limit(None);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while engine.snapshot().fleet_others != other.limit()
-            || other.snapshot().fleet_others != engine.limit()
-        {
+        while !other.snapshot().following_fleet || other.limit() != engine.limit() {
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "fleet not seen: {} / {}",
-                engine.snapshot().fleet_others,
-                other.snapshot().fleet_others
+                "not following: {} / {}",
+                other.limit(),
+                engine.limit()
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        saver.abort();
+        assert!(!engine.snapshot().following_fleet, "the oldest leads");
         other_saver.abort();
+
+        // Independent replicas of another scope each learn the other's live limit instead.
+        settings.loader_learned_scope = "independent".into();
+        settings.loader_fleet_mode = crate::fleet::FleetMode::Independent;
+        let (a, b) = (
+            Engine::builder().initial_concurrency(3).build().unwrap(),
+            Engine::builder().initial_concurrency(5).build().unwrap(),
+        );
+        let a_saver = start_sharing(&settings, &db, &a).await.expect("a saver");
+        let b_saver = start_sharing(&settings, &db, &b).await.expect("a saver");
+        while a.snapshot().fleet_others != b.limit() || b.snapshot().fleet_others != a.limit() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "fleet not seen: {} / {}",
+                a.snapshot().fleet_others,
+                b.snapshot().fleet_others
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!a.snapshot().following_fleet && !b.snapshot().following_fleet);
+        for task in [saver, a_saver, b_saver] {
+            task.abort();
+        }
     }
 
     fn learned() -> LearnedState {

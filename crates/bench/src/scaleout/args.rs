@@ -55,6 +55,11 @@ pub struct ScaleoutArgs {
     /// How often adaptive replicas exchange their live limits through the database
     /// (`server::fleet`); `0` turns it off. A last adaptive run without it is measured for
     /// comparison either way.
-    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    #[arg(long, default_value = "250ms", value_parser = parse_duration)]
     pub fleet_sync: Duration,
+    /// How the fleet-aware replicas set their limits: `follow` (the oldest replica's
+    /// strategy decides, the others follow its limit) or `independent` (each its own, judged
+    /// by the fleet's goodput, in turns). The other mode is measured too, for comparison.
+    #[arg(long, value_enum, default_value_t = server::fleet::FleetMode::Follow)]
+    pub fleet_mode: server::fleet::FleetMode,
 }

@@ -80,7 +80,7 @@ mod tests {
         // engine times 3, 50 and 7 s.
         let replicas = [turn(0, 1000, 3), turn(1, 1000, 50), turn(2, 1000, 7)];
         for step in 0..90u64 {
-            let fleet = Duration::from_millis(1000_000 + step * 333);
+            let fleet = Duration::from_millis(1_000_000 + step * 333);
             let owners: Vec<usize> = replicas
                 .iter()
                 .filter(|t| t.is_mine(t.at + (fleet - t.clock), SLOT))

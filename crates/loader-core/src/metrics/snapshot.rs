@@ -56,6 +56,11 @@ pub struct Snapshot {
     /// by [`Engine::set_fleet_concurrency`](crate::Engine::set_fleet_concurrency) (0: alone).
     #[serde(default)]
     pub fleet_others: usize,
+    /// Whether the limit follows the fleet leader's
+    /// ([`Engine::follow_fleet_limit`](crate::Engine::follow_fleet_limit)) instead of this
+    /// engine's strategy.
+    #[serde(default)]
+    pub following_fleet: bool,
 }
 
 /// Figures of one query group (or of all of them) over the metrics window.

@@ -175,6 +175,7 @@ mod tests {
             overloaded: false,
             overloads: 0,
             fleet_others: 0,
+            following_fleet: false,
         }
     }
 
