@@ -362,14 +362,7 @@ impl Engine {
         let inner = &self.inner;
         let change = inner.controller.lock().follow(inner.now(), limit);
         if let Some(change) = change {
-            inner.limit.set_limit(change.new);
-            tracing::info!(
-                target: "loader_core::limit",
-                old = change.old,
-                new = change.new,
-                reason = %change.reason,
-                "concurrency limit changed"
-            );
+            inner.apply_limit_change(&change);
         }
     }
 
@@ -444,14 +437,7 @@ impl Engine {
         if let Some(best) = state.best_limit {
             let change = inner.controller.lock().warm_start(inner.now(), best);
             if let Some(change) = change {
-                inner.limit.set_limit(change.new);
-                tracing::info!(
-                    target: "loader_core::limit",
-                    old = change.old,
-                    new = change.new,
-                    reason = %change.reason,
-                    "concurrency limit changed"
-                );
+                inner.apply_limit_change(&change);
             }
         }
     }
@@ -471,6 +457,19 @@ impl EngineInner {
     /// Time since the engine started (tokio's clock).
     pub(crate) fn now(&self) -> Duration {
         Instant::now().saturating_duration_since(self.start)
+    }
+
+    /// Resizes the limit to a change made outside the strategy's samples (a warm start, a
+    /// fleet leader's limit) and traces it.
+    fn apply_limit_change(&self, change: &crate::control::LimitChange) {
+        self.limit.set_limit(change.new);
+        tracing::info!(
+            target: "loader_core::limit",
+            old = change.old,
+            new = change.new,
+            reason = %change.reason,
+            "concurrency limit changed"
+        );
     }
 
     /// The instant `t` after the engine started.
