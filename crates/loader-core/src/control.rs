@@ -134,6 +134,11 @@ impl LimitController {
         self.strategy.set_fleet(others, replicas);
     }
 
+    /// The followers of this fleet leader, and the limit they all hold.
+    pub(crate) fn set_fleet_followers(&mut self, followers: usize, all_at: Option<usize>) {
+        self.strategy.set_fleet_followers(followers, all_at);
+    }
+
     /// This replica's turn to start experiments in its fleet.
     pub(crate) fn set_fleet_turn(&mut self, turn: Option<crate::limit::FleetTurn>) {
         self.strategy.set_fleet_turn(turn);

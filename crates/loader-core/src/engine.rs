@@ -366,6 +366,25 @@ impl Engine {
         }
     }
 
+    /// This engine leads a fleet: `followers` other replicas follow its limit
+    /// ([`follow_fleet_limit`](Self::follow_fleet_limit)) and all hold `all_at` (`None`: not
+    /// all the same, or not yet known). The adaptive strategy measures its experiments only
+    /// once they hold its own limit (or after at most
+    /// [`Adaptive::FLEET_CATCH_UP`](crate::limit::Adaptive::FLEET_CATCH_UP)): a window taken
+    /// while they still hold the old one would credit this replica with the share it takes
+    /// from them. `0` followers: alone.
+    ///
+    /// ```
+    /// let engine = loader_core::Engine::builder().build().unwrap();
+    /// engine.set_fleet_followers(2, Some(engine.limit()));
+    /// ```
+    pub fn set_fleet_followers(&self, followers: usize, all_at: Option<usize>) {
+        self.inner
+            .controller
+            .lock()
+            .set_fleet_followers(followers, all_at);
+    }
+
     /// This replica is number `rank` (from 0, in an order all replicas agree on, e.g. sorted
     /// ids) of `replicas` in its fleet, and the fleet's shared clock reads `clock` now (e.g.
     /// the wall clock since the Unix epoch). The adaptive strategy then starts its limit

@@ -46,6 +46,8 @@ pub struct Others {
     /// The limit of the fleet's leader, the live replica whose id sorts first (ids start
     /// with the start time: the oldest), when that is another replica.
     pub leader: Option<usize>,
+    /// The limit all of them hold, if they hold the same (a leader's followers caught up).
+    pub all_at: Option<usize>,
 }
 
 /// How the replicas of a fleet set their limits.
@@ -84,6 +86,10 @@ pub fn others_from_rows(rows: &[Row], own: &str, now: DateTime<Utc>, max_age: Du
                     Some(r.limit)
                 } else {
                     acc.leader
+                },
+                all_at: match acc.replicas {
+                    0 => Some(r.limit),
+                    _ => acc.all_at.filter(|&l| l == r.limit),
                 },
             };
             (others, if id < first { id } else { first })
@@ -147,12 +153,20 @@ impl FleetSync {
         match self.mode {
             FleetMode::Follow => {
                 // The leader's share of the database does not change when everyone moves with
-                // it: it runs its strategy as if alone.
+                // it: it runs its strategy as if alone, measuring once the others hold its
+                // limit.
                 engine.set_fleet_concurrency(0, 0);
                 engine.follow_fleet_limit(others.leader);
+                let followers = if others.leader.is_none() {
+                    others.replicas
+                } else {
+                    0
+                };
+                engine.set_fleet_followers(followers, others.all_at);
             }
             FleetMode::Independent => {
                 engine.follow_fleet_limit(None);
+                engine.set_fleet_followers(0, None);
                 engine.set_fleet_concurrency(others.permits, others.replicas);
                 // Replicas on one database run on hosts whose wall clocks agree (NTP) to
                 // well within a turn (2.5 s).
@@ -216,6 +230,7 @@ mod tests {
                 permits: 5,
                 rank: 2,
                 leader: Some(3),
+                all_at: None,
             }
         );
         assert_eq!(
@@ -225,10 +240,17 @@ mod tests {
                 permits: 9,
                 rank: 0,
                 leader: None,
+                all_at: None,
             }
         );
         assert_eq!(others("b").rank, 1, "a < b < me");
         assert_eq!(others("b").leader, Some(3), "a leads");
+        let agreeing = [
+            row("*replica*:a", r#"{"limit":3}"#, now),
+            row("*replica*:b", r#"{"limit":3}"#, now),
+        ];
+        let all_at = others_from_rows(&agreeing, "me", now, Duration::from_secs(3)).all_at;
+        assert_eq!(all_at, Some(3), "the followers caught up");
         assert_eq!(
             others_from_rows(&[], "me", now, Duration::from_secs(3)),
             Others::default()

@@ -180,6 +180,12 @@ pub struct Adaptive {
     fleet_turn: Option<FleetTurn>,
     /// A probe is due but waits for this replica's turn; whether it may go up.
     awaiting_turn: Option<bool>,
+    /// Replicas following this one's limit ([`ScalingStrategy::set_fleet_followers`]), and
+    /// the limit they all hold.
+    followers: usize,
+    followers_at: Option<usize>,
+    /// Since when samples have been set aside because the followers lag.
+    lagging_since: Option<Duration>,
     /// Repeated additive probes of one step up, and of one step down, combined.
     evidence_up: Evidence,
     evidence_down: Evidence,
@@ -359,6 +365,10 @@ impl Adaptive {
     /// A probe starts only this early in the replica's slot, so that its window ends before
     /// the next replica's slot begins.
     pub const FLEET_SLOT_START: Duration = Duration::from_millis(800);
+    /// A fleet leader sets samples aside while its followers do not hold its limit, for at
+    /// most this long after which it measures anyway (a follower whose bounds differ never
+    /// catches up, and the controller must keep deciding).
+    pub const FLEET_CATCH_UP: Duration = Duration::from_secs(2);
 
     /// Starts at `config.initial_concurrency`, in slow start.
     pub fn new(config: StrategyConfig) -> Self {
@@ -385,6 +395,9 @@ impl Adaptive {
             fleet_replicas: 0.0,
             fleet_turn: None,
             awaiting_turn: None,
+            followers: 0,
+            followers_at: None,
+            lagging_since: None,
             evidence_up: Evidence::default(),
             evidence_down: Evidence::default(),
             idle_since: None,
@@ -499,6 +512,7 @@ impl Adaptive {
             self.settled = false;
             self.samples_since_change = 0;
             self.window.reset();
+            self.lagging_since = None;
         }
         self.limit = limit;
         self.reason = reason;
@@ -1290,6 +1304,17 @@ impl ScalingStrategy for Adaptive {
         } else if self.limit_field_trusted {
             return self.limit();
         }
+        // A fleet leader: the followers take up to a heartbeat or two to hold a new limit,
+        // and until they do, the fleet is partly at the old one.
+        if self.followers > 0 && self.followers_at != Some(self.limit()) {
+            let since = *self.lagging_since.get_or_insert(sample.now);
+            if sample.now.saturating_sub(since) < Self::FLEET_CATCH_UP {
+                self.window.reset();
+                return self.limit();
+            }
+        } else {
+            self.lagging_since = None;
+        }
         if let Some(step) = &mut self.error_step {
             step.samples = step.samples.saturating_add(1);
             step.failures += u32::from(sample.outcome != Outcome::Success);
@@ -1313,6 +1338,11 @@ impl ScalingStrategy for Adaptive {
 
     fn set_fleet_turn(&mut self, turn: Option<FleetTurn>) {
         self.fleet_turn = turn;
+    }
+
+    fn set_fleet_followers(&mut self, followers: usize, all_at: Option<usize>) {
+        self.followers = followers;
+        self.followers_at = all_at;
     }
 
     fn warm_start(&mut self, limit: usize) {
@@ -1927,6 +1957,40 @@ mod tests {
                 .iter()
                 .any(|(_, into)| *into <= Duration::from_millis(20)),
             "{starts:?}"
+        );
+    }
+
+    #[test]
+    fn a_fleet_leader_measures_its_steps_once_the_followers_hold_them() {
+        // A leader with two followers on a downstream that serves 3 calls at once, at 1
+        // permit each. While the followers still hold the old limit, a step up takes its
+        // share from them: measured then, 1 -> 2 looks like +33%.
+        let mut a = adaptive(1);
+        a.warm_start(1);
+        a.set_fleet_followers(2, Some(1));
+        let mut now = Duration::ZERO;
+        while a.limit() == 1 {
+            share(&mut a, &mut now, 0.01, 2);
+            assert!(now < Duration::from_secs(30), "no probe: {}", a.reason());
+        }
+        let probe = a.reason().to_string();
+        // The followers lag: no window is measured (the phase stays the probe's) until they
+        // catch up, or FLEET_CATCH_UP has passed.
+        let started = now;
+        while now < started + Adaptive::FLEET_CATCH_UP - Duration::from_millis(100) {
+            share(&mut a, &mut now, 0.01, 2);
+            assert_eq!(a.reason(), probe, "judged while the followers lag");
+        }
+        // They catch up: the step is judged with the fleet at 2 each, where it gains nothing.
+        a.set_fleet_followers(2, Some(2));
+        while a.reason() == probe {
+            share(&mut a, &mut now, 0.01, 4);
+        }
+        assert!(
+            a.reason().starts_with("throughput plateau") || a.limit() <= 2,
+            "{} at {}",
+            a.reason(),
+            a.limit()
         );
     }
 

@@ -133,4 +133,11 @@ pub trait ScalingStrategy: Send + Sync + 'static {
     fn set_fleet_turn(&mut self, turn: Option<FleetTurn>) {
         let _ = turn;
     }
+    /// This replica leads a fleet of `followers` replicas that follow its limit, and they
+    /// all hold `all_at` (`None`: not all the same). A strategy can measure its experiments
+    /// only once the followers hold its limit: until then, the fleet is half at the old
+    /// limit. By default, this is ignored.
+    fn set_fleet_followers(&mut self, followers: usize, all_at: Option<usize>) {
+        let _ = (followers, all_at);
+    }
 }
