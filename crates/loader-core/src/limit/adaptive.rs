@@ -469,8 +469,11 @@ impl Adaptive {
     }
 
     /// Whether other replicas share the downstream ([`ScalingStrategy::set_fleet`]).
+    ///
+    /// A leader with followers counts too: each of its steps moves every follower with it,
+    /// so one permit is already a large step of the fleet's total.
     fn in_fleet(&self) -> bool {
-        self.fleet_replicas > 0.0
+        self.fleet_replicas > 0.0 || self.followers > 0
     }
 
     /// The fleet's goodput change that this replica's own goodput ratio `local` (from
@@ -846,7 +849,7 @@ impl Adaptive {
         let in_fleet = self.in_fleet();
         let slow_start = !self.plateau_known && !in_fleet;
         let mut up = self.next_probe_up || slow_start;
-        if !slow_start && in_fleet {
+        if !slow_start && self.fleet_replicas > 0.0 {
             // In a fleet, explore towards the others' mean limit first: replicas with equal
             // demand then settle at similar limits instead of wherever their first
             // experiments left them (3/1/2 where 2/2/2 served 25% more). Only the direction
@@ -2080,6 +2083,11 @@ mod tests {
         let reason = first_probe(&mut fleet, 8);
         assert!(reason.starts_with("probing up from 4"), "{reason}");
         assert_eq!(fleet.limit(), 5);
+        // A leader whose two followers hold its limit: each of its steps moves them too.
+        let mut leader = adaptive(4);
+        leader.set_fleet_followers(2, Some(4));
+        let reason = first_probe(&mut leader, 8);
+        assert!(reason.starts_with("probing up from 4"), "{reason}");
     }
 
     #[test]
