@@ -56,11 +56,13 @@ pub enum FleetMode {
     /// The oldest replica runs the adaptive strategy; every other replica follows its limit
     /// ([`Engine::follow_fleet_limit`]). All replicas hold the same limit, and each
     /// experiment of the leader moves the whole fleet, so the leader's goodput stands for
-    /// the fleet's. The default.
-    #[default]
+    /// the fleet's. Measured worse than `Independent` on the capped database (RELIABILITY.md
+    /// runs V–Z).
     Follow,
     /// Every replica runs its own strategy and judges its experiments by the fleet's goodput
-    /// ([`Engine::set_fleet_concurrency`]), taking turns ([`Engine::set_fleet_turn`]).
+    /// ([`Engine::set_fleet_concurrency`]), taking turns ([`Engine::set_fleet_turn`]). The
+    /// default.
+    #[default]
     Independent,
 }
 

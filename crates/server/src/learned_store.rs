@@ -56,7 +56,7 @@ pub struct SharingSettings {
     /// How the replicas set their limits: `follow` (the oldest replica's strategy decides,
     /// the others follow its limit) or `independent` (each its own, judged by the fleet's
     /// goodput, in turns). See `fleet.rs`.
-    #[arg(long, env = "LOADER_FLEET_MODE", value_enum, default_value_t = crate::fleet::FleetMode::Follow)]
+    #[arg(long, env = "LOADER_FLEET_MODE", value_enum, default_value_t = crate::fleet::FleetMode::Independent)]
     pub loader_fleet_mode: crate::fleet::FleetMode,
 }
 
@@ -382,6 +382,7 @@ mod tests {
         settings.loader_share_learned = true;
         settings.loader_learned_scope = "shared".into();
         settings.loader_learned_save_ms = 100;
+        settings.loader_fleet_mode = crate::fleet::FleetMode::Follow;
         LearnedStore::new(db.clone(), "shared")
             .save(&learned())
             .await
