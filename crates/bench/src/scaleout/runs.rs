@@ -31,6 +31,10 @@ pub struct ReplicaFigures {
     pub changes: Vec<(f64, usize, String)>,
     #[serde(default)]
     pub fleet_others: usize,
+    /// Keys loaded per second over the engine's metrics window at the end of the run: over
+    /// `ok_per_s`, the keys each request cost (more when smaller batches load a key twice).
+    #[serde(default)]
+    pub keys_per_s: f64,
 }
 
 /// The figures of one run over all replicas.
@@ -119,6 +123,7 @@ pub async fn run_replicas(
                     .collect()
             },
             fleet_others: replica.engine.snapshot().fleet_others,
+            keys_per_s: replica.engine.snapshot().total.keys_per_s,
         });
     }
     let ok_per_s = figures.iter().map(|f| f.ok_per_s).sum();
