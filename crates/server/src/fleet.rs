@@ -119,7 +119,7 @@ impl FleetSync {
         Self::with_id(db, scope, id)
     }
 
-    /// How this replica sets its limit (by default [`FleetMode::Follow`]).
+    /// How this replica sets its limit (by default [`FleetMode::Independent`]).
     pub fn mode(mut self, mode: FleetMode) -> Self {
         self.mode = mode;
         self

@@ -105,6 +105,8 @@ pub async fn run_replicas(
     let settle_from = warmup.as_secs_f64() + duration.as_secs_f64() / 2.0;
     for ((replica, report), sampler) in replicas.iter().zip(&reports).zip(samplers) {
         let limits = sampler.await?;
+        // One snapshot for all the engine's figures: they describe the same moment.
+        let snapshot = replica.engine.snapshot();
         figures.push(ReplicaFigures {
             name: replica.name.clone(),
             ok_per_s: report.ok_per_s,
@@ -113,17 +115,14 @@ pub async fn run_replicas(
             overloaded: report.overloaded,
             converged_limit: converged_limit(&limits, settle_from),
             limits,
-            changes: {
-                let snapshot = replica.engine.snapshot();
-                snapshot
-                    .limit_history
-                    .into_iter()
-                    .filter(|p| p.reason != "steady")
-                    .map(|p| (p.t_s, p.limit, p.reason))
-                    .collect()
-            },
-            fleet_others: replica.engine.snapshot().fleet_others,
-            keys_per_s: replica.engine.snapshot().total.keys_per_s,
+            changes: snapshot
+                .limit_history
+                .into_iter()
+                .filter(|p| p.reason != "steady")
+                .map(|p| (p.t_s, p.limit, p.reason))
+                .collect(),
+            fleet_others: snapshot.fleet_others,
+            keys_per_s: snapshot.total.keys_per_s,
         });
     }
     let ok_per_s = figures.iter().map(|f| f.ok_per_s).sum();
