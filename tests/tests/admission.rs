@@ -57,16 +57,23 @@ async fn a_saturated_engine_refuses_new_requests_at_the_door_and_serves_them_aga
         })
     };
 
-    // Saturate: one call running (gated), two batches of other groups waiting.
-    let held: Vec<_> = ["test.gated.a", "test.gated.b", "test.gated.c"]
-        .into_iter()
-        .enumerate()
-        .map(|(i, name)| {
-            let l = gated(name);
-            tokio::spawn(async move { l.load(i as i64 + 1).await })
-        })
-        .collect();
+    // Saturate: one call running (gated), two batches of other groups waiting. The first
+    // load is dispatched before the other two arrive: three loads arriving together could
+    // all be queued at once, and the third refused by the 2-load queue.
+    let spawn = |i: usize, name| {
+        let l = gated(name);
+        tokio::spawn(async move { l.load(i as i64 + 1).await })
+    };
+    let mut held = vec![spawn(0, "test.gated.a")];
     let waited = Instant::now();
+    while engine.in_flight() < 1 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(10),
+            "the first load was not dispatched"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    held.extend([spawn(1, "test.gated.b"), spawn(2, "test.gated.c")]);
     while engine.in_flight() < 1 || engine.queued() < 2 {
         if waited.elapsed() >= Duration::from_secs(10) {
             let (in_flight, queued) = (engine.in_flight(), engine.queued());
