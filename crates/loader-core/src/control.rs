@@ -194,6 +194,7 @@ mod tests {
             queued: 0,
             local_load: 0.0,
             outcome: Outcome::Success,
+            requests_ended: 0,
         }
     }
 

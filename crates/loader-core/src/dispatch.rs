@@ -18,7 +18,11 @@
 //! The permit is released in `Drop` and the waiters are answered by `AnswerOnDrop` whatever
 //! happens, so no path leaks capacity or leaves a caller hanging.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, atomic::Ordering},
+    time::Duration,
+};
 
 use tokio::time::Instant;
 use tracing::{Instrument, field};
@@ -123,6 +127,7 @@ pub(crate) async fn run_batch<F: BatchFn>(
             BatchEnd::Error | BatchEnd::Panicked => Outcome::Error,
             BatchEnd::Timeout => Outcome::Timeout,
         },
+        requests_ended: engine.requests_ended.load(Ordering::Relaxed),
     };
     // Inside the batch's span: a limit change becomes an event of the batch that caused it.
     let limit = span.in_scope(|| engine.on_sample(&sample, size, &group));

@@ -98,6 +98,9 @@ pub(crate) struct EngineInner {
     requests_refused: AtomicU64,
     /// Requests admitted by [`Engine::admit_request`] and not finished yet.
     pub(crate) requests_in_flight: AtomicUsize,
+    /// Requests admitted by [`Engine::admit_request`] that have ended, for the strategy's
+    /// request rate ([`Sample::requests_ended`](crate::limit::Sample::requests_ended)).
+    pub(crate) requests_ended: AtomicU64,
     /// Sheds new requests while the downstream is much slower than normal (`slowdown.rs`).
     pub(crate) slowdown: Mutex<SlowdownGuard>,
     /// The guard's latency budget for admitted requests in nanoseconds, 0 outside a slowdown
@@ -191,6 +194,7 @@ impl Engine {
                 strategy: name,
                 requests_refused: AtomicU64::new(0),
                 requests_in_flight: AtomicUsize::new(0),
+                requests_ended: AtomicU64::new(0),
                 slowdown: Mutex::new(SlowdownGuard::default()),
                 slowdown_budget: AtomicU64::new(0),
                 overload: Mutex::new(OverloadMode::default()),
@@ -503,6 +507,7 @@ impl EngineInner {
             .requests_in_flight
             .fetch_sub(1, Ordering::Relaxed)
             .saturating_sub(1);
+        self.requests_ended.fetch_add(1, Ordering::Relaxed);
         let now = self.now();
         let mut guard = self.slowdown.lock();
         guard.record(now, now.saturating_sub(admitted_at), in_flight);

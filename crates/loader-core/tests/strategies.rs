@@ -265,6 +265,7 @@ fn simulate(scenario: &Scenario, strategy: &mut dyn ScalingStrategy) -> Run {
             } else {
                 Outcome::Success
             },
+            requests_ended: 0,
         };
         let before = strategy.limit();
         let after = strategy.on_sample(&sample);
@@ -702,6 +703,7 @@ proptest! {
                         1 => Outcome::Error,
                         _ => Outcome::Timeout,
                     },
+                    requests_ended: 0,
                 };
                 let limit = strategy.on_sample(&sample);
                 let name = strategy.name();

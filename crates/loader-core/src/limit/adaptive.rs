@@ -2,11 +2,13 @@
 //! which the downstream delivers the most goodput. The algorithm is documented on [`Adaptive`].
 
 mod evidence;
+mod objective;
 mod window;
 
 use std::time::Duration;
 
 use self::evidence::Evidence;
+use self::objective::Goodput;
 use self::window::{Window, WindowPolicy, WindowStats};
 use super::{FleetTurn, Outcome, Sample, ScalingStrategy, StrategyConfig};
 
@@ -20,6 +22,17 @@ use super::{FleetTurn, Outcome, Sample, ScalingStrategy, StrategyConfig};
 /// By Little's law, `goodput ≈ in_flight × keys_per_call / rtt`, so the question "does more
 /// concurrency pay?" is answered by *measuring goodput at two limits*, and latency serves only
 /// as the early warning that something changed.
+///
+/// When the engine's callers admit requests ([`Engine::admit_request`], as the server does),
+/// goodput is **requests served per second** instead: the rate at which admitted requests
+/// ended over the window (`Sample::requests_ended`), whenever both windows of a comparison
+/// saw at least 16 end. Keys per second stand for it only while every request costs the
+/// same keys, and under more concurrency smaller batches load shared keys twice (measured:
+/// 36 keys per request at one permit per replica, 52 at eight), so keys favour concurrency
+/// (`adaptive/objective.rs`). A window then also runs until the request rate is known to its
+/// target precision.
+///
+/// [`Engine::admit_request`]: crate::Engine::admit_request
 ///
 /// The controller works in measurement windows: after every change it waits until a call
 /// dispatched under the new limit completes, then collects the samples of calls dispatched
@@ -77,7 +90,9 @@ use super::{FleetTurn, Outcome, Sample, ScalingStrategy, StrategyConfig};
 ///      measurement records the other replicas' permits; a step is judged by the fleet's
 ///      goodput (its own ratio divided by its share change between the two windows), and a
 ///      step up during which the others moved by more than [`Adaptive::FLEET_DRIFT`] is
-///      reverted: its gain was theirs as much as its own.
+///      reverted: its gain was theirs as much as its own. A step in a fleet is kept only if
+///      it pays, up or down: no free growth (one replica's permit moves the shared
+///      downstream's latency by less than the noise, so "no slower" is no evidence).
 ///    - *descent* when, while holding, calls became clearly slower (mean RTT > 1.4 × the
 ///      reference at the same limit: the "latency gradient") and goodput fell: limit × 0.8,
 ///      then `limit / gradient` (at least × 0.6) or − step while each step still improves
@@ -130,6 +145,7 @@ use super::{FleetTurn, Outcome, Sample, ScalingStrategy, StrategyConfig};
 ///         queued: 20,
 ///         local_load: 0.2,
 ///         outcome: if i % 4 == 0 { Outcome::Error } else { Outcome::Success },
+///         requests_ended: 0,
 ///     });
 /// }
 /// assert!(adaptive.limit() < 16);
@@ -233,9 +249,8 @@ impl ErrorStep {
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Measure {
     limit: f64,
-    goodput: f64,
+    goodput: Goodput,
     rtt: f64,
-    se: f64,
     rtt_se: f64,
     others: f64,
 }
@@ -244,9 +259,8 @@ impl Measure {
     fn of(limit: f64, stats: &WindowStats, others: f64) -> Self {
         Self {
             limit,
-            goodput: stats.goodput,
+            goodput: Goodput::of(stats),
             rtt: stats.rtt,
-            se: stats.se,
             rtt_se: stats.rtt_se,
             others,
         }
@@ -507,6 +521,12 @@ impl Adaptive {
     /// The smallest relative goodput difference that is not noise.
     fn threshold(a: f64, b: f64) -> f64 {
         Self::Z * (a * a + b * b).sqrt() + Self::MIN_GAIN
+    }
+
+    /// Whether the goodput of window `w` fell clearly below the reference's.
+    fn fell(w: &WindowStats, reference: &Measure) -> bool {
+        let compared = Goodput::of(w).versus(&reference.goodput);
+        compared.ratio < 1.0 - Self::threshold(compared.se, compared.base_se)
     }
 
     fn set_limit(&mut self, limit: f64, reason: String) {
@@ -790,7 +810,7 @@ impl Adaptive {
         // The latency gradient: calls at the same limit got clearly slower and goodput fell.
         // This window may straddle the change, so confirm on a clean one before acting.
         let gradient = w.rtt / reference.rtt.max(1e-9);
-        let fell = w.goodput < reference.goodput * (1.0 - Self::threshold(w.se, reference.se));
+        let fell = Self::fell(w, &reference);
         if gradient > Self::LATENCY_TOLERANCE && fell && self.limit > self.min() {
             self.phase = Phase::Confirm;
             return;
@@ -803,11 +823,8 @@ impl Adaptive {
         }
         // Smoothing: the reference is an EWMA of the held windows.
         let a = Self::REFERENCE_ALPHA;
-        reference.goodput += a * (w.goodput - reference.goodput);
+        reference.goodput.smooth(&Goodput::of(w), a);
         reference.rtt += a * (w.rtt - reference.rtt);
-        reference.se = ((1.0 - a) * reference.se * reference.se * (1.0 - a) + a * a * w.se * w.se)
-            .sqrt()
-            .max(0.005);
         reference.rtt_se = ((1.0 - a) * (1.0 - a) * reference.rtt_se * reference.rtt_se
             + a * a * w.rtt_se * w.rtt_se)
             .sqrt();
@@ -915,7 +932,7 @@ impl Adaptive {
             return;
         };
         let gradient = w.rtt / reference.rtt.max(1e-9);
-        let fell = w.goodput < reference.goodput * (1.0 - Self::threshold(w.se, reference.se));
+        let fell = Self::fell(w, &reference);
         if gradient > Self::LATENCY_TOLERANCE && fell && self.limit > self.min() {
             self.phase = Phase::Step {
                 from: Measure::of(self.limit, w, self.fleet_others),
@@ -951,8 +968,9 @@ impl Adaptive {
     ) {
         let tried = self.limit;
         // In a fleet, judged by what the step does to the fleet's goodput.
-        let gain = self.fleet_ratio(w.goodput / from.goodput.max(1e-9), &from, tried) - 1.0;
-        let threshold = Self::threshold(w.se, from.se);
+        let compared = Goodput::of(w).versus(&from.goodput);
+        let gain = self.fleet_ratio(compared.ratio, &from, tried) - 1.0;
+        let threshold = Self::threshold(compared.se, compared.base_se);
         let here = Measure::of(tried, w, self.fleet_others);
         // Additive steps are tried again and again from a held limit: their results add up
         // (see `Evidence`). Only trials that measured the limit in use, and in a fleet that
@@ -962,7 +980,7 @@ impl Adaptive {
                 from.limit,
                 tried,
                 gain,
-                (w.se * w.se + from.se * from.se).sqrt(),
+                (compared.se * compared.se + compared.base_se * compared.base_se).sqrt(),
             )
         };
         let combined = match direction {
@@ -1020,7 +1038,15 @@ impl Adaptive {
                 // get slower at once (and that is what this test sees).
                 let rtt_tolerance =
                     (Self::Z * (w.rtt_se.powi(2) + from.rtt_se.powi(2)).sqrt()).max(Self::FREE_RTT);
-                let free = used && gain > 0.0 && w.rtt <= from.rtt * (1.0 + rtt_tolerance);
+                // Not in a fleet: there one replica's permit moves the shared downstream's
+                // latency by a fraction of the noise, so "no slower" is no evidence, and free
+                // steps up against steps down that must pay let the fleet's total creep up
+                // (RELIABILITY.md, run U). A step of a replica in a fleet is kept only if it
+                // pays, in either direction.
+                let free = used
+                    && gain > 0.0
+                    && w.rtt <= from.rtt * (1.0 + rtt_tolerance)
+                    && !self.in_fleet();
                 if free
                     && gain <= threshold
                     && gain >= Self::RISING * self.fleet_step(&from, tried)
@@ -1116,9 +1142,10 @@ impl Adaptive {
                         now,
                         from,
                         format!(
-                            "throughput plateau ({:+.0}% at {}): back to {}",
+                            "throughput plateau ({:+.0}% at {}, noise ±{:.0}%): back to {}",
                             gain * 100.0,
                             tried.round(),
+                            threshold * 100.0,
                             from.limit.round()
                         ),
                     );
@@ -1226,9 +1253,10 @@ impl Adaptive {
                         now,
                         from,
                         format!(
-                            "less concurrency did not pay ({:+.0}% at {}): keeping {}",
+                            "less concurrency did not pay ({:+.0}% at {}, noise ±{:.0}%): keeping {}",
                             gain * 100.0,
                             tried.round(),
+                            threshold * 100.0,
                             from.limit.round()
                         ),
                     );
@@ -1381,6 +1409,7 @@ mod tests {
             queued: 50,
             local_load,
             outcome,
+            requests_ended: 0,
         }
     }
 
@@ -1445,6 +1474,7 @@ mod tests {
             in_flight: limit,
             used: 1.0,
             local_load: 0.1,
+            requests: None,
         }
     }
 
@@ -1749,6 +1779,7 @@ mod tests {
                 queued: 0,
                 local_load: 0.1,
                 outcome: Outcome::Success,
+                requests_ended: 0,
             });
             assert_eq!(limit, 20);
         }
@@ -1833,13 +1864,36 @@ mod tests {
         curve(adaptive, now, seconds, goodput, &mut jitter);
     }
 
-    /// A downstream whose goodput at limit `L` is `goodput(L)` keys/s, with a queue of 80
-    /// keys (as in [`cpu_bound`]); each RTT is multiplied by `jitter()`.
+    /// [`curve_serving`] for callers that do not admit requests (judged by keys).
     fn curve(
         adaptive: &mut Adaptive,
         now: &mut Duration,
         seconds: f64,
         goodput: impl Fn(usize) -> f64,
+        jitter: &mut impl FnMut() -> f64,
+    ) {
+        let mut served = 0.0;
+        curve_serving(
+            adaptive,
+            now,
+            seconds,
+            goodput,
+            |_| 0.0,
+            &mut served,
+            jitter,
+        );
+    }
+
+    /// A downstream whose goodput at limit `L` is `goodput(L)` keys/s, with a queue of 80
+    /// keys (as in [`cpu_bound`]); each RTT is multiplied by `jitter()`. Requests end at
+    /// `requests(L)` per second, counted in `served` (the samples' running count).
+    fn curve_serving(
+        adaptive: &mut Adaptive,
+        now: &mut Duration,
+        seconds: f64,
+        goodput: impl Fn(usize) -> f64,
+        requests: impl Fn(usize) -> f64,
+        served: &mut f64,
         jitter: &mut impl FnMut() -> f64,
     ) {
         let end = *now + Duration::from_secs_f64(seconds);
@@ -1849,7 +1903,9 @@ mod tests {
             let keys = (80 / limit).max(1);
             let jitter = jitter();
             let rtt = limit as f64 * keys as f64 / goodput * jitter;
-            *now += Duration::from_secs_f64(rtt / limit as f64);
+            let step = rtt / limit as f64;
+            *now += Duration::from_secs_f64(step);
+            *served += requests(limit) * step;
             adaptive.on_sample(&Sample {
                 now: *now,
                 rtt: Duration::from_secs_f64(rtt),
@@ -1859,6 +1915,7 @@ mod tests {
                 queued: 80,
                 local_load: 0.2,
                 outcome: Outcome::Success,
+                requests_ended: *served as u64,
             });
         }
     }
@@ -1874,6 +1931,79 @@ mod tests {
             cpu_bound(&mut a, &mut now, 60.0, &mut seed);
             assert!(a.limit() <= 3, "limit {} ({})", a.limit(), a.reason());
         }
+    }
+
+    #[test]
+    fn in_a_fleet_a_step_up_is_kept_only_if_it_pays() {
+        // 2 -> 3 with 4 permits elsewhere: +2% for the fleet (within the noise), calls no
+        // slower. Alone that is free growth; in a fleet it is reverted like a step down that
+        // did not pay, so the fleet's total does not creep up.
+        let step = |fleet: bool| {
+            let mut a = adaptive(2);
+            if fleet {
+                a.set_fleet(4, 2);
+            }
+            let others = if fleet { 4.0 } else { 0.0 };
+            a.limit = 3.0;
+            a.phase = Phase::Step {
+                from: Measure::of(2.0, &window_at(2.0, 1000.0, 0.01), others),
+                direction: Direction::Up,
+                mode: Mode::Additive,
+                descending: false,
+            };
+            // The fleet's +2% is a local ratio of 1.02 over the share change 2/6 -> 3/7.
+            let local = if fleet {
+                1.02 * (3.0 / 7.0) / (2.0 / 6.0)
+            } else {
+                1.02
+            };
+            a.decide(Duration::from_secs(1), window_at(3.0, 1000.0 * local, 0.01));
+            (a.limit(), a.reason().to_string())
+        };
+        let (alone, reason) = step(false);
+        assert_eq!(alone, 3, "{reason}");
+        let (fleet, reason) = step(true);
+        assert_eq!(fleet, 2, "{reason}");
+        assert!(reason.starts_with("throughput plateau"), "{reason}");
+    }
+
+    #[test]
+    fn requests_served_decide_where_keys_per_second_mislead() {
+        // Keys per second rise 6% per permit, but each request costs more keys at higher
+        // limits (smaller batches load shared keys twice): requests per second peak at 2.
+        let keys = |limit: usize| 1000.0 * (1.0 + 0.06 * (limit as f64 - 2.0));
+        let requests = |limit: usize| match limit {
+            0 | 1 => 70.0,
+            2 => 100.0,
+            l => 100.0 * (1.0 - 0.1 * (l as f64 - 2.0)).max(0.2),
+        };
+        let run = |count_requests: bool| {
+            let mut i = 0u64;
+            let mut jitter = || {
+                i += 1;
+                1.0 + 0.1 * ((i * 7 % 11) as f64 - 5.0) / 5.0
+            };
+            let mut a = adaptive(4);
+            a.warm_start(4);
+            let mut now = Duration::ZERO;
+            let mut served = 0.0;
+            let rate = |limit: usize| if count_requests { requests(limit) } else { 0.0 };
+            curve_serving(&mut a, &mut now, 30.0, keys, rate, &mut served, &mut jitter);
+            // The limits held over the next 30 s, every 50 ms (probes come and go).
+            let mut held = Vec::new();
+            for _ in 0..600 {
+                curve_serving(&mut a, &mut now, 0.05, keys, rate, &mut served, &mut jitter);
+                held.push(a.limit());
+            }
+            held.sort_unstable();
+            (held[held.len() / 2], a.reason().to_string())
+        };
+        // By keys the controller climbs: every permit seems to pay.
+        let (by_keys, reason) = run(false);
+        assert!(by_keys > 4, "by keys, median limit {by_keys} ({reason})");
+        // By requests served it walks down to the limit that serves the most, and holds it.
+        let (by_requests, reason) = run(true);
+        assert_eq!(by_requests, 2, "by requests, median limit ({reason})");
     }
 
     #[test]
@@ -2094,9 +2224,12 @@ mod tests {
     fn alone_the_fleet_correction_changes_nothing() {
         let at = |limit: f64, others: f64| Measure {
             limit,
-            goodput: 100.0,
+            goodput: Goodput {
+                keys: 100.0,
+                keys_se: 0.01,
+                requests: None,
+            },
             rtt: 0.01,
-            se: 0.01,
             rtt_se: 0.01,
             others,
         };

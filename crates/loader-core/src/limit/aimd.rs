@@ -30,6 +30,7 @@ use super::{Outcome, Sample, ScalingStrategy, StrategyConfig};
 /// let mut sample = Sample {
 ///     now: Duration::from_millis(1), rtt: Duration::from_millis(5), batch_size: 10,
 ///     in_flight: 10, limit: 10, queued: 3, local_load: 0.1, outcome: Outcome::Success,
+///     requests_ended: 0,
 /// };
 /// assert_eq!(aimd.on_sample(&sample), 11);
 /// sample.outcome = Outcome::Timeout;
@@ -141,6 +142,7 @@ mod tests {
             queued: 0,
             local_load: 0.0,
             outcome,
+            requests_ended: 0,
         }
     }
 

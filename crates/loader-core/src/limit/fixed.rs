@@ -66,6 +66,7 @@ mod tests {
                 } else {
                     Outcome::Timeout
                 },
+                requests_ended: 0,
             };
             assert_eq!(fixed.on_sample(&sample), 8);
         }

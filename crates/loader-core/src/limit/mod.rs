@@ -64,6 +64,14 @@ pub struct Sample {
     pub local_load: f64,
     /// How the call ended.
     pub outcome: Outcome,
+    /// Requests admitted at the engine's door ([`Engine::admit_request`]) that have ended so
+    /// far, a running count read when this call finished (`0` for an engine whose callers do
+    /// not admit requests). Its rate over a window is the goodput a server cares about:
+    /// requests served, which keys per second only stand for while every request costs the
+    /// same keys.
+    ///
+    /// [`Engine::admit_request`]: crate::Engine::admit_request
+    pub requests_ended: u64,
 }
 
 /// Bounds and targets shared by every strategy; built from the engine's configuration.

@@ -32,6 +32,7 @@ use super::{Outcome, Sample, ScalingStrategy, StrategyConfig};
 /// let mut sample = Sample {
 ///     now: Duration::from_millis(1), rtt: Duration::from_millis(10), batch_size: 10,
 ///     in_flight: 20, limit: 20, queued: 5, local_load: 0.1, outcome: Outcome::Success,
+///     requests_ended: 0,
 /// };
 /// vegas.on_sample(&sample); // learns rtt_noload = 10 ms
 /// sample.rtt = Duration::from_millis(40); // queue = ceil(20 * (1 - 10/40)) = 15 > beta = 6
@@ -209,6 +210,7 @@ mod tests {
             queued: 10,
             local_load: 0.0,
             outcome,
+            requests_ended: 0,
         }
     }
 
