@@ -128,15 +128,45 @@ impl LimitController {
         self.following.is_some()
     }
 
-    /// `replicas` other replicas sharing the downstream hold `others` permits.
-    pub(crate) fn set_fleet(&mut self, others: usize, replicas: usize) {
+    /// `replicas` other replicas sharing the downstream hold `others` permits. The strategy
+    /// may move the limit (a cold replica takes its share of the initial limit).
+    pub(crate) fn set_fleet(
+        &mut self,
+        now: Duration,
+        others: usize,
+        replicas: usize,
+    ) -> Option<LimitChange> {
         self.fleet_others = others;
         self.strategy.set_fleet(others, replicas);
+        self.read_strategy(now)
     }
 
     /// The followers of this fleet leader, and the limit they all hold.
-    pub(crate) fn set_fleet_followers(&mut self, followers: usize, all_at: Option<usize>) {
+    pub(crate) fn set_fleet_followers(
+        &mut self,
+        now: Duration,
+        followers: usize,
+        all_at: Option<usize>,
+    ) -> Option<LimitChange> {
         self.strategy.set_fleet_followers(followers, all_at);
+        self.read_strategy(now)
+    }
+
+    /// Takes the strategy's limit after a call that may have moved it outside a sample (not
+    /// while following a leader, whose limit rules).
+    fn read_strategy(&mut self, now: Duration) -> Option<LimitChange> {
+        if self.following.is_some() {
+            return None;
+        }
+        let old = self.limit;
+        let new = self.bounds.clamp(self.strategy.limit());
+        if new == old {
+            return None;
+        }
+        self.limit = new;
+        let reason = self.strategy.reason().to_string();
+        self.history.on_batch(now, 0, new, Some(reason.as_str()));
+        Some(LimitChange { old, new, reason })
     }
 
     /// This replica's turn to start experiments in its fleet.

@@ -333,15 +333,26 @@ impl Engine {
     /// that takes one more permit gains what the others lose. It also probes towards the
     /// others' mean limit first (up when below it, down when above), so replicas with equal
     /// demand settle at similar limits. A server's replicas learn each other's limits
-    /// through a shared table (the server's `fleet.rs`).
+    /// through a shared table (the server's `fleet.rs`). The first time a cold engine (no
+    /// warm start, nothing learned yet) hears of others, it takes its share of
+    /// `initial_concurrency`: the fleet starts where one engine would, in total.
     ///
     /// ```
     /// let engine = loader_core::Engine::builder().build().unwrap();
     /// engine.set_fleet_concurrency(6, 2);
     /// assert_eq!(engine.snapshot().fleet_others, 6);
+    /// // Cold, one of three replicas: its share of the initial limit of 4.
+    /// assert_eq!(engine.limit(), 1);
     /// ```
     pub fn set_fleet_concurrency(&self, others: usize, replicas: usize) {
-        self.inner.controller.lock().set_fleet(others, replicas);
+        let inner = &self.inner;
+        let change = inner
+            .controller
+            .lock()
+            .set_fleet(inner.now(), others, replicas);
+        if let Some(change) = change {
+            inner.apply_limit_change(&change);
+        }
     }
 
     /// Follows the limit of the fleet's leader: with `Some(limit)` this engine's concurrency
@@ -383,10 +394,14 @@ impl Engine {
     /// engine.set_fleet_followers(2, Some(engine.limit()));
     /// ```
     pub fn set_fleet_followers(&self, followers: usize, all_at: Option<usize>) {
-        self.inner
+        let inner = &self.inner;
+        let change = inner
             .controller
             .lock()
-            .set_fleet_followers(followers, all_at);
+            .set_fleet_followers(inner.now(), followers, all_at);
+        if let Some(change) = change {
+            inner.apply_limit_change(&change);
+        }
     }
 
     /// This replica is number `rank` (from 0, in an order all replicas agree on, e.g. sorted

@@ -92,7 +92,9 @@ use super::{FleetTurn, Outcome, Sample, ScalingStrategy, StrategyConfig};
 ///      step up during which the others moved by more than [`Adaptive::FLEET_DRIFT`] is
 ///      reverted: its gain was theirs as much as its own. A step in a fleet is kept only if
 ///      it pays, up or down: no free growth (one replica's permit moves the shared
-///      downstream's latency by less than the noise, so "no slower" is no evidence).
+///      downstream's latency by less than the noise, so "no slower" is no evidence). A cold
+///      replica that learns of its fleet takes its share of the initial limit first
+///      ([`Adaptive::join_fleet`]): the fleet climbs from below, where steps pay clearly.
 ///    - *descent* when, while holding, calls became clearly slower (mean RTT > 1.4 × the
 ///      reference at the same limit: the "latency gradient") and goodput fell: limit × 0.8,
 ///      then `limit / gradient` (at least × 0.6) or − step while each step still improves
@@ -217,6 +219,9 @@ pub struct Adaptive {
     /// The limit a halving step last started from (see [`Adaptive::HALVING`]): one that did
     /// not pay is not tried again from the same limit.
     halved_from: Option<f64>,
+    /// Whether this replica has learned that it shares the downstream (see
+    /// [`Adaptive::join_fleet`]).
+    fleet_joined: bool,
     reason: String,
 }
 
@@ -419,6 +424,7 @@ impl Adaptive {
             load_floor: 0.0,
             load_backoff: false,
             halved_from: None,
+            fleet_joined: false,
             reason: "initial limit".to_string(),
         }
     }
@@ -479,6 +485,35 @@ impl Adaptive {
                 ..
             } => self.precise_policy(),
             _ => self.fast_policy(),
+        }
+    }
+
+    /// The first time this replica learns that it is one of `size` replicas sharing the
+    /// downstream, while it is still cold (no warm start, nothing learned by experiment
+    /// yet), it takes its share of the initial limit: `initial_concurrency / size`, at least
+    /// one. The downstream's capacity does not grow with the replicas in front of it, so a
+    /// fleet of cold replicas starts where one engine would, in total.
+    ///
+    /// It matters because of where the signal is. Below the database's best total each
+    /// permit adds clearly (one to two per replica served 12–24% more on the capped
+    /// database); above it, throughput falls slowly, and one replica's one-permit step
+    /// there is worth a few percent of the fleet's throughput, far inside the noise of a
+    /// window. A fleet that starts above the best total (three replicas at 4 where 3–6 was
+    /// best) took 90–110 s to walk down; from below, it climbs by steps that clearly pay.
+    fn join_fleet(&mut self, size: usize) {
+        if std::mem::replace(&mut self.fleet_joined, true) || self.plateau_known {
+            return;
+        }
+        let share = self.bounded((self.config.initial_concurrency as f64 / size as f64).round());
+        if share.round() < self.limit.round() {
+            self.phase = Phase::Hold;
+            self.reference = None;
+            self.hold_windows = Self::HOLD_WINDOWS;
+            let reason = format!(
+                "one of {size} replicas: its share of the initial limit, {}",
+                share.round()
+            );
+            self.set_limit(share, reason);
         }
     }
 
@@ -1365,6 +1400,9 @@ impl ScalingStrategy for Adaptive {
     fn set_fleet(&mut self, others: usize, replicas: usize) {
         self.fleet_others = others as f64;
         self.fleet_replicas = replicas as f64;
+        if replicas > 0 {
+            self.join_fleet(replicas + 1);
+        }
     }
 
     fn set_fleet_turn(&mut self, turn: Option<FleetTurn>) {
@@ -1374,6 +1412,9 @@ impl ScalingStrategy for Adaptive {
     fn set_fleet_followers(&mut self, followers: usize, all_at: Option<usize>) {
         self.followers = followers;
         self.followers_at = all_at;
+        if followers > 0 {
+            self.join_fleet(followers + 1);
+        }
     }
 
     fn warm_start(&mut self, limit: usize) {
@@ -1934,6 +1975,34 @@ mod tests {
     }
 
     #[test]
+    fn a_cold_replica_joining_a_fleet_takes_its_share_of_the_initial_limit() {
+        // Initial 8, one of 3 replicas: 8 / 3 rounds to 3.
+        let mut a = Adaptive::new(StrategyConfig {
+            initial_concurrency: 8,
+            ..StrategyConfig::default()
+        });
+        a.set_fleet(8, 2);
+        assert_eq!(a.limit(), 3, "{}", a.reason());
+        assert!(
+            a.reason().starts_with("one of 3 replicas"),
+            "{}",
+            a.reason()
+        );
+        // Only once: later heartbeats (more replicas, other limits) leave it to experiments.
+        a.set_fleet(20, 5);
+        assert_eq!(a.limit(), 3);
+        // A fleet leader with followers takes its share too; at least one permit.
+        let mut leader = adaptive(4);
+        leader.set_fleet_followers(7, None);
+        assert_eq!(leader.limit(), 1);
+        // A warm replica keeps the limit it restored.
+        let mut warm = adaptive(4);
+        warm.warm_start(6);
+        warm.set_fleet(8, 2);
+        assert_eq!(warm.limit(), 6);
+    }
+
+    #[test]
     fn in_a_fleet_a_step_up_is_kept_only_if_it_pays() {
         // 2 -> 3 with 4 permits elsewhere: +2% for the fleet (within the noise), calls no
         // slower. Alone that is free growth; in a fleet it is reverted like a step down that
@@ -2208,16 +2277,17 @@ mod tests {
         let mut alone = adaptive(4);
         let reason = first_probe(&mut alone, 0);
         assert!(reason.starts_with("slow start"), "{reason}");
+        // One of three: from its share of the initial limit (4 / 3: 1), one step up.
         let mut fleet = adaptive(4);
         fleet.set_fleet(8, 2);
         let reason = first_probe(&mut fleet, 8);
-        assert!(reason.starts_with("probing up from 4"), "{reason}");
-        assert_eq!(fleet.limit(), 5);
+        assert!(reason.starts_with("probing up from 1"), "{reason}");
+        assert_eq!(fleet.limit(), 2);
         // A leader whose two followers hold its limit: each of its steps moves them too.
         let mut leader = adaptive(4);
-        leader.set_fleet_followers(2, Some(4));
+        leader.set_fleet_followers(2, Some(1));
         let reason = first_probe(&mut leader, 8);
-        assert!(reason.starts_with("probing up from 4"), "{reason}");
+        assert!(reason.starts_with("probing up from 1"), "{reason}");
     }
 
     #[test]
