@@ -1876,7 +1876,9 @@ mod tests {
 
         // Told about the others, it sees that its steps move the fleet's goodput by nothing
         // beyond the capacity, and walks down to where the fleet stops gaining: a total of 3.
+        // (Warm at 4: a cold one would start at its share of the initial limit, 1.)
         let mut fleet = adaptive(4);
+        fleet.warm_start(4);
         fleet.set_fleet(2, 2);
         let mut now = Duration::ZERO;
         share(&mut fleet, &mut now, 30.0, 2);
@@ -2000,6 +2002,26 @@ mod tests {
         warm.warm_start(6);
         warm.set_fleet(8, 2);
         assert_eq!(warm.limit(), 6);
+    }
+
+    #[test]
+    fn a_fleet_that_starts_at_its_share_climbs_while_permits_pay() {
+        // Two other replicas hold 4 permits each on a downstream that serves 24 calls at
+        // full speed. A cold replica starts at its share of the initial 4 (1) and climbs by
+        // steps that pay, up to about the others' mean (it probes towards their mean first,
+        // so replicas with equal demand end at similar limits; in a real fleet they climb
+        // too, in turns).
+        let mut a = adaptive(4);
+        a.set_fleet(8, 2);
+        assert_eq!(a.limit(), 1);
+        let mut now = Duration::ZERO;
+        knee(&mut a, &mut now, 60.0, 24.0, 8, 0.2);
+        assert!(
+            (4..=6).contains(&a.limit()),
+            "{} ({})",
+            a.limit(),
+            a.reason()
+        );
     }
 
     #[test]
