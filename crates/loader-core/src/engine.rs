@@ -21,7 +21,7 @@ use crate::{
     BatchFn, ConfigError, EngineBuilder, LearnedState, LoadError, Loader, LoaderConfig, QueryGroup,
     RequestScope,
     admission::{OVERLOAD_REASON, Pressure},
-    control::LimitController,
+    control::{LimitChange, LimitController},
     group_state::{GroupSettings, GroupState},
     learned::LEARNED_STATE_VERSION,
     limit::Sample,
@@ -345,14 +345,7 @@ impl Engine {
     /// assert_eq!(engine.limit(), 1);
     /// ```
     pub fn set_fleet_concurrency(&self, others: usize, replicas: usize) {
-        let inner = &self.inner;
-        let change = inner
-            .controller
-            .lock()
-            .set_fleet(inner.now(), others, replicas);
-        if let Some(change) = change {
-            inner.apply_limit_change(&change);
-        }
+        self.change_limit(|controller, now| controller.set_fleet(now, others, replicas));
     }
 
     /// Follows the limit of the fleet's leader: with `Some(limit)` this engine's concurrency
@@ -374,8 +367,18 @@ impl Engine {
     /// assert_eq!(engine.limit(), 3, "the strategy continues from there");
     /// ```
     pub fn follow_fleet_limit(&self, limit: Option<usize>) {
+        self.change_limit(|controller, now| controller.follow(now, limit));
+    }
+
+    /// Runs `change` on the limit controller at the engine's time and applies the limit
+    /// change it returns (after the controller's lock is released).
+    fn change_limit(
+        &self,
+        change: impl FnOnce(&mut LimitController, Duration) -> Option<LimitChange>,
+    ) {
         let inner = &self.inner;
-        let change = inner.controller.lock().follow(inner.now(), limit);
+        let now = inner.now();
+        let change = change(&mut inner.controller.lock(), now);
         if let Some(change) = change {
             inner.apply_limit_change(&change);
         }
@@ -394,14 +397,7 @@ impl Engine {
     /// engine.set_fleet_followers(2, Some(engine.limit()));
     /// ```
     pub fn set_fleet_followers(&self, followers: usize, all_at: Option<usize>) {
-        let inner = &self.inner;
-        let change = inner
-            .controller
-            .lock()
-            .set_fleet_followers(inner.now(), followers, all_at);
-        if let Some(change) = change {
-            inner.apply_limit_change(&change);
-        }
+        self.change_limit(|controller, now| controller.set_fleet_followers(now, followers, all_at));
     }
 
     /// This replica is number `rank` (from 0, in an order all replicas agree on, e.g. sorted
@@ -499,7 +495,7 @@ impl EngineInner {
 
     /// Resizes the limit to a change made outside the strategy's samples (a warm start, a
     /// fleet leader's limit) and traces it.
-    fn apply_limit_change(&self, change: &crate::control::LimitChange) {
+    fn apply_limit_change(&self, change: &LimitChange) {
         self.limit.set_limit(change.new);
         tracing::info!(
             target: "loader_core::limit",
