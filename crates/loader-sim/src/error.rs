@@ -40,6 +40,17 @@ pub enum SimError {
         #[source]
         source: std::io::Error,
     },
+    /// A run lost a request or a key (or left the engine busy, or its limit left its
+    /// bounds): the engine broke an invariant, and no figure of that run can be trusted.
+    #[error("LOST in {scenario} / {strategy}: {detail}")]
+    Lost {
+        /// The scenario.
+        scenario: String,
+        /// The strategy.
+        strategy: String,
+        /// What was lost.
+        detail: String,
+    },
     /// The simulation's runtime could not be created.
     #[error("cannot start the simulation runtime: {0}")]
     Runtime(#[source] std::io::Error),

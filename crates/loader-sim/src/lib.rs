@@ -39,22 +39,31 @@
 
 pub mod analysis;
 pub mod backend;
+pub mod eval;
+pub mod family;
+pub mod oracle;
 pub mod plot;
 pub mod report;
 pub mod targets;
 
 mod error;
+mod digest;
 mod load;
+mod phase;
 mod recorder;
 mod run;
 mod scenario;
 mod schedule;
+mod strategy;
 mod sweep;
 
+pub use digest::{PhaseFigures, Point, RunDigest, mean_cv};
 pub use error::SimError;
 pub use recorder::{Counts, Latency};
-pub use run::{RunOptions, RunReport, SAMPLE_INTERVAL, run};
-pub use scenario::{BackendSpec, LoadMode, LoadSpec, Scenario};
+pub use phase::{MIN_STEADY_S, Phase, phases};
+pub use run::{BuildStrategy, CustomStrategy, RunOptions, RunReport, SAMPLE_INTERVAL, Segment, run};
+pub use scenario::{BackendSpec, GroupSpec, LoadMode, LoadSpec, Scenario};
+pub use strategy::{Overrides, StrategySpec};
 pub use schedule::Schedule;
 pub use sweep::{
     FixedPoint, StrategyRow, SweepOptions, SweepReport, coarse_limits, fine_limits, run_many, sweep,

@@ -1,5 +1,7 @@
-//! The offered load: closed-loop clients or open-loop Poisson arrivals, each request a
-//! `load_many` of distinct random keys through a fresh [`Loader`](loader_core::Loader).
+//! The offered load: closed-loop clients or open-loop Poisson arrivals. Each request is one
+//! `load_many` of distinct random keys per query group it loads (one after the other, like
+//! the levels of a GraphQL query), each through a fresh [`Loader`](loader_core::Loader),
+//! optionally admitted at the engine's door first.
 
 use std::{sync::Arc, time::Duration};
 
@@ -11,17 +13,26 @@ use tokio::{task::JoinSet, time::Instant};
 use crate::{
     backend::SimBatch,
     recorder::{Fate, Recorder},
-    scenario::{LoadMode, LoadSpec},
+    scenario::{GroupSpec, LoadMode, LoadSpec},
 };
 
 /// Everything a request needs; shared by every client task.
 pub(crate) struct Traffic {
     pub engine: Engine,
-    pub batch: Arc<SimBatch>,
+    /// One batch function per query group (one when the scenario names none).
+    pub batches: Vec<Arc<SimBatch>>,
+    /// The scenario's query groups (empty: the default group only).
+    pub groups: Vec<GroupSpec>,
     pub recorder: Arc<Recorder>,
     pub spec: LoadSpec,
     pub start: Instant,
     pub duration_s: f64,
+}
+
+/// The keys a request loads from one query group.
+struct Level {
+    group: usize,
+    keys: Vec<u64>,
 }
 
 /// Longest a closed-loop client honours a refusal's `retry_after`.
@@ -39,8 +50,8 @@ impl Traffic {
         self.start + Duration::from_secs_f64(t_s)
     }
 
-    fn draw_keys(&self, rng: &mut StdRng, now_s: f64) -> Vec<u64> {
-        let k = self.spec.keys_per_request.at(now_s).round().max(1.0) as usize;
+    fn draw_keys(&self, rng: &mut StdRng, now_s: f64, keys: &crate::Schedule) -> Vec<u64> {
+        let k = keys.at(now_s).round().max(1.0) as usize;
         let space = (self.spec.key_space.at(now_s).round() as u64).max(k as u64);
         let mut keys: Vec<u64> = Vec::with_capacity(k);
         if k <= 64 {
@@ -62,28 +73,68 @@ impl Traffic {
         keys
     }
 
+    /// The levels of one request: the first group always, each other group with its share.
+    fn draw_request(&self, rng: &mut StdRng, now_s: f64) -> Vec<Level> {
+        let Some((first, rest)) = self.groups.split_first() else {
+            let keys = self.draw_keys(rng, now_s, &self.spec.keys_per_request);
+            return vec![Level { group: 0, keys }];
+        };
+        let keys_of = |g: &GroupSpec| g.keys.clone().unwrap_or(self.spec.keys_per_request.clone());
+        let mut levels = vec![Level {
+            group: 0,
+            keys: self.draw_keys(rng, now_s, &keys_of(first)),
+        }];
+        for (i, g) in rest.iter().enumerate() {
+            if rng.random::<f64>() < g.share.at(now_s) {
+                levels.push(Level {
+                    group: i + 1,
+                    keys: self.draw_keys(rng, now_s, &keys_of(g)),
+                });
+            }
+        }
+        levels
+    }
+
+    /// Loads every level of one request, one after the other, in one request scope.
+    async fn load_levels(
+        &self,
+        levels: &[Level],
+        deadline: Instant,
+    ) -> Result<(usize, usize), LoadError> {
+        let scope = if self.spec.admit {
+            Some(self.engine.admit_request()?)
+        } else {
+            None
+        };
+        let (mut served, mut missing) = (0, 0);
+        for level in levels {
+            let mut loader = self
+                .engine
+                .loader_shared(self.batches[level.group].clone())
+                .with_deadline(deadline);
+            if let Some(scope) = &scope {
+                loader = loader.in_request(scope);
+            }
+            let values = loader.load_many(level.keys.iter().copied()).await?;
+            let lost = level.keys.iter().filter(|k| !values.contains_key(k)).count();
+            served += level.keys.len() - lost;
+            missing += lost;
+        }
+        Ok((served, missing))
+    }
+
     /// Issues one request and records its fate; returns the fate and how long a closed-loop
     /// client should wait before its next request.
-    async fn request(&self, keys: Vec<u64>) -> (Fate, Duration) {
+    async fn request(&self, levels: Vec<Level>) -> (Fate, Duration) {
         let issued_at = Instant::now();
         let timeout =
             Duration::from_secs_f64(self.spec.request_timeout_ms.at(self.now_s()) / 1000.0);
         self.recorder.issued();
-        let loader = self
-            .engine
-            .loader_shared(self.batch.clone())
-            .with_deadline(issued_at + timeout);
-        let result = tokio::time::timeout(timeout, loader.load_many(keys.iter().copied())).await;
+        let result =
+            tokio::time::timeout(timeout, self.load_levels(&levels, issued_at + timeout)).await;
         let (fate, backoff) = match result {
             Err(_elapsed) => (Fate::TimedOut, Duration::ZERO),
-            Ok(Ok(values)) => {
-                let missing = keys.iter().filter(|k| !values.contains_key(k)).count();
-                let fate = Fate::Ok {
-                    keys: keys.len() - missing,
-                    missing,
-                };
-                (fate, Duration::ZERO)
-            }
+            Ok(Ok((keys, missing))) => (Fate::Ok { keys, missing }, Duration::ZERO),
             Ok(Err(LoadError::Overloaded { retry_after, .. })) => {
                 (Fate::Refused, retry_after.min(MAX_BACKOFF))
             }
@@ -140,8 +191,8 @@ async fn client(traffic: Arc<Traffic>, id: usize, seed: u64) {
             tokio::time::sleep_until(traffic.at(wake)).await;
             continue;
         }
-        let keys = traffic.draw_keys(&mut rng, now);
-        let (_, backoff) = traffic.request(keys).await;
+        let levels = traffic.draw_request(&mut rng, now);
+        let (_, backoff) = traffic.request(levels).await;
         if !backoff.is_zero() {
             tokio::time::sleep(backoff).await;
         }
@@ -182,10 +233,10 @@ async fn open(traffic: Arc<Traffic>, seed: u64) {
         if t > traffic.now_s() {
             tokio::time::sleep_until(traffic.at(t)).await;
         }
-        let keys = traffic.draw_keys(&mut rng, t);
+        let levels = traffic.draw_request(&mut rng, t);
         let traffic = traffic.clone();
         requests.spawn(async move {
-            traffic.request(keys).await;
+            traffic.request(levels).await;
         });
         while requests.try_join_next().is_some() {}
     }

@@ -1,10 +1,17 @@
-//! `loader-sim`: run one strategy, or sweep them all, on a scenario file.
+//! `loader-sim`: run one strategy, or sweep them all, on a scenario file; or evaluate
+//! strategies on scenarios generated from families (`eval`).
 //!
 //! ```text
 //! cargo run --release -p loader-sim -- --scenario scenarios/steady.toml --strategy adaptive
 //! cargo run --release -p loader-sim -- --scenario scenarios/steady.toml --sweep \
 //!     --json steady.json --plot steady.svg
+//! cargo run --release -p loader-sim -- eval --seeds 1000..1016 \
+//!     --strategy adaptive,vegas,gradient2,aimd --json eval.json --plot eval.svg
+//! cargo run --release -p loader-sim -- generate --family scenarios/families/step-down.toml \
+//!     --seed 1003 --oracle
 //! ```
+
+mod cli;
 
 use std::path::{Path, PathBuf};
 
@@ -18,13 +25,21 @@ use loader_sim::{
 
 /// Drive the real loader-core engine against a simulated backend with a known optimum.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<cli::Command>,
     /// Scenario file (TOML). With --sweep it may be given several times (or with several
     /// files after it); a summary table follows the scenarios' tables.
     #[arg(long, required = true, num_args = 1..)]
     scenario: Vec<PathBuf>,
-    /// Strategy: fixed (needs --limit), aimd, vegas, gradient2, adaptive. Ignored by --sweep.
+    /// Strategy: fixed (needs --limit), fixed:N, aimd, vegas, gradient2, adaptive, with
+    /// tuning overrides as `NAME[KEY=VALUE,...]`. Ignored by --sweep.
     #[arg(long, default_value = "adaptive")]
     strategy: String,
     /// With `fixed`: the fixed limit. With another strategy: its initial limit.
@@ -65,7 +80,7 @@ fn strategy(cli: &Cli) -> anyhow::Result<StrategyKind> {
     })
 }
 
-fn progress_bar(quiet: bool, len: u64) -> ProgressBar {
+pub(crate) fn progress_bar(quiet: bool, len: u64) -> ProgressBar {
     if quiet {
         return ProgressBar::hidden();
     }
@@ -79,7 +94,7 @@ fn progress_bar(quiet: bool, len: u64) -> ProgressBar {
     bar
 }
 
-fn write_json(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
+pub(crate) fn write_json(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
@@ -152,6 +167,9 @@ fn main_sweep(cli: &Cli, scenarios: &[Scenario]) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(command) = &cli.command {
+        return cli::main(command);
+    }
     let scenarios = cli
         .scenario
         .iter()
@@ -163,10 +181,17 @@ fn main() -> anyhow::Result<()> {
     let [scenario] = scenarios.as_slice() else {
         bail!("several --scenario files need --sweep");
     };
-    let kind = strategy(&cli)?;
+    let spec: loader_sim::StrategySpec = cli.strategy.parse()?;
+    let (kind, custom) = if spec.overrides.is_empty() {
+        (strategy(&cli)?, None)
+    } else {
+        let config = scenario.engine_config().strategy_config();
+        (StrategyKind::Adaptive, Some(spec.to_custom(config)?))
+    };
     let bar = progress_bar(cli.quiet, (scenario.duration_s * 1000.0) as u64);
     let options = RunOptions {
         strategy: kind,
+        custom,
         initial_limit: match kind {
             StrategyKind::Fixed(_) => None,
             _ => cli.limit,

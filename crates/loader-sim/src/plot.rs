@@ -6,7 +6,7 @@ use plotters::prelude::*;
 
 use crate::{RunReport, SimError, analysis::Sample};
 
-const COLORS: [RGBColor; 6] = [
+pub(crate) const COLORS: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),
@@ -16,11 +16,11 @@ const COLORS: [RGBColor; 6] = [
 ];
 const GREY: RGBColor = RGBColor(150, 150, 150);
 
-fn err(e: impl std::fmt::Display) -> SimError {
+pub(crate) fn err(e: impl std::fmt::Display) -> SimError {
     SimError::Plot(e.to_string())
 }
 
-fn legend(color: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+pub(crate) fn legend(color: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
     move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
 }
 

@@ -4,7 +4,10 @@
 use std::{sync::Arc, time::Duration};
 
 use indicatif::ProgressBar;
-use loader_core::{Engine, limit::StrategyKind};
+use loader_core::{
+    Engine,
+    limit::{ScalingStrategy, StrategyConfig, StrategyKind},
+};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
@@ -28,6 +31,9 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 pub struct RunOptions {
     /// The engine's scaling strategy (`Fixed(Some(n))` for a fixed limit).
     pub strategy: StrategyKind,
+    /// A strategy built by the caller instead of `strategy` (a tuned or scheduled one). By
+    /// default, this is `None`.
+    pub custom: Option<CustomStrategy>,
     /// Overrides the engine's `initial_concurrency` (clamped to its bounds).
     pub initial_limit: Option<usize>,
     /// Advanced by 100 per simulated 100 ms (one unit per simulated millisecond).
@@ -39,9 +45,39 @@ impl RunOptions {
     pub fn new(strategy: StrategyKind) -> Self {
         Self {
             strategy,
+            custom: None,
             initial_limit: None,
             progress: ProgressBar::hidden(),
         }
+    }
+
+    /// Runs the strategy `custom` builds, with the scenario's engine settings and no
+    /// progress bar.
+    pub fn custom(custom: CustomStrategy) -> Self {
+        Self {
+            custom: Some(custom),
+            ..Self::new(StrategyKind::Adaptive)
+        }
+    }
+}
+
+/// Builds a strategy instance for each run, from the engine's bounds.
+pub type BuildStrategy = dyn Fn(StrategyConfig) -> Box<dyn ScalingStrategy> + Send + Sync;
+
+/// A strategy built by the caller, and its name in reports.
+#[derive(Clone)]
+pub struct CustomStrategy {
+    /// The name reports show (`adaptive[probe=false]`, `oracle`, ...).
+    pub label: String,
+    /// Builds one instance per run.
+    pub build: Arc<BuildStrategy>,
+}
+
+impl std::fmt::Debug for CustomStrategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomStrategy")
+            .field("label", &self.label)
+            .finish_non_exhaustive()
     }
 }
 
@@ -103,6 +139,11 @@ pub struct RunReport {
     /// capacity never changes after the warm-up.
     #[serde(default)]
     pub capacity_segments: Vec<Segment>,
+    /// Latency of requests answered in the steady part of each phase (see
+    /// [`Phase`](crate::Phase)), one entry per phase, empty for a phase without a steady
+    /// part.
+    #[serde(default)]
+    pub phase_latency: Vec<Segment>,
 }
 
 /// The latency of the requests answered between two times.
@@ -171,33 +212,40 @@ async fn simulate(scenario: &Scenario, options: &RunOptions) -> Result<RunReport
         config.initial_concurrency = n.clamp(config.min_concurrency, config.max_concurrency);
     }
     let bounds = (config.min_concurrency, config.max_concurrency);
-    let engine = Engine::builder()
-        .config(config)
-        .local_load_probe(Arc::new(|| 0.0))
-        .build()?;
+    let mut builder = Engine::builder().local_load_probe(Arc::new(|| 0.0));
+    if let Some(custom) = &options.custom {
+        builder = builder.strategy((custom.build)(config.strategy_config()));
+    }
+    let engine = builder.config(config).build()?;
 
     let start = Instant::now();
     let changes = scenario.change_times();
-    let backend = SimBackend::spawn(&scenario.backend, scenario.seed, start);
+    let costs: Vec<_> = scenario.groups.iter().map(|g| g.cost.clone()).collect();
+    let backend = SimBackend::spawn(&scenario.backend, &costs, scenario.seed, start);
     let batch = Arc::new(backend.batch_fn());
-    // Marks: every change, and the end of each capacity change's transient (the steady
-    // segments of `capacity_segments` start there).
-    let marks: Vec<f64> = changes
+    let batches = if scenario.groups.is_empty() {
+        vec![batch.clone()]
+    } else {
+        (0..scenario.groups.len())
+            .map(|i| Arc::new(backend.group_batch_fn(i, &scenario.groups[i].name)))
+            .collect()
+    };
+    let phases = crate::phase::phases(scenario);
+    // Marks: every change, the end of each change's transient (the steady segments of
+    // `capacity_segments` and of the phases start there).
+    let mut marks: Vec<f64> = changes
         .iter()
         .copied()
-        .chain(
-            scenario
-                .backend
-                .capacity
-                .changes()
-                .into_iter()
-                .map(|t| t + analysis::SETTLE_S),
-        )
+        .chain(changes.iter().map(|t| t + analysis::SETTLE_S))
+        .chain(phases.iter().filter_map(|p| p.steady().map(|(from, _)| from)))
         .collect();
+    marks.sort_by(f64::total_cmp);
+    marks.dedup();
     let recorder = Arc::new(Recorder::new(scenario.warmup_s, &marks));
     let traffic = Arc::new(Traffic {
         engine: engine.clone(),
-        batch: batch.clone(),
+        batches,
+        groups: scenario.groups.clone(),
         recorder: recorder.clone(),
         spec: scenario.load.clone(),
         start,
@@ -267,9 +315,21 @@ async fn simulate(scenario: &Scenario, options: &RunOptions) -> Result<RunReport
             Some(after.iter().filter(|s| in_band(s)).count() as f64 / after.len().max(1) as f64);
     }
     let ok_in_steady: u64 = analysis::window(&samples, warmup, end).map(|s| s.ok).sum();
+    let phase_latency = phases
+        .iter()
+        .filter_map(|p| p.steady())
+        .map(|(from_s, to_s)| Segment {
+            from_s,
+            to_s,
+            latency: recorder.latency_between(from_s, (to_s < end).then_some(to_s)),
+        })
+        .collect();
     Ok(RunReport {
         scenario: scenario.name.clone(),
-        strategy: options.strategy.to_string(),
+        strategy: options
+            .custom
+            .as_ref()
+            .map_or_else(|| options.strategy.to_string(), |c| c.label.clone()),
         duration_s: end,
         warmup_s: warmup,
         counts,
@@ -297,6 +357,7 @@ async fn simulate(scenario: &Scenario, options: &RunOptions) -> Result<RunReport
             .map(|&t| (t, recorder.latency_after(t)))
             .collect(),
         capacity_segments: capacity_segments(&recorder, warmup, end, &cap_changes),
+        phase_latency,
     })
 }
 

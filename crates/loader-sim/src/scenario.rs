@@ -48,6 +48,11 @@ pub struct Scenario {
     pub backend: BackendSpec,
     /// The offered load.
     pub load: LoadSpec,
+    /// Query groups, each a kind of batch call with its own cost; a request loads them one
+    /// after the other, like the levels of a GraphQL query. By default, one group (`rows`,
+    /// cost 1, `load.keys_per_request` keys).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupSpec>,
     /// Optional engine settings (any `LoaderConfig` field); the strategy comes from the
     /// command line. By default the engine's defaults.
     #[serde(default)]
@@ -71,9 +76,40 @@ pub struct BackendSpec {
     /// Sigma of the log-normal factor (median 1) on each service time. By default, this is 0.
     #[serde(default = "zero")]
     pub jitter: Schedule,
-    /// Probability that a batch call fails (after its service time). By default, this is 0.
+    /// Probability that a batch call fails (after its service time), whatever the load.
+    /// By default, this is 0.
     #[serde(default = "zero")]
     pub error_rate: Schedule,
+    /// Failures that grow with overload: a call arriving with `n` calls in service (itself
+    /// included) on capacity `C` fails with probability
+    /// `error_rate + overload_error_rate * max(0, n - C) / C` (at most 1). By default, this
+    /// is 0.
+    #[serde(default = "zero")]
+    pub overload_error_rate: Schedule,
+    /// Fault injection, to test the accounting: probability that an answer omits one of the
+    /// keys it was asked for (a lost key). By default, this is 0.
+    #[serde(default = "zero")]
+    pub lose_key_rate: Schedule,
+}
+
+/// One query group: its name, the cost of its batch calls, how many keys a request loads
+/// from it, and how often.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSpec {
+    /// The group's name (its [`QueryGroup`](loader_core::QueryGroup) is `sim.<name>`).
+    pub name: String,
+    /// Multiplier on the full-speed service time of this group's batch calls. By default,
+    /// this is 1.
+    #[serde(default = "one")]
+    pub cost: Schedule,
+    /// Keys a request loads from this group. By default, `load.keys_per_request`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<Schedule>,
+    /// Probability that a request loads this group (drawn per request). The first group is
+    /// loaded by every request: its share must be 1. By default, this is 1.
+    #[serde(default = "one")]
+    pub share: Schedule,
 }
 
 /// How requests arrive.
@@ -104,10 +140,22 @@ pub struct LoadSpec {
     pub key_space: Schedule,
     /// A request not answered within this many ms counts as timed out.
     pub request_timeout_ms: Schedule,
+    /// Admit each request at the engine's door ([`Engine::admit_request`]) and load its
+    /// groups in its [`RequestScope`], as the server does. By default, this is `false`: each
+    /// request is a bare `load_many`.
+    ///
+    /// [`Engine::admit_request`]: loader_core::Engine::admit_request
+    /// [`RequestScope`]: loader_core::RequestScope
+    #[serde(default)]
+    pub admit: bool,
 }
 
 fn zero() -> Schedule {
     Schedule::constant(0.0)
+}
+
+fn one() -> Schedule {
+    Schedule::constant(1.0)
 }
 
 impl Scenario {
@@ -183,7 +231,7 @@ impl Scenario {
         }
         let b = &self.backend;
         let l = &self.load;
-        let checks: [(&str, &Schedule, f64, f64); 11] = [
+        let checks: [(&str, &Schedule, f64, f64); 13] = [
             ("backend.capacity", &b.capacity, f64::MIN_POSITIVE, f64::MAX),
             ("backend.base_latency_ms", &b.base_latency_ms, 0.0, f64::MAX),
             (
@@ -200,6 +248,13 @@ impl Scenario {
             ),
             ("backend.jitter", &b.jitter, 0.0, 10.0),
             ("backend.error_rate", &b.error_rate, 0.0, 1.0),
+            (
+                "backend.overload_error_rate",
+                &b.overload_error_rate,
+                0.0,
+                f64::MAX,
+            ),
+            ("backend.lose_key_rate", &b.lose_key_rate, 0.0, 1.0),
             ("load.clients", &l.clients, 0.0, 1e6),
             ("load.rate_per_s", &l.rate_per_s, 0.0, 1e7),
             ("load.keys_per_request", &l.keys_per_request, 1.0, 1e5),
@@ -213,6 +268,29 @@ impl Scenario {
         }
         if l.keys_per_request.max() > l.key_space.min() {
             return bad("load.keys_per_request must not exceed load.key_space".into());
+        }
+        for (i, g) in self.groups.iter().enumerate() {
+            let name = format!("groups[{i}] ({})", g.name);
+            if g.name.is_empty() || self.groups[..i].iter().any(|o| o.name == g.name) {
+                return bad(format!("{name}: every group needs a distinct, non-empty name"));
+            }
+            if g.cost.min() <= 0.0 {
+                return bad(format!("{name}.cost must stay above 0"));
+            }
+            let keys = g.keys.as_ref().unwrap_or(&l.keys_per_request);
+            if keys.min() < 1.0 || keys.max() > l.key_space.min() {
+                return bad(format!(
+                    "{name}.keys must stay within [1, load.key_space]"
+                ));
+            }
+            if g.share.min() < 0.0 || g.share.max() > 1.0 {
+                return bad(format!("{name}.share must stay within [0, 1]"));
+            }
+            if i == 0 && g.share.min() < 1.0 {
+                return bad(format!(
+                    "{name}.share must be 1: every request loads the first group"
+                ));
+            }
         }
         if b.base_latency_ms.min() + b.per_key_latency_ms.min() <= 0.0 {
             return bad("a batch call must cost some time: raise backend.base_latency_ms".into());
@@ -230,27 +308,141 @@ impl Scenario {
         Ok(())
     }
 
-    /// Every time at which any backend or load parameter changes, sorted.
-    pub fn change_times(&self) -> Vec<f64> {
+    /// Every schedule of the scenario that describes the backend or the offered load (the
+    /// request timeout and the key space included), with its name.
+    pub fn schedules(&self) -> Vec<(String, &Schedule)> {
         let b = &self.backend;
         let l = &self.load;
-        let mut t: Vec<f64> = [
-            &b.capacity,
-            &b.base_latency_ms,
-            &b.per_key_latency_ms,
-            &b.overload_penalty,
-            &b.jitter,
-            &b.error_rate,
-            &l.clients,
-            &l.rate_per_s,
-            &l.keys_per_request,
+        let mut all: Vec<(String, &Schedule)> = [
+            ("backend.capacity", &b.capacity),
+            ("backend.base_latency_ms", &b.base_latency_ms),
+            ("backend.per_key_latency_ms", &b.per_key_latency_ms),
+            ("backend.overload_penalty", &b.overload_penalty),
+            ("backend.jitter", &b.jitter),
+            ("backend.error_rate", &b.error_rate),
+            ("backend.overload_error_rate", &b.overload_error_rate),
+            ("backend.lose_key_rate", &b.lose_key_rate),
+            ("load.clients", &l.clients),
+            ("load.rate_per_s", &l.rate_per_s),
+            ("load.keys_per_request", &l.keys_per_request),
+            ("load.key_space", &l.key_space),
+            ("load.request_timeout_ms", &l.request_timeout_ms),
         ]
-        .iter()
-        .flat_map(|s| s.changes())
+        .into_iter()
+        .map(|(n, s)| (n.to_string(), s))
         .collect();
+        for g in &self.groups {
+            all.push((format!("groups.{}.cost", g.name), &g.cost));
+            all.push((format!("groups.{}.share", g.name), &g.share));
+            if let Some(keys) = &g.keys {
+                all.push((format!("groups.{}.keys", g.name), keys));
+            }
+        }
+        all
+    }
+
+    fn schedules_mut(&mut self) -> Vec<&mut Schedule> {
+        let b = &mut self.backend;
+        let l = &mut self.load;
+        let mut all: Vec<&mut Schedule> = vec![
+            &mut b.capacity,
+            &mut b.base_latency_ms,
+            &mut b.per_key_latency_ms,
+            &mut b.overload_penalty,
+            &mut b.jitter,
+            &mut b.error_rate,
+            &mut b.overload_error_rate,
+            &mut b.lose_key_rate,
+            &mut l.clients,
+            &mut l.rate_per_s,
+            &mut l.keys_per_request,
+            &mut l.key_space,
+            &mut l.request_timeout_ms,
+        ];
+        for g in &mut self.groups {
+            all.push(&mut g.cost);
+            all.push(&mut g.share);
+            if let Some(keys) = &mut g.keys {
+                all.push(keys);
+            }
+        }
+        all
+    }
+
+    /// The schedule of parameter `param` (`backend.capacity`, `load.clients`,
+    /// `groups.<name>.cost`, ...); a group's `keys` is created from `load.keys_per_request`
+    /// when it had none.
+    pub fn schedule_mut(&mut self, param: &str) -> Option<&mut Schedule> {
+        let (section, name) = param.split_once('.')?;
+        let b = &mut self.backend;
+        let l = &mut self.load;
+        match (section, name) {
+            ("backend", "capacity") => Some(&mut b.capacity),
+            ("backend", "base_latency_ms") => Some(&mut b.base_latency_ms),
+            ("backend", "per_key_latency_ms") => Some(&mut b.per_key_latency_ms),
+            ("backend", "overload_penalty") => Some(&mut b.overload_penalty),
+            ("backend", "jitter") => Some(&mut b.jitter),
+            ("backend", "error_rate") => Some(&mut b.error_rate),
+            ("backend", "overload_error_rate") => Some(&mut b.overload_error_rate),
+            ("backend", "lose_key_rate") => Some(&mut b.lose_key_rate),
+            ("load", "clients") => Some(&mut l.clients),
+            ("load", "rate_per_s") => Some(&mut l.rate_per_s),
+            ("load", "keys_per_request") => Some(&mut l.keys_per_request),
+            ("load", "key_space") => Some(&mut l.key_space),
+            ("load", "request_timeout_ms") => Some(&mut l.request_timeout_ms),
+            ("groups", rest) => {
+                let (group, field) = rest.split_once('.')?;
+                let default_keys = l.keys_per_request.clone();
+                let g = self.groups.iter_mut().find(|g| g.name == group)?;
+                match field {
+                    "cost" => Some(&mut g.cost),
+                    "share" => Some(&mut g.share),
+                    "keys" => Some(g.keys.get_or_insert(default_keys)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Every time at which any backend or load parameter changes, sorted.
+    pub fn change_times(&self) -> Vec<f64> {
+        let mut t: Vec<f64> = self
+            .schedules()
+            .iter()
+            .flat_map(|(_, s)| s.changes())
+            .collect();
         t.sort_by(f64::total_cmp);
         t.dedup();
         t
+    }
+
+    /// A copy whose every schedule holds, for the whole run, the value it has at `at_s`:
+    /// the conditions of one phase held steady.
+    pub fn held_at(&self, at_s: f64, duration_s: f64, warmup_s: f64) -> Self {
+        let mut steady = Self {
+            duration_s,
+            warmup_s,
+            ..self.clone()
+        };
+        for s in steady.schedules_mut() {
+            *s = Schedule::constant(s.at(at_s));
+        }
+        steady
+    }
+
+    /// A copy whose time runs `factor` times as fast: duration, warm-up and every schedule's
+    /// step times are multiplied by `factor` (values unchanged).
+    pub fn time_scaled(&self, factor: f64) -> Self {
+        let mut scaled = Self {
+            duration_s: self.duration_s * factor,
+            warmup_s: self.warmup_s * factor,
+            ..self.clone()
+        };
+        for s in scaled.schedules_mut() {
+            *s = s.time_scaled(factor);
+        }
+        scaled
     }
 
     /// A copy shortened to `duration_s` (schedules keep their times), e.g. for a smoke test.

@@ -116,6 +116,13 @@ impl Schedule {
     pub fn points(&self) -> &[(f64, f64)] {
         &self.steps
     }
+
+    /// The same values with every step time multiplied by `factor` (> 0).
+    pub fn time_scaled(&self, factor: f64) -> Self {
+        Self {
+            steps: self.steps.iter().map(|(at, v)| (at * factor, *v)).collect(),
+        }
+    }
 }
 
 #[cfg(test)]

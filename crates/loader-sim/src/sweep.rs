@@ -127,6 +127,7 @@ pub fn run_many(
                     let Some(&kind) = kinds.get(i) else { break };
                     let options = RunOptions {
                         strategy: kind,
+                        custom: None,
                         initial_limit: None,
                         progress: progress.clone(),
                     };

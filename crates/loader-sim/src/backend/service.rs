@@ -19,7 +19,7 @@ use tokio::{
 };
 
 use super::ProcessorSharing;
-use crate::scenario::BackendSpec;
+use crate::{Schedule, scenario::BackendSpec};
 
 /// Why a simulated batch call failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -32,12 +32,24 @@ pub enum BackendFailure {
     Stopped,
 }
 
-type Reply = oneshot::Sender<Result<(), BackendFailure>>;
+/// What the backend answers for one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// Every key.
+    Values,
+    /// Every key but one (fault injection: `lose_key_rate`).
+    LoseOne,
+    /// An error.
+    Fail,
+}
+
+type Reply = oneshot::Sender<Result<Answer, BackendFailure>>;
 
 enum Msg {
     Call {
         id: u64,
         batch_size: usize,
+        group: usize,
         reply: Reply,
     },
     Cancel {
@@ -52,10 +64,12 @@ pub struct SimBackend {
     batch: SimBatch,
 }
 
-/// The batch function the engine calls: every key it is asked for exists (value = key),
-/// and the call takes as long as the backend model says.
+/// The batch function the engine calls for one query group: every key it is asked for
+/// exists (value = key), and the call takes as long as the backend model says.
 #[derive(Debug, Clone)]
 pub struct SimBatch {
+    group: QueryGroup,
+    group_index: usize,
     tx: mpsc::UnboundedSender<Msg>,
     next_id: Arc<AtomicU64>,
     in_flight: Arc<AtomicUsize>,
@@ -64,13 +78,18 @@ pub struct SimBatch {
 }
 
 impl SimBackend {
-    /// Starts the backend task on the current runtime; model time 0 is `start`.
-    pub fn spawn(spec: &BackendSpec, seed: u64, start: Instant) -> Self {
+    /// Starts the backend task on the current runtime; model time 0 is `start`. The calls
+    /// of query group `i` cost `group_costs[i]` times the full-speed service time (a group
+    /// without an entry costs 1).
+    pub fn spawn(spec: &BackendSpec, group_costs: &[Schedule], seed: u64, start: Instant) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let in_flight = Arc::new(AtomicUsize::new(0));
         let task = tokio::spawn(serve(
             rx,
-            spec.clone(),
+            Model {
+                spec: spec.clone(),
+                group_costs: group_costs.to_vec(),
+            },
             StdRng::seed_from_u64(seed ^ 0x5eed_bac0_e17d_0001),
             start,
             in_flight.clone(),
@@ -78,6 +97,8 @@ impl SimBackend {
         Self {
             task,
             batch: SimBatch {
+                group: QueryGroup::new("sim.rows"),
+                group_index: 0,
                 tx,
                 next_id: Arc::new(AtomicU64::new(0)),
                 in_flight,
@@ -87,9 +108,19 @@ impl SimBackend {
         }
     }
 
-    /// A handle the engine can call.
+    /// A handle the engine can call, for the default query group (`sim.rows`, index 0).
     pub fn batch_fn(&self) -> SimBatch {
         self.batch.clone()
+    }
+
+    /// A handle for query group `index`, named `sim.<name>` (it shares the backend, and the
+    /// call and key counters, with every other group's handle).
+    pub fn group_batch_fn(&self, index: usize, name: &str) -> SimBatch {
+        SimBatch {
+            group: QueryGroup::new(format!("sim.{name}")),
+            group_index: index,
+            ..self.batch.clone()
+        }
     }
 }
 
@@ -137,7 +168,7 @@ impl BatchFn for SimBatch {
     type Error = BackendFailure;
 
     fn group(&self) -> QueryGroup {
-        QueryGroup::new("sim.rows")
+        self.group.clone()
     }
 
     async fn load(&self, keys: &[u64]) -> Result<HashMap<u64, u64>, BackendFailure> {
@@ -148,6 +179,7 @@ impl BatchFn for SimBatch {
         let call = Msg::Call {
             id,
             batch_size: keys.len(),
+            group: self.group_index,
             reply,
         };
         if self.tx.send(call).is_err() {
@@ -161,7 +193,9 @@ impl BatchFn for SimBatch {
         let result = answer.await;
         guard.armed = false;
         match result {
-            Ok(Ok(())) => Ok(keys.iter().map(|k| (*k, *k)).collect()),
+            Ok(Ok(Answer::Values)) => Ok(keys.iter().map(|k| (*k, *k)).collect()),
+            Ok(Ok(Answer::LoseOne)) => Ok(keys.iter().skip(1).map(|k| (*k, *k)).collect()),
+            Ok(Ok(Answer::Fail)) => Err(BackendFailure::Injected),
             Ok(Err(e)) => Err(e),
             Err(_) => Err(BackendFailure::Stopped),
         }
@@ -173,13 +207,16 @@ impl BatchFn for SimBatch {
 /// the runtime's timer fires (tokio's timer has 1 ms resolution).
 async fn serve(
     mut rx: mpsc::UnboundedReceiver<Msg>,
-    spec: BackendSpec,
+    model_spec: Model,
     mut rng: StdRng,
     start: Instant,
     in_flight: Arc<AtomicUsize>,
 ) {
-    let mut model: ProcessorSharing<(Reply, bool)> =
-        ProcessorSharing::new(spec.capacity.clone(), spec.overload_penalty.clone());
+    let spec = &model_spec;
+    let mut model: ProcessorSharing<(Reply, Answer)> = ProcessorSharing::new(
+        spec.spec.capacity.clone(),
+        spec.spec.overload_penalty.clone(),
+    );
     let model_now = || start.elapsed().as_secs_f64();
     let far = start + Duration::from_secs(365 * 24 * 3600);
     loop {
@@ -196,9 +233,9 @@ async fn serve(
                 let Some(msg) = msg else { break };
                 let now = model_now();
                 deliver(model.advance(now));
-                handle(&mut model, &spec, &mut rng, now, msg);
+                handle(&mut model, spec, &mut rng, now, msg);
                 while let Ok(msg) = rx.try_recv() {
-                    handle(&mut model, &spec, &mut rng, now, msg);
+                    handle(&mut model, spec, &mut rng, now, msg);
                 }
             }
             () = tokio::time::sleep_until(wake) => {
@@ -209,9 +246,25 @@ async fn serve(
     }
 }
 
+/// The backend's parameters and the cost of each query group.
+struct Model {
+    spec: BackendSpec,
+    group_costs: Vec<Schedule>,
+}
+
+impl Model {
+    /// Probability that a call arriving at `now` with `n` calls in service (itself
+    /// included) fails.
+    fn failure_probability(&self, now: f64, n: usize) -> f64 {
+        let c = self.spec.capacity.at(now);
+        let overload = (n as f64 - c).max(0.0) / c;
+        (self.spec.error_rate.at(now) + self.spec.overload_error_rate.at(now) * overload).min(1.0)
+    }
+}
+
 fn handle(
-    model: &mut ProcessorSharing<(Reply, bool)>,
-    spec: &BackendSpec,
+    model: &mut ProcessorSharing<(Reply, Answer)>,
+    m: &Model,
     rng: &mut StdRng,
     now: f64,
     msg: Msg,
@@ -220,18 +273,30 @@ fn handle(
         Msg::Call {
             id,
             batch_size,
+            group,
             reply,
         } => {
-            let full_speed_ms =
-                spec.base_latency_ms.at(now) + spec.per_key_latency_ms.at(now) * batch_size as f64;
+            let spec = &m.spec;
+            let cost = m.group_costs.get(group).map_or(1.0, |c| c.at(now));
+            let full_speed_ms = (spec.base_latency_ms.at(now)
+                + spec.per_key_latency_ms.at(now) * batch_size as f64)
+                * cost;
             let sigma = spec.jitter.at(now);
             let jitter = if sigma > 0.0 {
                 LogNormal::new(0.0, sigma).map_or(1.0, |d| d.sample(rng))
             } else {
                 1.0
             };
-            let fails = rng.random::<f64>() < spec.error_rate.at(now);
-            model.arrive(now, id, full_speed_ms * jitter / 1000.0, (reply, fails));
+            let fails = rng.random::<f64>() < m.failure_probability(now, model.in_flight() + 1);
+            let lose = spec.lose_key_rate.at(now);
+            let answer = if fails {
+                Answer::Fail
+            } else if lose > 0.0 && rng.random::<f64>() < lose {
+                Answer::LoseOne
+            } else {
+                Answer::Values
+            };
+            model.arrive(now, id, full_speed_ms * jitter / 1000.0, (reply, answer));
         }
         Msg::Cancel { id } => {
             model.cancel(now, id);
@@ -239,14 +304,10 @@ fn handle(
     }
 }
 
-fn deliver(done: Vec<super::Completion<(Reply, bool)>>) {
+fn deliver(done: Vec<super::Completion<(Reply, Answer)>>) {
     for c in done {
-        let (reply, fails) = c.payload;
-        let _ = reply.send(if fails {
-            Err(BackendFailure::Injected)
-        } else {
-            Ok(())
-        });
+        let (reply, answer) = c.payload;
+        let _ = reply.send(Ok(answer));
     }
 }
 
@@ -263,13 +324,15 @@ mod tests {
             overload_penalty: Schedule::constant(0.5),
             jitter: Schedule::constant(0.0),
             error_rate: Schedule::constant(error_rate),
+            overload_error_rate: Schedule::constant(0.0),
+            lose_key_rate: Schedule::constant(0.0),
         }
     }
 
     /// `n` callers each calling with 20 keys (6 ms at full speed) back to back for 10 s.
     async fn calls_per_s(n: usize, capacity: f64) -> f64 {
         let start = Instant::now();
-        let backend = SimBackend::spawn(&spec(capacity, 0.0), 1, start);
+        let backend = SimBackend::spawn(&spec(capacity, 0.0), &[], 1, start);
         let mut callers = tokio::task::JoinSet::new();
         for _ in 0..n {
             let f = backend.batch_fn();
@@ -312,7 +375,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn injected_errors_arrive_after_the_service_time() {
         let start = Instant::now();
-        let backend = SimBackend::spawn(&spec(4.0, 1.0), 1, start);
+        let backend = SimBackend::spawn(&spec(4.0, 1.0), &[], 1, start);
         let result = backend.batch_fn().load(&[1, 2]).await;
         assert_eq!(result, Err(BackendFailure::Injected));
         assert!(start.elapsed() >= Duration::from_micros(4200));
@@ -321,7 +384,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_dropped_call_leaves_the_backend() {
         let start = Instant::now();
-        let backend = SimBackend::spawn(&spec(1.0, 0.0), 1, start);
+        let backend = SimBackend::spawn(&spec(1.0, 0.0), &[], 1, start);
         let f = backend.batch_fn();
         let slow = tokio::time::timeout(Duration::from_millis(2), f.load(&[1])).await;
         assert!(slow.is_err());

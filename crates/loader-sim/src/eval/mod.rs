@@ -1,0 +1,29 @@
+//! `loader-sim eval`: strategies judged on scenarios generated from families, by seed,
+//! against each scenario's per-phase oracle. See `docs/sim/evaluation.md`.
+//!
+//! - `runner.rs`: [`evaluate`] runs every (family, seed) on a pool of threads: the scenario
+//!   ([`scenario_of`]), its oracle ([`oracle_of`], cached on disk), every strategy.
+//! - `score.rs`: [`score`] compares one run with the oracle ([`RunScore`], the JSON row).
+//! - `summary.rs`: [`Summary`] of many runs (median, p10, worst, ...).
+//! - `targets.rs`: issue 17's targets, [`judge`]d on a summary.
+//! - `table.rs` and `plot.rs`: the report as Markdown and as SVG.
+
+mod plot;
+mod runner;
+mod score;
+mod summary;
+mod table;
+mod targets;
+
+pub use plot::plot_goodput;
+pub use runner::{
+    EvalOptions, EvalReport, FamilyInfo, HELD_OUT_START, SeedRange, StrategyTargets, SummaryRow,
+    evaluate, oracle_of, scenario_of,
+};
+pub use score::{
+    ChangeScore, MIN_REQUESTS, P99_WITHIN, PhaseScore, RECONVERGE_SHARE, RECONVERGE_WINDOW,
+    RunScore, reconvergence, score,
+};
+pub use summary::{Summary, quantile};
+pub use table::{families, headline, tables};
+pub use targets::{BASELINES, MIN_SCENARIOS, Target, judge};

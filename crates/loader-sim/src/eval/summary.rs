@@ -1,0 +1,113 @@
+//! Figures over many runs: a family's, or all of them, for one strategy.
+
+use serde::{Deserialize, Serialize};
+
+use super::{P99_WITHIN, RunScore};
+
+/// The `p`-quantile (`0..=1`) by nearest rank: the `ceil(p * n)`-th smallest value (the
+/// smallest for `p = 0`). `None` for no value.
+///
+/// ```
+/// use loader_sim::eval::quantile;
+/// let v = [5.0, 1.0, 4.0, 2.0, 3.0, 6.0, 7.0, 8.0, 9.0, 10.0];
+/// assert_eq!(quantile(&v, 0.5), Some(5.0));
+/// assert_eq!(quantile(&v, 0.1), Some(1.0));
+/// assert_eq!(quantile(&v, 0.9), Some(9.0));
+/// assert_eq!(quantile(&v, 0.0), Some(1.0));
+/// assert_eq!(quantile(&[], 0.5), None);
+/// ```
+pub fn quantile(values: &[f64], p: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let rank = (p * v.len() as f64).ceil() as usize;
+    Some(v[rank.clamp(1, v.len()) - 1])
+}
+
+/// A strategy's figures over a set of runs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Runs (scenarios).
+    pub runs: usize,
+    /// Goodput over the per-phase oracle's: median.
+    pub goodput_median: f64,
+    /// 10th percentile.
+    pub goodput_p10: f64,
+    /// Lowest.
+    pub goodput_worst: f64,
+    /// Goodput over the best single fixed limit's: median.
+    pub single_fixed_median: f64,
+    /// Steady phases whose p99 could be compared with the oracle's.
+    pub p99_phases: usize,
+    /// Of those, phases with p99 at most [`P99_WITHIN`] times the oracle's.
+    pub p99_within: usize,
+    /// `p99_within / p99_phases` (1 when no phase could be compared).
+    pub p99_share: f64,
+    /// Median p99 ratio over those phases.
+    pub p99_ratio_median: Option<f64>,
+    /// Changes judged for reconvergence.
+    pub changes: usize,
+    /// Reconvergence time, median, s (a change never settled counts with the rest of its
+    /// phase, a lower bound).
+    pub reconverge_median_s: Option<f64>,
+    /// Reconvergence time, 90th percentile, s.
+    pub reconverge_p90_s: Option<f64>,
+    /// Changes after which the limit never settled in the band.
+    pub not_reconverged: usize,
+    /// Steady phases whose limit spread was measured.
+    pub cv_phases: usize,
+    /// Median over those phases of the limit's CV.
+    pub limit_cv_median: Option<f64>,
+    /// Runs that lost something (must be 0).
+    pub lost: usize,
+}
+
+impl Summary {
+    /// The figures of `runs`.
+    pub fn of<'a>(runs: impl IntoIterator<Item = &'a RunScore>) -> Self {
+        let runs: Vec<&RunScore> = runs.into_iter().collect();
+        let goodput: Vec<f64> = runs.iter().map(|r| r.oracle_ratio).collect();
+        let single: Vec<f64> = runs.iter().map(|r| r.single_fixed_ratio).collect();
+        let p99: Vec<f64> = runs
+            .iter()
+            .flat_map(|r| r.phases.iter().filter_map(|p| p.p99_ratio))
+            .collect();
+        let within = p99.iter().filter(|&&r| r <= P99_WITHIN).count();
+        let reconverge: Vec<f64> = runs
+            .iter()
+            .flat_map(|r| r.changes.iter().map(|c| c.seconds))
+            .collect();
+        let cv: Vec<f64> = runs
+            .iter()
+            .flat_map(|r| r.phases.iter().map(|p| p.limit_cv))
+            .collect();
+        Self {
+            runs: runs.len(),
+            goodput_median: quantile(&goodput, 0.5).unwrap_or(0.0),
+            goodput_p10: quantile(&goodput, 0.1).unwrap_or(0.0),
+            goodput_worst: quantile(&goodput, 0.0).unwrap_or(0.0),
+            single_fixed_median: quantile(&single, 0.5).unwrap_or(0.0),
+            p99_phases: p99.len(),
+            p99_within: within,
+            p99_share: if p99.is_empty() {
+                1.0
+            } else {
+                within as f64 / p99.len() as f64
+            },
+            p99_ratio_median: quantile(&p99, 0.5),
+            changes: reconverge.len(),
+            reconverge_median_s: quantile(&reconverge, 0.5),
+            reconverge_p90_s: quantile(&reconverge, 0.9),
+            not_reconverged: runs
+                .iter()
+                .flat_map(|r| &r.changes)
+                .filter(|c| !c.reconverged)
+                .count(),
+            cv_phases: cv.len(),
+            limit_cv_median: quantile(&cv, 0.5),
+            lost: runs.iter().filter(|r| !r.nothing_lost).count(),
+        }
+    }
+}
