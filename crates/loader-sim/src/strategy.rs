@@ -124,6 +124,9 @@ pub fn build(
 ) -> Result<Box<dyn ScalingStrategy>, String> {
     // Connect a tunable strategy here, before the built-in ones:
     // "law" => return Ok(Box::new(Law::new(config, overrides.apply(&Tuning::default())?))),
+    if name == "schedule" {
+        return schedule(overrides).map(|s| Box::new(s) as Box<dyn ScalingStrategy>);
+    }
     let kind: StrategyKind = name.parse().map_err(|e| format!("{e}"))?;
     if !overrides.is_empty() {
         return Err(format!(
@@ -132,6 +135,28 @@ pub fn build(
         ));
     }
     Ok(kind.build(config))
+}
+
+/// `schedule[0=4,20=16]`: limit 4 from 0 s, 16 from 20 s (an oracle's limits, replayed).
+fn schedule(overrides: &Overrides) -> Result<crate::oracle::ScheduledLimit, String> {
+    let mut steps = Vec::new();
+    for (at, limit) in overrides.iter() {
+        let at: f64 = at
+            .parse()
+            .ok()
+            .filter(|t: &f64| t.is_finite() && *t >= 0.0)
+            .ok_or_else(|| format!("schedule: `{at}` is not a time in seconds"))?;
+        let limit: usize = limit
+            .parse()
+            .ok()
+            .filter(|l| *l > 0)
+            .ok_or_else(|| format!("schedule: `{limit}` is not a limit"))?;
+        steps.push((std::time::Duration::from_secs_f64(at), limit));
+    }
+    if steps.is_empty() {
+        return Err("schedule needs at least one AT_S=LIMIT, e.g. schedule[0=4,20=16]".into());
+    }
+    Ok(crate::oracle::ScheduledLimit::new(steps))
 }
 
 /// A strategy to run: a name known to [`build`], and its overrides. Written `name` or
@@ -148,8 +173,8 @@ pub fn build(
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StrategySpec {
-    /// The strategy's name: `adaptive`, `aimd`, `vegas`, `gradient2`, `fixed:N`, or one
-    /// connected in [`build`].
+    /// The strategy's name: `adaptive`, `aimd`, `vegas`, `gradient2`, `fixed:N`,
+    /// `schedule` (overrides `AT_S=LIMIT`), or one connected in [`build`].
     pub name: String,
     /// Its tuning overrides.
     pub overrides: Overrides,

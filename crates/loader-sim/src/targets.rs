@@ -364,6 +364,7 @@ mod tests {
                     latency: latency(p99, count),
                 })
                 .collect(),
+            phase_latency: Vec::new(),
         }
     }
 

@@ -138,19 +138,8 @@ pub(crate) fn main(args: &EvalArgs) -> anyhow::Result<()> {
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
-    let cache = (!args.no_cache).then(|| OracleCache::new(&args.cache_dir));
-    if args.refresh_oracle
-        && let Some(c) = &cache
-    {
-        // a fresh directory per refresh would leave stale files; removing the family's
-        // files is enough: get() then misses and put() rewrites them
-        for f in &families {
-            for seed in seeds.clone() {
-                let path = c.dir().join(format!("{}_{seed}.json", f.name));
-                let _ = std::fs::remove_file(path);
-            }
-        }
-    }
+    let cache = (!args.no_cache)
+        .then(|| OracleCache::new(&args.cache_dir).refreshing(args.refresh_oracle));
     let range = eval::SeedRange::of(&seeds);
     let scenarios = families.len() as u64 * (seeds.end - seeds.start);
     eprintln!(

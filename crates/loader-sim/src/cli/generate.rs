@@ -66,7 +66,7 @@ pub(crate) fn main(args: &GenerateArgs) -> anyhow::Result<()> {
                 "cached".to_string()
             }
         );
-        println!("| phase | from s | to s | capacity | best fixed limit | band | keys/s | p99 ms | limits tried |\n|---:|---:|---:|---:|---:|---|---:|---:|---|");
+        println!("| phase | from s | to s | capacity | offered / served | best fixed limit | band | keys/s | p99 ms | limits tried |\n|---:|---:|---:|---:|---:|---:|---|---:|---:|---|");
         for p in &oracle.phases {
             let tried: Vec<String> = p
                 .search
@@ -75,11 +75,15 @@ pub(crate) fn main(args: &GenerateArgs) -> anyhow::Result<()> {
                 .map(|t| format!("{}: {:.0}", t.limit, t.keys_per_s))
                 .collect();
             println!(
-                "| {} | {:.1} | {:.1} | {} | {} | {}-{} | {:.0} | {:.1} | {} |",
+                "| {} | {:.1} | {:.1} | {} | {} | {} | {}-{} | {:.0} | {:.1} | {} |",
                 p.phase.index,
                 p.phase.from_s,
                 p.phase.to_s,
                 p.capacity,
+                p.offered_keys_per_s.map_or_else(
+                    || "closed loop".to_string(),
+                    |o| format!("{:.2}x", o / p.search.keys_per_s.max(1e-9))
+                ),
                 p.search.limit,
                 p.search.band.0,
                 p.search.band.1,

@@ -17,7 +17,8 @@ mod targets;
 
 pub use plot::plot_goodput;
 pub use runner::{
-    EvalOptions, EvalReport, FamilyInfo, HELD_OUT_START, SeedRange, StrategyTargets, SummaryRow,
+    EvalOptions, EvalReport, FamilyInfo, HELD_OUT_START, OraclePhase, ScenarioOracle, SeedRange,
+    StrategyTargets, SummaryRow,
     evaluate, oracle_of, scenario_of,
 };
 pub use score::{

@@ -102,6 +102,61 @@ pub struct SummaryRow {
     pub summary: Summary,
 }
 
+/// One scenario's oracle, as the report shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioOracle {
+    /// `<family>#<seed>`.
+    pub scenario: String,
+    /// Per phase: start (s), capacity, best fixed limit, band, and for an open loop the
+    /// offered load over the optimum's goodput.
+    pub phases: Vec<OraclePhase>,
+    /// The per-phase oracle run's goodput, keys/s.
+    pub keys_per_s: f64,
+    /// The best single fixed limit.
+    pub single_limit: usize,
+    /// Its goodput, keys/s.
+    pub single_keys_per_s: f64,
+}
+
+/// One phase of a [`ScenarioOracle`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct OraclePhase {
+    /// Start, s.
+    pub from_s: f64,
+    /// The backend's capacity.
+    pub capacity: f64,
+    /// The best fixed limit.
+    pub limit: usize,
+    /// The band.
+    pub band: (usize, usize),
+    /// Open loop: offered keys/s over the optimum's goodput.
+    pub overload: Option<f64>,
+}
+
+impl ScenarioOracle {
+    fn of(o: &Oracle) -> Self {
+        Self {
+            scenario: o.scenario.clone(),
+            phases: o
+                .phases
+                .iter()
+                .map(|p| OraclePhase {
+                    from_s: p.phase.from_s,
+                    capacity: p.capacity,
+                    limit: p.search.limit,
+                    band: p.search.band,
+                    overload: p
+                        .offered_keys_per_s
+                        .map(|k| k / p.search.keys_per_s.max(1e-9)),
+                })
+                .collect(),
+            keys_per_s: o.run.keys_per_s,
+            single_limit: o.single_limit,
+            single_keys_per_s: o.single.keys_per_s,
+        }
+    }
+}
+
 /// A strategy's targets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StrategyTargets {
@@ -136,6 +191,8 @@ pub struct EvalReport {
     pub targets: Vec<StrategyTargets>,
     /// Every run.
     pub runs: Vec<RunScore>,
+    /// Every scenario's oracle.
+    pub oracles: Vec<ScenarioOracle>,
     /// Oracles computed in this evaluation.
     pub oracles_computed: usize,
     /// Oracles read from the cache.
@@ -205,6 +262,7 @@ pub fn oracle_of(
 }
 
 struct Done {
+    oracle: ScenarioOracle,
     scores: Vec<RunScore>,
     computed: bool,
     simulated_s: f64,
@@ -237,6 +295,7 @@ fn one(options: &EvalOptions, family: &Family, seed: u64) -> Result<Done, SimErr
         ));
     }
     Ok(Done {
+        oracle: ScenarioOracle::of(&oracle),
         scores,
         computed,
         simulated_s,
@@ -294,6 +353,7 @@ pub fn evaluate(options: &EvalOptions) -> Result<EvalReport, SimError> {
         }
     });
     let mut runs = Vec::new();
+    let mut oracles = Vec::new();
     let (mut computed, mut cached, mut simulated_s) = (0, 0, 0.0);
     for result in results.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().flatten() {
         let done = result?;
@@ -304,6 +364,7 @@ pub fn evaluate(options: &EvalOptions) -> Result<EvalReport, SimError> {
         }
         simulated_s += done.simulated_s;
         runs.extend(done.scores);
+        oracles.push(done.oracle);
     }
 
     let strategies: Vec<String> = options.strategies.iter().map(|s| s.to_string()).collect();
@@ -371,6 +432,7 @@ pub fn evaluate(options: &EvalOptions) -> Result<EvalReport, SimError> {
         summaries,
         targets,
         runs,
+        oracles,
         oracles_computed: computed,
         oracles_cached: cached,
         wall_time_s: started.elapsed().as_secs_f64(),

@@ -8,8 +8,9 @@ use crate::{
     oracle::{ORACLE_KIND, Oracle},
 };
 
-/// A steady phase's p99 is compared with the oracle's only when both answered at least this
-/// many requests with values in it (a p99 of fewer is noise).
+/// A steady phase's p99 is compared with the oracle's only when the oracle answered at least
+/// this many requests with values in it (a p99 of fewer is noise); a strategy that answered
+/// fewer where the oracle answered that many misses the latency target there.
 pub const MIN_REQUESTS: u64 = 100;
 
 /// A steady phase passes the latency target when its p99 is at most this multiple of the
@@ -43,6 +44,9 @@ pub struct PhaseScore {
     pub oracle_p99_ms: f64,
     /// `p99_ms / oracle_p99_ms`; `None` when either served fewer than [`MIN_REQUESTS`].
     pub p99_ratio: Option<f64>,
+    /// Whether the p99 is within [`P99_WITHIN`] of the oracle's: `None` when the oracle
+    /// served fewer than [`MIN_REQUESTS`] (not judged), `false` when the strategy did.
+    pub p99_within: Option<bool>,
     /// Mean limit.
     pub limit_mean: f64,
     /// Standard deviation over mean of the limit.
@@ -144,10 +148,12 @@ pub fn reconvergence(
     let last_bad = inside
         .windows(RECONVERGE_WINDOW)
         .rposition(|w| w.iter().filter(|&&x| x).count() < need);
+    // sample times are multiples of 100 ms: keep the figure free of rounding noise
+    let ms = |s: f64| (s * 1000.0).round() / 1000.0;
     Some(match last_bad {
-        None => (after[0].t_s - at_s, true),
-        Some(b) if b + RECONVERGE_WINDOW < after.len() => (after[b + 1].t_s - at_s, true),
-        Some(_) => (end_s - at_s, false),
+        None => (ms(after[0].t_s - at_s), true),
+        Some(b) if b + RECONVERGE_WINDOW < after.len() => (ms(after[b + 1].t_s - at_s), true),
+        Some(_) => (ms(end_s - at_s), false),
     })
 }
 
@@ -174,6 +180,7 @@ pub fn score(family: &str, seed: u64, oracle: &Oracle, run: &RunDigest, warmup_s
             continue;
         };
         let comparable = mine.ok >= MIN_REQUESTS && theirs.ok >= MIN_REQUESTS;
+        let ratio = comparable.then(|| mine.p99_ms / theirs.p99_ms.max(1e-9));
         phases.push(PhaseScore {
             index: p.index,
             from_s: mine.from_s,
@@ -183,7 +190,8 @@ pub fn score(family: &str, seed: u64, oracle: &Oracle, run: &RunDigest, warmup_s
             goodput_ratio: mine.keys_per_s / theirs.keys_per_s.max(1e-9),
             p99_ms: mine.p99_ms,
             oracle_p99_ms: theirs.p99_ms,
-            p99_ratio: comparable.then(|| mine.p99_ms / theirs.p99_ms.max(1e-9)),
+            p99_ratio: ratio,
+            p99_within: (theirs.ok >= MIN_REQUESTS).then(|| ratio.is_some_and(|r| r <= P99_WITHIN)),
             limit_mean: mine.limit_mean,
             limit_cv: mine.limit_cv,
         });
@@ -249,7 +257,7 @@ mod tests {
         let p = points(&[8; 30]);
         let (s, ok) = reconvergence(&p, 10.0, 13.0, (7, 9)).unwrap();
         assert!(ok);
-        assert!((s - 0.1).abs() < 1e-9, "{s}");
+        assert_eq!(s, 0.1);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{P99_WITHIN, RunScore};
+use super::RunScore;
 
 /// The `p`-quantile (`0..=1`) by nearest rank: the `ceil(p * n)`-th smallest value (the
 /// smallest for `p = 0`). `None` for no value.
@@ -39,13 +39,14 @@ pub struct Summary {
     pub goodput_worst: f64,
     /// Goodput over the best single fixed limit's: median.
     pub single_fixed_median: f64,
-    /// Steady phases whose p99 could be compared with the oracle's.
+    /// Steady phases whose p99 was judged (the oracle answered enough requests there).
     pub p99_phases: usize,
-    /// Of those, phases with p99 at most [`P99_WITHIN`] times the oracle's.
+    /// Of those, phases with p99 at most [`P99_WITHIN`](super::P99_WITHIN) times the oracle's (a strategy that
+    /// answered too few requests there to have a p99 is not within).
     pub p99_within: usize,
     /// `p99_within / p99_phases` (1 when no phase could be compared).
     pub p99_share: f64,
-    /// Median p99 ratio over those phases.
+    /// Median p99 ratio over the phases where both answered enough requests.
     pub p99_ratio_median: Option<f64>,
     /// Changes judged for reconvergence.
     pub changes: usize,
@@ -74,7 +75,11 @@ impl Summary {
             .iter()
             .flat_map(|r| r.phases.iter().filter_map(|p| p.p99_ratio))
             .collect();
-        let within = p99.iter().filter(|&&r| r <= P99_WITHIN).count();
+        let judged: Vec<bool> = runs
+            .iter()
+            .flat_map(|r| r.phases.iter().filter_map(|p| p.p99_within))
+            .collect();
+        let within = judged.iter().filter(|&&w| w).count();
         let reconverge: Vec<f64> = runs
             .iter()
             .flat_map(|r| r.changes.iter().map(|c| c.seconds))
@@ -89,12 +94,12 @@ impl Summary {
             goodput_p10: quantile(&goodput, 0.1).unwrap_or(0.0),
             goodput_worst: quantile(&goodput, 0.0).unwrap_or(0.0),
             single_fixed_median: quantile(&single, 0.5).unwrap_or(0.0),
-            p99_phases: p99.len(),
+            p99_phases: judged.len(),
             p99_within: within,
-            p99_share: if p99.is_empty() {
+            p99_share: if judged.is_empty() {
                 1.0
             } else {
-                within as f64 / p99.len() as f64
+                within as f64 / judged.len() as f64
             },
             p99_ratio_median: quantile(&p99, 0.5),
             changes: reconverge.len(),

@@ -93,35 +93,40 @@ impl Drawer {
     }
 }
 
-/// Full-speed cost of one request's calls, ms of one capacity slot, at `t_s`: one call per
-/// group it loads, weighted by the group's share.
-fn request_cost_ms(s: &Scenario, t_s: f64) -> f64 {
+/// Full-speed cost of one request's calls, ms of one capacity slot, at `t_s`, its keys
+/// riding in batches of `batch(keys, cost)` keys per group, weighted by the group's share.
+fn request_cost_ms(s: &Scenario, t_s: f64, batch: impl Fn(f64, f64) -> f64) -> f64 {
     let b = &s.backend;
     let (base, per_key) = (b.base_latency_ms.at(t_s), b.per_key_latency_ms.at(t_s));
-    let call = |keys: f64, cost: f64| cost * (base + per_key * keys);
+    let level = |keys: f64, cost: f64| {
+        let n = batch(keys, cost).max(1.0);
+        keys * cost * (base / n + per_key)
+    };
     if s.groups.is_empty() {
-        return call(s.load.keys_per_request.at(t_s), 1.0);
+        return level(s.load.keys_per_request.at(t_s), 1.0);
     }
     s.groups
         .iter()
         .map(|g| {
             let keys = g.keys.as_ref().unwrap_or(&s.load.keys_per_request).at(t_s);
-            g.share.at(t_s) * call(keys, g.cost.at(t_s))
+            g.share.at(t_s) * level(keys, g.cost.at(t_s))
         })
         .sum()
 }
 
 /// The backend's nominal request throughput at `t_s`, requests/s: `capacity` calls at once,
-/// each request costing the full-speed service time of one call per group it loads (no
-/// batching: the engine's batches serve somewhat more, so an overload drawn against this
-/// basis is an upper bound of the real one). The basis of `per = "capacity_rps"`.
+/// each carrying the batch the engine aims for (the most keys whose full-speed time stays
+/// within `target_response_time`, at most `max_batch_size`, at least one request's keys).
+/// The engine's batches under overload are often smaller, so this is an upper bound of what
+/// it serves, and an overload drawn against it (`per = "capacity_rps"`) is at least that
+/// overload. The basis of `per = "capacity_rps"`.
 ///
 /// ```
 /// let s = loader_sim::Scenario::from_toml_str(r#"
 ///     duration_s = 10
 ///     [backend]
 ///     capacity = 16
-///     base_latency_ms = 4.0
+///     base_latency_ms = 5.0
 ///     per_key_latency_ms = 0.5
 ///     [load]
 ///     mode = "open"
@@ -130,20 +135,39 @@ fn request_cost_ms(s: &Scenario, t_s: f64) -> f64 {
 ///     key_space = 1000000
 ///     request_timeout_ms = 2000
 /// "#).unwrap();
-/// // one call of 4 + 5 * 0.5 = 6.5 ms per request, 16 at once
-/// assert!((loader_sim::family::nominal_rps(&s, 0.0) - 16.0 / 0.0065).abs() < 1e-6);
+/// // batches of 40 keys (5 + 0.5 * 40 = 25 ms): 8 requests per call of 25 ms, 16 at once
+/// let rps = loader_sim::family::nominal_rps(&s, 0.0);
+/// assert!((rps - 16.0 * 8.0 / 0.025).abs() < 1e-6, "{rps}");
 /// ```
 pub fn nominal_rps(s: &Scenario, t_s: f64) -> f64 {
-    s.backend.capacity.at(t_s) * 1000.0 / request_cost_ms(s, t_s)
+    let config = s.engine_config();
+    let target_ms = config.target_response_time.as_secs_f64() * 1000.0;
+    let max_batch = config.max_batch_size as f64;
+    let b = &s.backend;
+    let (base, per_key) = (b.base_latency_ms.at(t_s), b.per_key_latency_ms.at(t_s));
+    let batch = |keys: f64, cost: f64| {
+        let fits = if per_key > 0.0 {
+            ((target_ms / cost - base) / per_key).floor()
+        } else {
+            max_batch
+        };
+        fits.min(max_batch).max(keys)
+    };
+    b.capacity.at(t_s) * 1000.0 / request_cost_ms(s, t_s, batch)
 }
 
-/// Batch size at which [`keys_per_s_bound`] prices the backend.
+/// Largest batch [`keys_per_s_bound`] assumes.
 const BUDGET_BATCH: f64 = 200.0;
 
-/// The most keys per second the backend could serve in `s`: at capacity, with batches of
-/// [`BUDGET_BATCH`] keys of its cheapest group, at the fastest moment of the run.
+/// An estimate of the most keys per second `s` makes the engine handle at its busiest
+/// moment. Closed loop: what the backend serves with the limit at the capacity,
+/// `C * B / (cost * (base + per_key * B))` for batches of `B` keys, the keys of every
+/// client's request spread over the capacity (at most [`BUDGET_BATCH`]), `cost` the
+/// cheapest group's. Open loop: what it is offered, `rate * keys` (a refused request costs
+/// the engine work too).
 pub fn keys_per_s_bound(s: &Scenario) -> f64 {
     let b = &s.backend;
+    let l = &s.load;
     let mut times = vec![0.0];
     times.extend(s.change_times());
     times
@@ -155,11 +179,30 @@ pub fn keys_per_s_bound(s: &Scenario) -> f64 {
                 .map(|g| g.cost.at(t))
                 .fold(f64::INFINITY, f64::min);
             let cost = if cheapest.is_finite() { cheapest } else { 1.0 };
-            let per_key_ms =
-                cost * (b.per_key_latency_ms.at(t) + b.base_latency_ms.at(t) / BUDGET_BATCH);
-            b.capacity.at(t) * 1000.0 / per_key_ms.max(1e-9)
+            let c = b.capacity.at(t);
+            let keys = keys_per_request(s, t);
+            match l.mode {
+                crate::LoadMode::Closed => {
+                    let batch = (l.clients.at(t) * keys / c).clamp(1.0, BUDGET_BATCH);
+                    let call_ms =
+                        cost * (b.base_latency_ms.at(t) + b.per_key_latency_ms.at(t) * batch);
+                    c * batch * 1000.0 / call_ms.max(1e-9)
+                }
+                crate::LoadMode::Open => l.rate_per_s.at(t) * keys,
+            }
         })
         .fold(0.0, f64::max)
+}
+
+/// Keys one request loads on average at `t_s`.
+pub(crate) fn keys_per_request(s: &Scenario, t_s: f64) -> f64 {
+    if s.groups.is_empty() {
+        return s.load.keys_per_request.at(t_s);
+    }
+    s.groups
+        .iter()
+        .map(|g| g.share.at(t_s) * g.keys.as_ref().unwrap_or(&s.load.keys_per_request).at(t_s))
+        .sum()
 }
 
 /// Builds the schedule of `param` from its base value and its changes.
@@ -331,11 +374,28 @@ pub fn generate(family: &Family, seed: u64) -> Result<Generated, SimError> {
     for (param, base) in params.iter().filter(|(p, _)| !relative(p)) {
         fill(&mut scenario, param, *base, &events, family, seed)?;
     }
+    for (param, base) in params.iter().filter(|(p, _)| relative(p)) {
+        fill(&mut scenario, param, *base, &events, family, seed)?;
+    }
+    // The budget: slow every call down until the run cannot serve more than
+    // `max_keys_per_s`. An open-loop rate drawn against the nominal capacity slows down
+    // with it (it stays the same multiple of the capacity).
     let scale = keys_per_s_bound(&scenario) / family.max_keys_per_s;
     if scale > 1.0 {
-        for param in ["backend.base_latency_ms", "backend.per_key_latency_ms"] {
-            let s = scenario.schedule_mut(param).expect("a backend parameter");
-            *s = Schedule::steps(s.points().iter().map(|(t, v)| (*t, v * scale)).collect())
+        let mut scaled = vec!["backend.base_latency_ms", "backend.per_key_latency_ms"];
+        let rate_is_relative = params
+            .iter()
+            .any(|(p, r)| p == "load.rate_per_s" && r.per == Some(Basis::CapacityRps))
+            || events.iter().any(|(p, e)| {
+                p == "load.rate_per_s" && e.value.is_some_and(|v| v.per == Some(Basis::CapacityRps))
+            });
+        if rate_is_relative {
+            scaled.push("load.rate_per_s");
+        }
+        for param in scaled {
+            let by = if param == "load.rate_per_s" { 1.0 / scale } else { scale };
+            let s = scenario.schedule_mut(param).expect("a known parameter");
+            *s = Schedule::steps(s.points().iter().map(|(t, v)| (*t, v * by)).collect())
                 .expect("scaling keeps the steps valid");
         }
         d.draws.push(Drawn {
@@ -343,9 +403,6 @@ pub fn generate(family: &Family, seed: u64) -> Result<Generated, SimError> {
             value: scale,
             range: (1.0, f64::INFINITY),
         });
-    }
-    for (param, base) in params.iter().filter(|(p, _)| relative(p)) {
-        fill(&mut scenario, param, *base, &events, family, seed)?;
     }
     scenario.validate().map_err(|e| {
         SimError::Invalid(format!(

@@ -36,5 +36,6 @@ mod generate;
 mod spec;
 
 pub use draw::{Basis, Dist, Draw};
+pub(crate) use generate::keys_per_request;
 pub use generate::{Drawn, Generated, generate, keys_per_s_bound, nominal_rps};
 pub use spec::{ChangeDraw, Family, GroupDraws, LoadDraws};

@@ -21,14 +21,16 @@ pub struct Family {
     pub duration_s: f64,
     /// Seconds excluded from the figures.
     pub warmup_s: f64,
-    /// Simulation budget: when the backend could serve more keys per second than this (see
-    /// [`keys_per_s_bound`](super::keys_per_s_bound)), its latencies are scaled up until it
-    /// cannot. It bounds a run's cost; the shape of the goodput curve, and so the best
-    /// limit, does not depend on the time scale. By default, this is 30,000.
+    /// Simulation budget: when a scenario would serve more keys per second than this (see
+    /// [`keys_per_s_bound`](super::keys_per_s_bound)), its latencies are scaled up (and a
+    /// relative open-loop rate down) until it would not. A run's cost grows with the keys
+    /// it serves; this keeps a 200-scenario evaluation within minutes. By default, this is
+    /// 100,000.
     #[serde(default = "budget")]
     pub max_keys_per_s: f64,
     /// The backend's parameters: `capacity`, `base_latency_ms`, `per_key_latency_ms`,
-    /// `overload_penalty`, `jitter`, `error_rate`, `overload_error_rate`.
+    /// `overload_penalty`, `jitter`, `error_rate`, `overload_error_rate` (and
+    /// `lose_key_rate`, a fault injected to test the accounting).
     pub backend: BTreeMap<String, Draw>,
     /// The offered load.
     pub load: LoadDraws,
@@ -63,7 +65,7 @@ fn yes() -> bool {
 }
 
 fn budget() -> f64 {
-    30_000.0
+    100_000.0
 }
 
 /// One query group's draws.
@@ -105,7 +107,7 @@ pub struct ChangeDraw {
 }
 
 /// Backend parameters a family may draw, with their default.
-pub(crate) const BACKEND: [(&str, Option<f64>); 7] = [
+pub(crate) const BACKEND: [(&str, Option<f64>); 8] = [
     ("capacity", None),
     ("base_latency_ms", None),
     ("per_key_latency_ms", Some(0.0)),
@@ -113,6 +115,7 @@ pub(crate) const BACKEND: [(&str, Option<f64>); 7] = [
     ("jitter", Some(0.0)),
     ("error_rate", Some(0.0)),
     ("overload_error_rate", Some(0.0)),
+    ("lose_key_rate", Some(0.0)),
 ];
 
 /// Load parameters a family may draw, with their default.

@@ -17,6 +17,7 @@ pub const ENGINE_FINGERPRINT: &str = env!("LOADER_SIM_ENGINE_FINGERPRINT");
 #[derive(Debug, Clone)]
 pub struct OracleCache {
     dir: PathBuf,
+    refresh: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -40,7 +41,18 @@ pub fn key(scenario: &Scenario, options: SearchOptions) -> String {
 impl OracleCache {
     /// A cache in `dir` (created on the first write).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+        Self {
+            dir: dir.into(),
+            refresh: false,
+        }
+    }
+
+    /// With `true`, [`get`](Self::get) finds nothing: every oracle is computed again (and
+    /// written). By default, this is `false`.
+    #[must_use]
+    pub fn refreshing(mut self, refresh: bool) -> Self {
+        self.refresh = refresh;
+        self
     }
 
     /// The directory.
@@ -48,7 +60,8 @@ impl OracleCache {
         &self.dir
     }
 
-    fn path(&self, scenario: &Scenario) -> PathBuf {
+    /// One file per scenario and key: `<family>_<seed>-<key hash>.json`.
+    fn path(&self, scenario: &Scenario, key: &str) -> PathBuf {
         let name: String = scenario
             .name
             .chars()
@@ -60,15 +73,20 @@ impl OracleCache {
                 }
             })
             .collect();
-        self.dir.join(format!("{name}.json"))
+        let hash = fnv(key.as_bytes()) & 0xffff_ffff;
+        self.dir.join(format!("{name}-{hash:08x}.json"))
     }
 
     /// The cached oracle of `scenario`, if it was computed for this very scenario, these
     /// options and this code.
     pub fn get(&self, scenario: &Scenario, options: SearchOptions) -> Option<Oracle> {
-        let text = std::fs::read_to_string(self.path(scenario)).ok()?;
+        if self.refresh {
+            return None;
+        }
+        let key = key(scenario, options);
+        let text = std::fs::read_to_string(self.path(scenario, &key)).ok()?;
         let entry: Entry = serde_json::from_str(&text).ok()?;
-        (entry.key == key(scenario, options)).then_some(entry.oracle)
+        (entry.key == key).then_some(entry.oracle)
     }
 
     /// Stores `oracle` (written to a temporary file, then renamed: a reader never sees half
@@ -79,14 +97,15 @@ impl OracleCache {
         options: SearchOptions,
         oracle: &Oracle,
     ) -> Result<(), SimError> {
-        let path = self.path(scenario);
+        let key = key(scenario, options);
+        let path = self.path(scenario, &key);
         let write = |source| SimError::Write {
             path: path.clone(),
             source,
         };
         std::fs::create_dir_all(&self.dir).map_err(write)?;
         let entry = Entry {
-            key: key(scenario, options),
+            key,
             oracle: oracle.clone(),
         };
         let text = serde_json::to_string(&entry).map_err(|e| write(std::io::Error::other(e)))?;

@@ -23,6 +23,9 @@ pub struct PhaseOracle {
     pub phase: Phase,
     /// The backend's capacity during the phase.
     pub capacity: f64,
+    /// Open loop: keys/s offered during the phase (over the optimum's goodput, the
+    /// overload factor). `None` for a closed loop.
+    pub offered_keys_per_s: Option<f64>,
     /// The search on the phase's conditions held steady.
     pub search: Search,
 }
@@ -94,6 +97,10 @@ pub fn compute(scenario: &Scenario, options: SearchOptions) -> Result<Oracle, Si
         out.push(PhaseOracle {
             phase: *phase,
             capacity,
+            offered_keys_per_s: (scenario.load.mode == crate::LoadMode::Open).then(|| {
+                scenario.load.rate_per_s.at(phase.from_s)
+                    * crate::family::keys_per_request(scenario, phase.from_s)
+            }),
             search: found,
         });
     }

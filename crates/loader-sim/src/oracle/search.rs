@@ -5,9 +5,13 @@ use serde::{Deserialize, Serialize};
 use crate::{RunOptions, RunReport, Scenario, SimError, run};
 use loader_core::limit::StrategyKind;
 
-/// Share of the best goodput within which a smaller limit is preferred (when the limit does
-/// not bind, every larger limit ties; the smallest one on the plateau is the optimum).
+/// Share of the best goodput within which limits tie (when the limit does not bind, every
+/// larger limit ties).
 pub const TOLERANCE: f64 = 0.005;
+
+/// Among tying limits, those whose p99 is within this share (plus 1 ms, the timer's
+/// resolution) of the lowest p99 tie again; the smallest of them is the optimum.
+pub const P99_TOLERANCE: f64 = 0.05;
 
 /// A limit is in a phase's *band* when its steady goodput is at least this share of the
 /// best...
@@ -30,7 +34,7 @@ pub struct Tried {
 /// The result of a search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Search {
-    /// The best fixed limit: the smallest whose goodput is within [`TOLERANCE`] of the best.
+    /// The best fixed limit (see [`optimum`]).
     pub limit: usize,
     /// Its goodput, keys/s.
     pub keys_per_s: f64,
@@ -191,12 +195,19 @@ pub fn search(
     })
 }
 
-/// The smallest limit whose goodput is within [`TOLERANCE`] of the best.
+/// The best fixed limit among `tried`: of the limits whose goodput is within [`TOLERANCE`]
+/// of the best, those whose p99 is within [`P99_TOLERANCE`] (+ 1 ms) of the lowest among
+/// them, the smallest. On a plateau where the limit does not bind, that is where queueing
+/// in the engine stops adding latency, not the first limit that reaches the goodput.
 pub fn optimum(tried: &[Tried]) -> usize {
     let best = tried.iter().map(|t| t.keys_per_s).fold(0.0, f64::max);
-    tried
+    let tie: Vec<&Tried> = tried
         .iter()
         .filter(|t| t.keys_per_s >= best * (1.0 - TOLERANCE))
+        .collect();
+    let lowest = tie.iter().map(|t| t.p99_ms).fold(f64::INFINITY, f64::min);
+    tie.iter()
+        .filter(|t| t.p99_ms <= lowest * (1.0 + P99_TOLERANCE) + 1.0)
         .map(|t| t.limit)
         .min()
         .unwrap_or(1)
@@ -280,6 +291,20 @@ mod tests {
     }
 
     #[test]
+    fn on_a_plateau_the_optimum_is_where_the_latency_stops_falling() {
+        // a light load: every limit from 3 serves it all, but below 8 requests queue
+        let tried = [
+            t(2, 80.0, 90.0),
+            t(3, 100.0, 60.0),
+            t(6, 100.0, 30.0),
+            t(8, 100.2, 20.5),
+            t(12, 100.1, 20.0),
+            t(16, 100.0, 20.0),
+        ];
+        assert_eq!(optimum(&tried), 8);
+    }
+
+    #[test]
     fn band_holds_the_limits_near_the_optimum_by_goodput_and_p99() {
         // a sharp knee at 4: 5 already loses a quarter of the goodput
         let sharp = [t(3, 75.0, 10.0), t(4, 100.0, 10.0), t(5, 74.0, 20.0)];
@@ -293,9 +318,10 @@ mod tests {
             t(15, 88.0, 12.0),
         ];
         assert_eq!(band(&knee, 13, (1, 256)), (12, 14));
-        // a plateau from 8 on whose p99 stays low: open-ended
+        // a plateau from 8 on whose p99 stays low: open-ended above; below, 7 serves 90%
+        // (interpolated), 6 less
         let plateau = [t(4, 60.0, 10.0), t(8, 100.0, 10.0), t(16, 100.0, 10.5)];
-        assert_eq!(band(&plateau, 8, (1, 256)), (8, 256));
+        assert_eq!(band(&plateau, 8, (1, 256)), (7, 256));
         // a soft knee: p99 grows past 1.3x between 16 and 32 (interpolated at 23); below
         // 16, goodput falls under 90% at 13 (interpolated)
         let soft = [t(8, 60.0, 10.0), t(16, 100.0, 10.0), t(32, 99.0, 17.0)];

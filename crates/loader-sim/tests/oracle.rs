@@ -1,0 +1,164 @@
+//! The per-phase oracle finds the optimum where it is known, a strategy that holds the
+//! oracle's limit scores 100%, and a lost key is a hard error.
+
+use loader_core::limit::StrategyKind;
+use loader_sim::{
+    RunDigest, RunOptions, Scenario, SimError, StrategySpec,
+    eval::{self, EvalOptions, score},
+    family::Family,
+    oracle::{self, SearchOptions},
+    phases, run,
+};
+
+/// A sharp knee: capacity 4 (8 from 4 s on), overload penalty 2, so one call above the
+/// capacity costs a third of the goodput; 60 clients keep the backend saturated.
+const KNEE: &str = r#"
+duration_s = 8
+seed = 3
+warmup_s = 1
+[backend]
+capacity = [[0, 4], [4, 8]]
+base_latency_ms = 4.0
+per_key_latency_ms = 0.5
+overload_penalty = 2.0
+[load]
+mode = "closed"
+clients = 60
+keys_per_request = 2
+key_space = 1000000
+request_timeout_ms = 2000
+"#;
+
+const SHORT: SearchOptions = SearchOptions {
+    warmup_s: 0.5,
+    measure_s: 2.0,
+};
+
+#[test]
+fn the_best_fixed_limit_of_each_phase_is_its_capacity() {
+    let scenario = Scenario::from_toml_str(KNEE).unwrap();
+    let o = oracle::compute(&scenario, SHORT).unwrap();
+    let limits: Vec<usize> = o.phases.iter().map(|p| p.search.limit).collect();
+    assert_eq!(limits, vec![4, 8], "{:#?}", o.phases);
+    for p in &o.phases {
+        let (lo, hi) = p.search.band;
+        assert!(lo <= p.search.limit && p.search.limit <= hi);
+        // one above the capacity serves a third less: outside the band
+        assert!(hi < p.search.limit + 1, "band {lo}-{hi} of {}", p.search.limit);
+        // the optimum beats every other limit tried
+        let best = p.search.tried.iter().map(|t| t.keys_per_s).fold(0.0, f64::max);
+        assert!(p.search.keys_per_s >= best * (1.0 - oracle::search::TOLERANCE));
+    }
+    // switching at the change beats holding either limit for the whole run
+    assert!(o.single_limit == 4 || o.single_limit == 8 || o.single_limit == 6);
+    assert!(o.run.keys_per_s > o.single.keys_per_s, "{} vs {}", o.run.keys_per_s, o.single.keys_per_s);
+}
+
+#[test]
+fn a_fixed_limit_equal_to_the_oracles_scores_one_hundred_percent() {
+    let mut scenario = Scenario::from_toml_str(KNEE).unwrap();
+    scenario.backend.capacity = loader_sim::Schedule::constant(4.0);
+    let o = oracle::compute(&scenario, SHORT).unwrap();
+    assert_eq!(o.phases[0].search.limit, 4);
+    let all = phases(&scenario);
+    for limit in [4, 6] {
+        let report = run(&scenario, &RunOptions::new(StrategyKind::Fixed(Some(limit)))).unwrap();
+        let s = score("knee", 0, &o, &RunDigest::new(&report, &all), scenario.warmup_s);
+        assert!(s.nothing_lost);
+        if limit == 4 {
+            // the same limit, the same seed: the same run as the oracle's
+            assert!((s.oracle_ratio - 1.0).abs() < 1e-12, "{}", s.oracle_ratio);
+            assert_eq!(s.oracle_p99_ratio, Some(1.0));
+        } else {
+            assert!(s.oracle_ratio < 0.9, "fixed:6 scored {}", s.oracle_ratio);
+            assert!(s.oracle_p99_ratio.unwrap() > 1.0);
+        }
+    }
+}
+
+/// Loses one key in about one answer in a hundred.
+const LOSSY: &str = r#"
+duration_s = 4
+seed = 1
+warmup_s = 1
+[backend]
+capacity = 4
+base_latency_ms = 4.0
+lose_key_rate = 0.01
+[load]
+mode = "closed"
+clients = 20
+keys_per_request = 3
+key_space = 1000000
+request_timeout_ms = 2000
+"#;
+
+#[test]
+fn a_lost_key_fails_the_nothing_lost_check() {
+    let scenario = Scenario::from_toml_str(LOSSY).unwrap();
+    let report = run(&scenario, &RunOptions::new(StrategyKind::Fixed(Some(4)))).unwrap();
+    let digest = RunDigest::new(&report, &phases(&scenario));
+    let lost = digest.nothing_lost().unwrap_err();
+    assert!(lost.contains("keys missing"), "{lost}");
+    // the oracle refuses to compute figures from a run that lost something
+    assert!(matches!(
+        oracle::compute(&scenario, SHORT),
+        Err(SimError::Lost { detail, .. }) if detail.contains("keys missing")
+    ));
+    // and so does the evaluation
+    let family = Family::from_toml_str(
+        r#"
+        name = "lossy"
+        purpose = "loses keys, to test the check"
+        duration_s = 4
+        warmup_s = 1
+        [backend]
+        capacity = 4
+        base_latency_ms = 4.0
+        lose_key_rate = 0.05
+        [load]
+        mode = "closed"
+        clients = 20
+        keys_per_request = 3
+        "#,
+    )
+    .unwrap();
+    let options = EvalOptions {
+        families: vec![family],
+        seeds: 1000..1001,
+        strategies: vec!["fixed:4".parse::<StrategySpec>().unwrap()],
+        jobs: 1,
+        search: SHORT,
+        time_scale: 1.0,
+        engine: Vec::new(),
+        cache: None,
+        progress: indicatif::ProgressBar::hidden(),
+    };
+    let result = eval::evaluate(&options);
+    assert!(matches!(result, Err(SimError::Lost { .. })), "{result:?}");
+}
+
+#[test]
+fn a_request_unaccounted_for_fails_the_nothing_lost_check() {
+    let scenario = Scenario::from_toml_str(&LOSSY.replace("lose_key_rate = 0.01", "")).unwrap();
+    let report = run(&scenario, &RunOptions::new(StrategyKind::Fixed(Some(4)))).unwrap();
+    let mut digest = RunDigest::new(&report, &phases(&scenario));
+    assert_eq!(digest.nothing_lost(), Ok(()));
+    // one request issued that never ended
+    digest.counts.issued += 1;
+    digest.unaccounted += 1;
+    assert!(digest.nothing_lost().unwrap_err().contains("1 requests unaccounted"));
+}
+
+#[test]
+fn tuning_overrides_reach_the_hook_or_fail_loudly() {
+    let config = loader_core::LoaderConfig::default().strategy_config();
+    let spec: StrategySpec = "adaptive[gain=0.5]".parse().unwrap();
+    let err = spec.to_custom(config).unwrap_err().to_string();
+    assert!(err.contains("takes no tuning overrides"), "{err}");
+    assert!("nope".parse::<StrategySpec>().unwrap().to_custom(config).is_err());
+    assert_eq!(
+        "vegas".parse::<StrategySpec>().unwrap().to_custom(config).unwrap().label,
+        "vegas"
+    );
+}
