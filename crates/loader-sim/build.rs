@@ -58,7 +58,13 @@ fn main() {
     for path in &all {
         let rel = path.strip_prefix(&manifest).unwrap_or(path);
         hash = fnv(hash, rel.to_string_lossy().as_bytes());
-        hash = fnv(hash, &fs::read(path).unwrap_or_default());
+        // whitespace aside, so that reformatting keeps the cache
+        let text: Vec<u8> = fs::read(path)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect();
+        hash = fnv(hash, &text);
     }
     println!("cargo:rustc-env=LOADER_SIM_ENGINE_FINGERPRINT={hash:016x}");
 }

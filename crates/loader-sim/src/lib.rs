@@ -46,8 +46,8 @@ pub mod plot;
 pub mod report;
 pub mod targets;
 
-mod error;
 mod digest;
+mod error;
 mod load;
 mod phase;
 mod recorder;
@@ -59,12 +59,14 @@ mod sweep;
 
 pub use digest::{PhaseFigures, Point, RunDigest, mean_cv};
 pub use error::SimError;
-pub use recorder::{Counts, Latency};
 pub use phase::{MIN_STEADY_S, Phase, phases};
-pub use run::{BuildStrategy, CustomStrategy, RunOptions, RunReport, SAMPLE_INTERVAL, Segment, run};
+pub use recorder::{Counts, Latency};
+pub use run::{
+    BuildStrategy, CustomStrategy, RunOptions, RunReport, SAMPLE_INTERVAL, Segment, run,
+};
 pub use scenario::{BackendSpec, GroupSpec, LoadMode, LoadSpec, Scenario};
-pub use strategy::{Overrides, StrategySpec};
 pub use schedule::Schedule;
+pub use strategy::{Overrides, StrategySpec};
 pub use sweep::{
     FixedPoint, StrategyRow, SweepOptions, SweepReport, coarse_limits, fine_limits, run_many, sweep,
 };

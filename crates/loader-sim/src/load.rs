@@ -116,7 +116,11 @@ impl Traffic {
                 loader = loader.in_request(scope);
             }
             let values = loader.load_many(level.keys.iter().copied()).await?;
-            let lost = level.keys.iter().filter(|k| !values.contains_key(k)).count();
+            let lost = level
+                .keys
+                .iter()
+                .filter(|k| !values.contains_key(k))
+                .count();
             served += level.keys.len() - lost;
             missing += lost;
         }

@@ -237,7 +237,11 @@ async fn simulate(scenario: &Scenario, options: &RunOptions) -> Result<RunReport
         .iter()
         .copied()
         .chain(changes.iter().map(|t| t + analysis::SETTLE_S))
-        .chain(phases.iter().filter_map(|p| p.steady().map(|(from, _)| from)))
+        .chain(
+            phases
+                .iter()
+                .filter_map(|p| p.steady().map(|(from, _)| from)),
+        )
         .collect();
     marks.sort_by(f64::total_cmp);
     marks.dedup();

@@ -272,16 +272,16 @@ impl Scenario {
         for (i, g) in self.groups.iter().enumerate() {
             let name = format!("groups[{i}] ({})", g.name);
             if g.name.is_empty() || self.groups[..i].iter().any(|o| o.name == g.name) {
-                return bad(format!("{name}: every group needs a distinct, non-empty name"));
+                return bad(format!(
+                    "{name}: every group needs a distinct, non-empty name"
+                ));
             }
             if g.cost.min() <= 0.0 {
                 return bad(format!("{name}.cost must stay above 0"));
             }
             let keys = g.keys.as_ref().unwrap_or(&l.keys_per_request);
             if keys.min() < 1.0 || keys.max() > l.key_space.min() {
-                return bad(format!(
-                    "{name}.keys must stay within [1, load.key_space]"
-                ));
+                return bad(format!("{name}.keys must stay within [1, load.key_space]"));
             }
             if g.share.min() < 0.0 || g.share.max() > 1.0 {
                 return bad(format!("{name}.share must stay within [0, 1]"));

@@ -100,8 +100,8 @@ impl Overrides {
                         .join(", ")
                 ));
             }
-            let parsed = serde_json::from_str(v)
-                .unwrap_or_else(|_| serde_json::Value::String(v.clone()));
+            let parsed =
+                serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.clone()));
             fields.insert(k.clone(), parsed);
         }
         serde_json::from_value(value).map_err(|e| format!("tuning {self}: {e}"))

@@ -21,7 +21,11 @@ fn every_family_has_a_name_and_a_one_line_purpose() {
     assert!(all.len() >= 10, "{} families", all.len());
     for f in &all {
         assert!(!f.name.is_empty());
-        assert!(f.purpose.len() > 20 && !f.purpose.contains('\n'), "{}", f.name);
+        assert!(
+            f.purpose.len() > 20 && !f.purpose.contains('\n'),
+            "{}",
+            f.name
+        );
     }
 }
 
@@ -73,11 +77,17 @@ fn generated_scenarios_stay_within_the_issues_ranges() {
             let s = generate(&f, seed).unwrap().scenario;
             let b = &s.backend;
             let name = &s.name;
-            assert!(b.capacity.min() >= 1.0 && b.capacity.max() <= 200.0, "{name}");
+            assert!(
+                b.capacity.min() >= 1.0 && b.capacity.max() <= 200.0,
+                "{name}"
+            );
             assert!(b.overload_penalty.max() <= 2.0, "{name}");
             assert!(b.jitter.max() <= 0.4, "{name}");
             let errors = b.error_rate.max();
-            assert!(errors == 0.0 || (0.05..=0.30).contains(&errors), "{name}: {errors}");
+            assert!(
+                errors == 0.0 || (0.05..=0.30).contains(&errors),
+                "{name}: {errors}"
+            );
             for w in b.capacity.points().windows(2) {
                 let step = w[1].1 / w[0].1;
                 let step = step.max(1.0 / step);
@@ -114,8 +124,17 @@ fn the_issues_failing_cases_are_families() {
     assert!(sharp.backend.overload_penalty.at(0.0) >= 1.3);
     // capacity ~48 falling to ~12 on a thrashing backend
     let thrash = generate(get("thrash-step-down"), 1000).unwrap().scenario;
-    let caps: Vec<f64> = thrash.backend.capacity.points().iter().map(|p| p.1).collect();
-    assert!((40.0..=56.0).contains(&caps[0]) && (9.0..=16.0).contains(&caps[1]), "{caps:?}");
+    let caps: Vec<f64> = thrash
+        .backend
+        .capacity
+        .points()
+        .iter()
+        .map(|p| p.1)
+        .collect();
+    assert!(
+        (40.0..=56.0).contains(&caps[0]) && (9.0..=16.0).contains(&caps[1]),
+        "{caps:?}"
+    );
     assert!((1.3..=1.7).contains(&thrash.backend.overload_penalty.at(0.0)));
     // open loop at 7x its base rate, ~10% load-independent errors that stop
     let flaky = generate(get("open-overload-flaky"), 1000).unwrap().scenario;

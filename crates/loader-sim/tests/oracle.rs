@@ -44,14 +44,28 @@ fn the_best_fixed_limit_of_each_phase_is_its_capacity() {
         let (lo, hi) = p.search.band;
         assert!(lo <= p.search.limit && p.search.limit <= hi);
         // one above the capacity serves a third less: outside the band
-        assert!(hi < p.search.limit + 1, "band {lo}-{hi} of {}", p.search.limit);
+        assert!(
+            hi < p.search.limit + 1,
+            "band {lo}-{hi} of {}",
+            p.search.limit
+        );
         // the optimum beats every other limit tried
-        let best = p.search.tried.iter().map(|t| t.keys_per_s).fold(0.0, f64::max);
+        let best = p
+            .search
+            .tried
+            .iter()
+            .map(|t| t.keys_per_s)
+            .fold(0.0, f64::max);
         assert!(p.search.keys_per_s >= best * (1.0 - oracle::search::TOLERANCE));
     }
     // switching at the change beats holding either limit for the whole run
     assert!(o.single_limit == 4 || o.single_limit == 8 || o.single_limit == 6);
-    assert!(o.run.keys_per_s > o.single.keys_per_s, "{} vs {}", o.run.keys_per_s, o.single.keys_per_s);
+    assert!(
+        o.run.keys_per_s > o.single.keys_per_s,
+        "{} vs {}",
+        o.run.keys_per_s,
+        o.single.keys_per_s
+    );
 }
 
 #[test]
@@ -62,8 +76,18 @@ fn a_fixed_limit_equal_to_the_oracles_scores_one_hundred_percent() {
     assert_eq!(o.phases[0].search.limit, 4);
     let all = phases(&scenario);
     for limit in [4, 6] {
-        let report = run(&scenario, &RunOptions::new(StrategyKind::Fixed(Some(limit)))).unwrap();
-        let s = score("knee", 0, &o, &RunDigest::new(&report, &all), scenario.warmup_s);
+        let report = run(
+            &scenario,
+            &RunOptions::new(StrategyKind::Fixed(Some(limit))),
+        )
+        .unwrap();
+        let s = score(
+            "knee",
+            0,
+            &o,
+            &RunDigest::new(&report, &all),
+            scenario.warmup_s,
+        );
         assert!(s.nothing_lost);
         if limit == 4 {
             // the same limit, the same seed: the same run as the oracle's
@@ -147,7 +171,12 @@ fn a_request_unaccounted_for_fails_the_nothing_lost_check() {
     // one request issued that never ended
     digest.counts.issued += 1;
     digest.unaccounted += 1;
-    assert!(digest.nothing_lost().unwrap_err().contains("1 requests unaccounted"));
+    assert!(
+        digest
+            .nothing_lost()
+            .unwrap_err()
+            .contains("1 requests unaccounted")
+    );
 }
 
 #[test]
@@ -156,9 +185,20 @@ fn tuning_overrides_reach_the_hook_or_fail_loudly() {
     let spec: StrategySpec = "adaptive[gain=0.5]".parse().unwrap();
     let err = spec.to_custom(config).unwrap_err().to_string();
     assert!(err.contains("takes no tuning overrides"), "{err}");
-    assert!("nope".parse::<StrategySpec>().unwrap().to_custom(config).is_err());
+    assert!(
+        "nope"
+            .parse::<StrategySpec>()
+            .unwrap()
+            .to_custom(config)
+            .is_err()
+    );
     assert_eq!(
-        "vegas".parse::<StrategySpec>().unwrap().to_custom(config).unwrap().label,
+        "vegas"
+            .parse::<StrategySpec>()
+            .unwrap()
+            .to_custom(config)
+            .unwrap()
+            .label,
         "vegas"
     );
 }

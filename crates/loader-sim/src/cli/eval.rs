@@ -138,8 +138,8 @@ pub(crate) fn main(args: &EvalArgs) -> anyhow::Result<()> {
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
-    let cache = (!args.no_cache)
-        .then(|| OracleCache::new(&args.cache_dir).refreshing(args.refresh_oracle));
+    let cache =
+        (!args.no_cache).then(|| OracleCache::new(&args.cache_dir).refreshing(args.refresh_oracle));
     let range = eval::SeedRange::of(&seeds);
     let scenarios = families.len() as u64 * (seeds.end - seeds.start);
     eprintln!(

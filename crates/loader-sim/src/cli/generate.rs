@@ -66,7 +66,9 @@ pub(crate) fn main(args: &GenerateArgs) -> anyhow::Result<()> {
                 "cached".to_string()
             }
         );
-        println!("| phase | from s | to s | capacity | offered / served | best fixed limit | band | keys/s | p99 ms | limits tried |\n|---:|---:|---:|---:|---:|---:|---|---:|---:|---|");
+        println!(
+            "| phase | from s | to s | capacity | offered / served | best fixed limit | band | keys/s | p99 ms | limits tried |\n|---:|---:|---:|---:|---:|---:|---|---:|---:|---|"
+        );
         for p in &oracle.phases {
             let tried: Vec<String> = p
                 .search

@@ -18,8 +18,7 @@ mod targets;
 pub use plot::plot_goodput;
 pub use runner::{
     EvalOptions, EvalReport, FamilyInfo, HELD_OUT_START, OraclePhase, ScenarioOracle, SeedRange,
-    StrategyTargets, SummaryRow,
-    evaluate, oracle_of, scenario_of,
+    StrategyTargets, SummaryRow, evaluate, oracle_of, scenario_of,
 };
 pub use score::{
     ChangeScore, MIN_REQUESTS, P99_WITHIN, PhaseScore, RECONVERGE_SHARE, RECONVERGE_WINDOW,

@@ -3,12 +3,15 @@
 
 use std::path::Path;
 
-use plotters::prelude::*;
+use plotters::{
+    prelude::*,
+    style::text_anchor::{HPos, Pos, VPos},
+};
 
 use super::{EvalReport, quantile};
 use crate::{
     SimError,
-    plot::{COLORS, err, legend},
+    plot::{COLORS, err},
 };
 
 /// Draws `report`'s goodput-ratio distribution to `path`.
@@ -17,7 +20,7 @@ pub fn plot_goodput(path: &Path, report: &EvalReport) -> Result<(), SimError> {
     let n = families.len().max(1);
     let k = report.strategies.len().max(1);
     let width = (160 + 90 * n as u32).max(800);
-    let root = SVGBackend::new(path, (width, 620)).into_drawing_area();
+    let root = SVGBackend::new(path, (width, 680)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let title = format!(
         "goodput / per-phase oracle, seeds {}..{} ({})",
@@ -26,6 +29,19 @@ pub fn plot_goodput(path: &Path, report: &EvalReport) -> Result<(), SimError> {
         report.seed_range.describe()
     );
     let root = root.titled(&title, ("sans-serif", 20)).map_err(err)?;
+    let (top, root) = root.split_vertically(30);
+    for (si, strategy) in report.strategies.iter().enumerate() {
+        let color = COLORS[si % COLORS.len()];
+        let x = 80 + 180 * si as i32;
+        top.draw(&Rectangle::new([(x, 8), (x + 24, 20)], color.filled()))
+            .map_err(err)?;
+        top.draw(&Text::new(
+            strategy.clone(),
+            (x + 30, 6),
+            ("sans-serif", 15).into_font(),
+        ))
+        .map_err(err)?;
+    }
     let lowest = report
         .runs
         .iter()
@@ -40,7 +56,7 @@ pub fn plot_goodput(path: &Path, report: &EvalReport) -> Result<(), SimError> {
     let y = (lowest - 0.02)..(highest + 0.02);
     let mut chart = ChartBuilder::on(&root)
         .margin(10)
-        .x_label_area_size(110)
+        .x_label_area_size(140)
         .y_label_area_size(60)
         .build_cartesian_2d(0.0..n as f64, y.clone())
         .map_err(err)?;
@@ -56,10 +72,14 @@ pub fn plot_goodput(path: &Path, report: &EvalReport) -> Result<(), SimError> {
                 String::new()
             }
         })
+        .x_label_offset(0)
         .x_label_style(
-            ("sans-serif", 12)
-                .into_font()
-                .transform(FontTransform::Rotate90),
+            TextStyle::from(
+                ("sans-serif", 13)
+                    .into_font()
+                    .transform(FontTransform::Rotate90),
+            )
+            .pos(Pos::new(HPos::Left, VPos::Center)),
         )
         .y_desc("goodput / oracle")
         .disable_x_mesh()
@@ -80,7 +100,6 @@ pub fn plot_goodput(path: &Path, report: &EvalReport) -> Result<(), SimError> {
     for (si, strategy) in report.strategies.iter().enumerate() {
         let color = COLORS[si % COLORS.len()];
         let slot = |fi: usize| fi as f64 + (si as f64 + 0.5) / k as f64 * 0.8 + 0.1;
-        let mut first = true;
         for (fi, family) in families.iter().enumerate() {
             let values: Vec<f64> = report
                 .runs
@@ -89,16 +108,12 @@ pub fn plot_goodput(path: &Path, report: &EvalReport) -> Result<(), SimError> {
                 .map(|r| r.oracle_ratio)
                 .collect();
             let x = slot(fi);
-            let dots = chart
+            chart
                 .draw_series(values.iter().enumerate().map(|(j, v)| {
                     let dx = ((j * 37) % 11) as f64 / 11.0 * 0.25 / k as f64;
                     Circle::new((x - 0.12 / k as f64 + dx, *v), 2, color.mix(0.5).filled())
                 }))
                 .map_err(err)?;
-            if first {
-                dots.label(strategy.clone()).legend(legend(color));
-                first = false;
-            }
             if let (Some(p10), Some(p90), Some(med)) = (
                 quantile(&values, 0.1),
                 quantile(&values, 0.9),
@@ -120,13 +135,6 @@ pub fn plot_goodput(path: &Path, report: &EvalReport) -> Result<(), SimError> {
             }
         }
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::LowerRight)
-        .draw()
-        .map_err(err)?;
     root.present().map_err(err)?;
     Ok(())
 }

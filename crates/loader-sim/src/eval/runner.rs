@@ -355,7 +355,12 @@ pub fn evaluate(options: &EvalOptions) -> Result<EvalReport, SimError> {
     let mut runs = Vec::new();
     let mut oracles = Vec::new();
     let (mut computed, mut cached, mut simulated_s) = (0, 0, 0.0);
-    for result in results.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().flatten() {
+    for result in results
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .flatten()
+    {
         let done = result?;
         if done.computed {
             computed += 1;

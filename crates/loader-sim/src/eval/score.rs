@@ -157,24 +157,25 @@ pub fn reconvergence(
     })
 }
 
-/// Scores `run` (strategy `strategy` on scenario `family#seed`) against `oracle`.
+/// Scores `run` (a strategy's run of scenario `family#seed`, whose warm-up lasts
+/// `warmup_s`) against `oracle`.
 pub fn score(family: &str, seed: u64, oracle: &Oracle, run: &RunDigest, warmup_s: f64) -> RunScore {
     let mut phases = Vec::new();
     let mut changes = Vec::new();
     for po in &oracle.phases {
         let p = &po.phase;
-        if p.index > 0 && p.from_s >= warmup_s {
-            if let Some((seconds, reconverged)) =
+        if p.index > 0
+            && p.from_s >= warmup_s
+            && let Some((seconds, reconverged)) =
                 reconvergence(&run.points, p.from_s, p.to_s, po.search.band)
-            {
-                changes.push(ChangeScore {
-                    at_s: p.from_s,
-                    phase: p.index,
-                    band: po.search.band,
-                    seconds,
-                    reconverged,
-                });
-            }
+        {
+            changes.push(ChangeScore {
+                at_s: p.from_s,
+                phase: p.index,
+                band: po.search.band,
+                seconds,
+                reconverged,
+            });
         }
         let (Some(mine), Some(theirs)) = (run.phase(p.index), oracle.run.phase(p.index)) else {
             continue;
@@ -213,10 +214,7 @@ pub fn score(family: &str, seed: u64, oracle: &Oracle, run: &RunDigest, warmup_s
         strategy: run.strategy.clone(),
         oracle_kind: ORACLE_KIND.to_string(),
         oracle_ratio: run.keys_per_s / oracle.run.keys_per_s.max(1e-9),
-        oracle_p99_ratio: phases
-            .iter()
-            .filter_map(|p| p.p99_ratio)
-            .reduce(f64::max),
+        oracle_p99_ratio: phases.iter().filter_map(|p| p.p99_ratio).reduce(f64::max),
         single_fixed_ratio: run.keys_per_s / oracle.single.keys_per_s.max(1e-9),
         single_fixed_limit: oracle.single_limit,
         reconverge_s: changes.iter().map(|c| c.seconds).reduce(f64::max),

@@ -82,11 +82,7 @@ pub fn judge(
         target(
             "steady p99",
             "<= 1.3x the oracle's in >= 90% of steady phases",
-            format!(
-                "{:.1}% of {} phases",
-                s.p99_share * 100.0,
-                s.p99_phases
-            ),
+            format!("{:.1}% of {} phases", s.p99_share * 100.0, s.p99_phases),
             Some(s.p99_share >= 0.90),
         ),
         target(
@@ -160,7 +156,10 @@ pub fn judge(
             let (best_name, best) = BASELINES
                 .iter()
                 .filter_map(|b| get(b).map(|m| (*b, m)))
-                .fold(("", f64::NEG_INFINITY), |acc, x| if x.1 > acc.1 { x } else { acc });
+                .fold(
+                    ("", f64::NEG_INFINITY),
+                    |acc, x| if x.1 > acc.1 { x } else { acc },
+                );
             if mine <= best {
                 lost_to.push(format!(
                     "{family} ({:.1}% vs {best_name} {:.1}%)",

@@ -103,9 +103,9 @@ impl Draw {
         let finite = |v: &[f64]| v.iter().all(|x| x.is_finite());
         match &self.dist {
             Dist::Fixed(v) if !v.is_finite() => Err("must be finite".into()),
-            Dist::Uniform(lo, hi) if !(finite(&[*lo, *hi]) && lo <= hi) => {
-                Err(format!("uniform = [{lo}, {hi}]: needs lo <= hi, both finite"))
-            }
+            Dist::Uniform(lo, hi) if !(finite(&[*lo, *hi]) && lo <= hi) => Err(format!(
+                "uniform = [{lo}, {hi}]: needs lo <= hi, both finite"
+            )),
             Dist::LogUniform(lo, hi) if !(finite(&[*lo, *hi]) && 0.0 < *lo && lo <= hi) => Err(
                 format!("log_uniform = [{lo}, {hi}]: needs 0 < lo <= hi, both finite"),
             ),
@@ -246,9 +246,17 @@ mod tests {
 
     #[test]
     fn bad_draws_are_rejected_with_the_reason() {
-        assert!(parse("{ uniform = [2, 1] }").unwrap_err().contains("lo <= hi"));
+        assert!(
+            parse("{ uniform = [2, 1] }")
+                .unwrap_err()
+                .contains("lo <= hi")
+        );
         assert!(parse("{ log_uniform = [0, 1] }").is_err());
-        assert!(parse("{ normal = [0, 1] }").unwrap_err().contains("uniform"));
+        assert!(
+            parse("{ normal = [0, 1] }")
+                .unwrap_err()
+                .contains("uniform")
+        );
         assert!(parse("{ uniform = [0, 1], int = [0, 1] }").is_err());
         assert!(parse("{ int = [0.5, 1] }").is_err());
         assert!(parse("{ uniform = [0, 1], per = \"clients\" }").is_err());

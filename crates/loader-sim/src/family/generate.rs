@@ -7,10 +7,7 @@ use super::{
     Basis, Draw, Family,
     spec::{BACKEND, LOAD},
 };
-use crate::{
-    BackendSpec, LoadSpec, Scenario, Schedule, SimError,
-    scenario::GroupSpec,
-};
+use crate::{BackendSpec, LoadSpec, Scenario, Schedule, SimError, scenario::GroupSpec};
 
 /// One scenario drawn from a family, with every number drawn.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -86,10 +83,7 @@ impl Drawer {
             value,
             range: d.range(),
         });
-        Raw {
-            value,
-            per: d.per,
-        }
+        Raw { value, per: d.per }
     }
 }
 
@@ -262,7 +256,9 @@ fn fill(
 /// scenario; the scenario's own `seed` (arrivals, keys, jitter, failures) is drawn too.
 pub fn generate(family: &Family, seed: u64) -> Result<Generated, SimError> {
     let mut d = Drawer {
-        rng: StdRng::seed_from_u64(name_hash(&family.name) ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+        rng: StdRng::seed_from_u64(
+            name_hash(&family.name) ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        ),
         draws: Vec::new(),
     };
     let sim_seed: u64 = d.rng.random();
@@ -310,7 +306,10 @@ pub fn generate(family: &Family, seed: u64) -> Result<Generated, SimError> {
     let mut events: Vec<(String, Event)> = Vec::new();
     for (i, c) in family.changes.iter().enumerate() {
         let at_s = d.draw(format!("change {i} at_s"), &c.at_s).value;
-        let value = c.value.as_ref().map(|v| d.draw(format!("change {i} value"), v));
+        let value = c
+            .value
+            .as_ref()
+            .map(|v| d.draw(format!("change {i} value"), v));
         let factor = c
             .factor
             .as_ref()
@@ -393,7 +392,11 @@ pub fn generate(family: &Family, seed: u64) -> Result<Generated, SimError> {
             scaled.push("load.rate_per_s");
         }
         for param in scaled {
-            let by = if param == "load.rate_per_s" { 1.0 / scale } else { scale };
+            let by = if param == "load.rate_per_s" {
+                1.0 / scale
+            } else {
+                scale
+            };
             let s = scenario.schedule_mut(param).expect("a known parameter");
             *s = Schedule::steps(s.points().iter().map(|(t, v)| (*t, v * by)).collect())
                 .expect("scaling keeps the steps valid");

@@ -238,7 +238,7 @@ impl Family {
         if !(self.duration_s > 0.0 && (0.0..self.duration_s).contains(&self.warmup_s)) {
             return bad("needs duration_s > warmup_s >= 0".into());
         }
-        if !(self.max_keys_per_s > 0.0) {
+        if self.max_keys_per_s.is_nan() || self.max_keys_per_s <= 0.0 {
             return bad("max_keys_per_s must be positive".into());
         }
         for name in self.backend.keys() {
@@ -270,7 +270,10 @@ impl Family {
             }
         }
         if let Some(first) = self.groups.first()
-            && first.share.as_ref().is_some_and(|s| s.range() != (1.0, 1.0))
+            && first
+                .share
+                .as_ref()
+                .is_some_and(|s| s.range() != (1.0, 1.0))
         {
             return bad(format!(
                 "groups.{}.share must be 1: every request loads the first group",
@@ -282,7 +285,12 @@ impl Family {
             .backend
             .iter()
             .map(|(n, d)| (format!("backend.{n}"), d))
-            .chain(self.load.params.iter().map(|(n, d)| (format!("load.{n}"), d)));
+            .chain(
+                self.load
+                    .params
+                    .iter()
+                    .map(|(n, d)| (format!("load.{n}"), d)),
+            );
         for (param, draw) in drawn {
             if draw.per.is_some() && !relative_ok(&param) {
                 return bad(format!(
@@ -295,7 +303,10 @@ impl Family {
                 .iter()
                 .any(|d| d.as_ref().is_some_and(|d| d.per.is_some()))
             {
-                return bad(format!("groups.{}: group values cannot be relative (per)", g.name));
+                return bad(format!(
+                    "groups.{}: group values cannot be relative (per)",
+                    g.name
+                ));
             }
         }
         for (i, c) in self.changes.iter().enumerate() {

@@ -71,7 +71,11 @@ impl Default for SearchOptions {
 /// Limits of the coarse grid: 1, 2, 3, 4, 6, 8, 12, 16, 24, ... (steps of about 1.5x).
 pub fn grid(min: usize, max: usize) -> Vec<usize> {
     let mut g: Vec<usize> = std::iter::successors(Some(1usize), |&n| {
-        let next = if n.is_power_of_two() { n + n / 2 } else { n / 3 * 4 };
+        let next = if n.is_power_of_two() {
+            n + n / 2
+        } else {
+            n / 3 * 4
+        };
         n.checked_add(1).map(|up| next.max(up))
     })
     .take_while(|&n| n <= max)
@@ -104,7 +108,10 @@ pub fn search(
         if let Some(t) = tried.iter().find(|t| t.limit == limit) {
             return Ok(*t);
         }
-        let report = run(&scenario, &RunOptions::new(StrategyKind::Fixed(Some(limit))))?;
+        let report = run(
+            &scenario,
+            &RunOptions::new(StrategyKind::Fixed(Some(limit))),
+        )?;
         check_lost(&scenario, &report)?;
         let t = Tried {
             limit,
@@ -277,10 +284,7 @@ mod tests {
 
     #[test]
     fn grid_steps_by_about_one_and_a_half() {
-        assert_eq!(
-            grid(1, 64),
-            vec![1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64]
-        );
+        assert_eq!(grid(1, 64), vec![1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64]);
         assert_eq!(grid(5, 20), vec![5, 6, 8, 12, 16, 20]);
     }
 
