@@ -136,6 +136,7 @@ pub(crate) async fn run_batch<F: BatchFn>(
         group.observe_cost(size, executed.rtt);
     }
     engine.observe_rtt(executed.rtt);
+    engine.observe_batch_wait(queue_wait, executed.rtt);
     group.record_batch(
         now,
         &BatchRecord {

@@ -8,8 +8,8 @@
 //!   returned by [`Engine::snapshot`].
 //! - [`BatchFn`]: what you implement — keys in, map of values out — for one [`QueryGroup`].
 //! - [`Loader`]: the typed handle a request uses (`load`, `load_many`, `prime`, `clear`),
-//!   with a per-request cache; [`RequestScope`] makes the loaders of one request admitted as
-//!   a unit under back-pressure.
+//!   with a per-request cache; [`RequestScope`]: a request admitted at the engine's door
+//!   ([`Engine::admit_request`]), served whole (its loads are never refused).
 //! - [`LearnedState`]: what was learned (costs, best limit), saved as JSON between runs.
 //! - `compat::AsyncGraphqlLoader` (feature `async-graphql`): runs an existing
 //!   `async_graphql::dataloader::Loader` through the engine unchanged.
@@ -69,6 +69,7 @@ pub mod compat;
 mod config;
 mod control;
 mod dispatch;
+mod door;
 mod engine;
 mod error;
 mod group;
@@ -80,7 +81,6 @@ mod overload;
 mod permit;
 mod request;
 mod scheduler;
-mod slowdown;
 mod spread;
 mod window;
 
@@ -88,7 +88,7 @@ pub use batch_fn::BatchFn;
 pub use builder::EngineBuilder;
 pub use config::LoaderConfig;
 pub use engine::Engine;
-pub use error::{ConfigError, LoadError, SharedError};
+pub use error::{ConfigError, LoadError, OverloadReason, SharedError};
 pub use group::QueryGroup;
 pub use learned::{LEARNED_STATE_VERSION, LearnedGroup, LearnedState};
 pub use loader::Loader;

@@ -220,10 +220,16 @@ pub struct LoaderSettings {
     /// The adaptive batch size keeps one call's predicted time under this (ms).
     #[arg(long, env = "LOADER_TARGET_RESPONSE_TIME_MS", default_value_t = millis(LoaderConfig::default().target_response_time))]
     pub loader_target_response_time_ms: u64,
-    /// Most loads waiting for a permit at once; beyond it loads fail with OVERLOADED.
+    /// Most standalone loads (outside a GraphQL request) waiting for a permit at once.
     #[arg(long, env = "LOADER_QUEUE_CAPACITY", default_value_t = LoaderConfig::default().queue_capacity)]
     pub loader_queue_capacity: usize,
-    /// Loads whose expected wait exceeds this fail fast with OVERLOADED (ms).
+    /// Most GraphQL requests in flight at once, whatever the door's law allows.
+    #[arg(long, env = "LOADER_MAX_REQUESTS", default_value_t = LoaderConfig::default().max_requests)]
+    pub loader_max_requests: usize,
+    /// Most GraphQL requests waiting at the door at once; more are refused with OVERLOADED.
+    #[arg(long, env = "LOADER_MAX_REQUESTS_WAITING", default_value_t = LoaderConfig::default().max_requests_waiting)]
+    pub loader_max_requests_waiting: usize,
+    /// A request that would wait longer than this at the door is refused with OVERLOADED (ms).
     #[arg(long, env = "LOADER_MAX_QUEUE_WAIT_MS", default_value_t = millis(LoaderConfig::default().max_queue_wait))]
     pub loader_max_queue_wait_ms: u64,
     /// A batch call running longer than this is cut (ms).
@@ -254,6 +260,8 @@ impl LoaderSettings {
             max_batch_size: self.loader_max_batch_size,
             target_response_time: Duration::from_millis(self.loader_target_response_time_ms),
             queue_capacity: self.loader_queue_capacity,
+            max_requests: self.loader_max_requests,
+            max_requests_waiting: self.loader_max_requests_waiting,
             max_queue_wait: Duration::from_millis(self.loader_max_queue_wait_ms),
             batch_timeout: Duration::from_millis(self.loader_batch_timeout_ms),
             isolate_errors: self.loader_isolate_errors,

@@ -31,13 +31,14 @@ pub enum AppError {
         /// What is wrong with it.
         message: String,
     },
-    /// The database is saturated: the loader shed this load. Retry later.
+    /// The database is saturated: the engine refused the request at its door before it ran.
+    /// Retry later.
     #[error("the server is overloaded ({reason}); retry after {} ms", retry_after.as_millis())]
     Overloaded {
         /// When capacity is expected to be free again.
         retry_after: Duration,
-        /// Which bound refused the load.
-        reason: &'static str,
+        /// Which bound refused it.
+        reason: loader_core::OverloadReason,
     },
     /// The request's deadline passed or a database call took too long.
     #[error("the request timed out")]
@@ -151,7 +152,7 @@ mod tests {
     fn overloaded_load_becomes_overloaded_with_retry_after() {
         let app: AppError = LoadError::Overloaded {
             retry_after: Duration::from_millis(250),
-            reason: "queue full",
+            reason: loader_core::OverloadReason::DoorFull,
         }
         .into();
         let gql = app.extend();

@@ -257,6 +257,8 @@ pub struct Seen {
     pub json: Value,
     /// The transport error, if any.
     pub transport: Option<String>,
+    /// The `Retry-After` header, if any.
+    pub retry_after: Option<String>,
 }
 
 impl Seen {
@@ -306,6 +308,11 @@ pub async fn post_graphql(
     match sent {
         Ok(response) => {
             let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
             match response.bytes().await {
                 Ok(bytes) => Seen {
                     at,
@@ -313,6 +320,7 @@ pub async fn post_graphql(
                     status: Some(status),
                     json: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
                     transport: None,
+                    retry_after,
                 },
                 Err(e) => Seen {
                     at,
@@ -320,6 +328,7 @@ pub async fn post_graphql(
                     status: Some(status),
                     json: Value::Null,
                     transport: Some(e.to_string()),
+                    retry_after,
                 },
             }
         }
@@ -329,6 +338,7 @@ pub async fn post_graphql(
             status: None,
             json: Value::Null,
             transport: Some(e.to_string()),
+            retry_after: None,
         },
     }
 }

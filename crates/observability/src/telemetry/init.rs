@@ -2,7 +2,10 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{SpanExporter, WithExportConfig};
 use opentelemetry_sdk::{Resource, propagation::TraceContextPropagator, trace::SdkTracerProvider};
 use tracing_subscriber::{
-    EnvFilter, Layer, filter::filter_fn, layer::SubscriberExt, util::SubscriberInitExt,
+    EnvFilter, Layer,
+    filter::{FilterExt, filter_fn},
+    layer::SubscriberExt,
+    util::SubscriberInitExt,
 };
 
 use super::{OtlpExport, OtlpProtocol, TelemetryConfig, TelemetryGuard};
@@ -11,6 +14,9 @@ use crate::{TelemetryError, metrics::Metrics};
 /// Crates of the export path itself: never exported, or each export would trace itself.
 /// (Targets match by prefix: `hyper` covers `hyper_util`, `opentelemetry` the SDK and OTLP.)
 const EXPORTER_TARGETS_OFF: &str = "h2=off,hyper=off,tonic=off,reqwest=off,opentelemetry=off";
+
+/// The target of async-graphql's per-field events, kept out of the console logs.
+const GRAPHQL_FIELD_EVENTS: &str = "async_graphql::graphql";
 
 /// Installs telemetry configured from the environment
 /// ([`TelemetryConfig::from_env`]); see [`init_with`].
@@ -33,7 +39,12 @@ pub fn init(default_service_name: &str) -> Result<TelemetryGuard, TelemetryError
 /// A filter that does not parse, an exporter that cannot be built, or a global subscriber
 /// installed earlier.
 pub fn init_with(config: TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
-    let log_filter = parse_filter(config.logs())?;
+    // async-graphql's tracing extension logs an event for every field that failed, and its
+    // parents, so one failed request could write thousands of lines; the server logs each
+    // request's errors once instead (its `ErrorCodes` extension). The spans stay.
+    let log_filter = parse_filter(config.logs())?.and(filter_fn(|meta| {
+        !(meta.is_event() && meta.target() == GRAPHQL_FIELD_EVENTS)
+    }));
     let console = if config.is_json() {
         tracing_subscriber::fmt::layer()
             .json()

@@ -27,6 +27,7 @@ use axum::{
 use serde_json::json;
 use tokio::time::Instant;
 
+use super::refusals::REFUSALS;
 use crate::{
     error::AppError,
     graphql::{LoaderBackend, Loaders},
@@ -186,11 +187,16 @@ async fn execute(
     is_get: bool,
 ) -> Response {
     // Admission at the door: under overload a new request is refused before it costs a
-    // parse, a root query or a first level that a later refusal would waste.
+    // parse, a root query or a first level. Once admitted it is served whole: its loads are
+    // never refused.
     let admitted = match &state.loaders {
-        LoaderBackend::Engine(engine) => match engine.admit_request() {
+        LoaderBackend::Engine(engine) => match engine.admit_request().await {
             Ok(scope) => Some(scope),
-            Err(err) => return overloaded(media, &AppError::from(err)),
+            Err(err) => {
+                let err = AppError::from(err);
+                REFUSALS.note(&err);
+                return overloaded(media, &err);
+            }
         },
         _ => None,
     };
@@ -236,8 +242,8 @@ async fn execute(
 
     let timeout = state.settings.limits.request_timeout();
     let deadline = Instant::now() + timeout;
-    // Loads give up a little before the request does, so a slow relation becomes a
-    // `TIMEOUT` field error next to the data that did load, not a bare 504.
+    // Loads give up a little before the request does, so that the request ends with its
+    // own answer (a whole `TIMEOUT`, see `render`) rather than being cut mid-write.
     let load_deadline = deadline - (timeout / 10).min(Duration::from_millis(100));
     let mut loaders = Loaders::new(&state.loaders, &state.db, load_deadline);
     if let Some(scope) = admitted {
@@ -246,13 +252,47 @@ async fn execute(
     let request = request.data(loaders);
     match tokio::time::timeout_at(deadline, state.schema.execute(request)).await {
         Ok(response) => render(response, media, Some("GRAPHQL_VALIDATION_FAILED")),
-        Err(_) => error_response(
-            StatusCode::GATEWAY_TIMEOUT,
-            media,
-            "TIMEOUT",
-            &format!("the request took longer than {} ms", timeout.as_millis()),
-        ),
+        Err(_) => timed_out(media, timeout),
     }
+}
+
+/// `504` with a `TIMEOUT` error and no data: the request did not finish in time.
+fn timed_out(media: ResponseMedia, timeout: Duration) -> Response {
+    error_response(
+        StatusCode::GATEWAY_TIMEOUT,
+        media,
+        "TIMEOUT",
+        &format!("the request took longer than {} ms", timeout.as_millis()),
+    )
+}
+
+/// A response is whole or refused: one whose fields failed for load (`OVERLOADED`) or time
+/// (`TIMEOUT`) is answered as a whole refusal (`503`) or timeout (`504`), without the data
+/// that did load, so a client never takes data with holes for an answer. Such field errors
+/// do not come from the engine (an admitted request's loads are never refused, and wait
+/// until the request's deadline); this holds whatever produced them.
+fn whole_failure(response: &async_graphql::Response, media: ResponseMedia) -> Option<Response> {
+    let code = |e: &ServerError| match e.extensions.as_ref().and_then(|x| x.get("code")) {
+        Some(Value::String(c)) => Some(c.clone()),
+        _ => None,
+    };
+    let field_errors = || response.errors.iter().filter(|e| !e.path.is_empty());
+    if let Some(retry) = retry_after(&response.errors) {
+        let message = field_errors()
+            .find(|e| code(e).as_deref() == Some("OVERLOADED"))
+            .map_or("the server is overloaded", |e| e.message.as_str());
+        return Some(overloaded_response(media, message, retry));
+    }
+    field_errors()
+        .any(|e| code(e).as_deref() == Some("TIMEOUT"))
+        .then(|| {
+            error_response(
+                StatusCode::GATEWAY_TIMEOUT,
+                media,
+                "TIMEOUT",
+                "the request did not finish before its deadline",
+            )
+        })
 }
 
 fn selected_operation<'a>(
@@ -298,6 +338,9 @@ fn render(
     media: ResponseMedia,
     request_error_code: Option<&str>,
 ) -> Response {
+    if let Some(whole) = whole_failure(&response, media) {
+        return whole;
+    }
     let request_error = response.data == Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
@@ -325,12 +368,6 @@ fn render(
     let mut http = (status, body).into_response();
     http.headers_mut()
         .insert(header::CONTENT_TYPE, media.content_type());
-    if let Some(retry) = retry_after(&response.errors) {
-        let secs = retry.as_millis().div_ceil(1000).max(1);
-        if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
-            http.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-    }
     http
 }
 
@@ -341,6 +378,7 @@ fn label(error: &mut ServerError, code: &str) {
     }
 }
 
+/// The longest `retryAfterMs` of the `OVERLOADED` errors, if any.
 fn retry_after(errors: &[ServerError]) -> Option<Duration> {
     errors
         .iter()
@@ -386,9 +424,14 @@ fn overloaded(media: ResponseMedia, error: &AppError) -> Response {
         AppError::Overloaded { retry_after, .. } => *retry_after,
         _ => Duration::from_secs(1),
     };
+    overloaded_response(media, &error.to_string(), retry)
+}
+
+/// `503` with one `OVERLOADED` error, its `retryAfterMs` and a `Retry-After` header.
+fn overloaded_response(media: ResponseMedia, message: &str, retry: Duration) -> Response {
     let body = json!({ "errors": [{
-        "message": error.to_string(),
-        "extensions": { "code": error.code(), "retryAfterMs": retry.as_millis() as u64 },
+        "message": message,
+        "extensions": { "code": "OVERLOADED", "retryAfterMs": retry.as_millis() as u64 },
     }] });
     let mut response = (StatusCode::SERVICE_UNAVAILABLE, body.to_string()).into_response();
     let headers = response.headers_mut();
@@ -454,13 +497,58 @@ mod tests {
         error
     }
 
-    #[test]
-    fn overloaded_field_error_sets_retry_after_in_whole_seconds() {
-        let mut response = async_graphql::Response::new(Value::Null);
+    #[tokio::test]
+    async fn data_with_overloaded_field_errors_becomes_a_whole_503_with_retry_after() {
+        let mut response = async_graphql::Response::new(
+            Value::from_json(json!({"users": [{"name": "a"}]})).unwrap(),
+        );
         response.errors = vec![overloaded_error(250), overloaded_error(1_500)];
         let http = render(response, ResponseMedia::GraphqlResponse, None);
-        assert_eq!(http.status(), StatusCode::OK);
+        assert_eq!(http.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(http.headers()[header::RETRY_AFTER], "2");
+        let body = axum::body::to_bytes(http.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(body.get("data").is_none(), "no partial data: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "OVERLOADED");
+    }
+
+    #[tokio::test]
+    async fn data_with_a_timed_out_field_becomes_a_whole_504() {
+        let mut response = async_graphql::Response::new(
+            Value::from_json(json!({"users": [{"name": "a"}]})).unwrap(),
+        );
+        let mut error = ServerError::new("the request timed out", None);
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", "TIMEOUT");
+        error.path = vec![async_graphql::PathSegment::Field("users".into())];
+        response.errors = vec![error];
+        let http = render(response, ResponseMedia::Json, None);
+        assert_eq!(http.status(), StatusCode::GATEWAY_TIMEOUT);
+        let body = axum::body::to_bytes(http.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(body.get("data").is_none(), "no partial data: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "TIMEOUT");
+    }
+
+    #[test]
+    fn other_field_errors_keep_their_data() {
+        let mut response =
+            async_graphql::Response::new(Value::from_json(json!({"user": null})).unwrap());
+        let mut error = ServerError::new("user 9 does not exist", None);
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", "NOT_FOUND");
+        error.path = vec![async_graphql::PathSegment::Field("user".into())];
+        response.errors = vec![error];
+        let http = render(response, ResponseMedia::Json, None);
+        assert_eq!(http.status(), StatusCode::OK);
     }
 
     #[test]

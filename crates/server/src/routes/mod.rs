@@ -2,6 +2,7 @@
 
 pub mod graphql;
 mod health;
+mod refusals;
 mod stats;
 
 pub use health::{healthz, readyz};

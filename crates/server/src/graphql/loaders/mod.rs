@@ -39,9 +39,8 @@ pub struct Loaders {
     backend: LoaderBackend,
     db: DatabaseConnection,
     deadline: Instant,
-    /// Engine mode: the request's scope, so that a request admitted (at the door, see
-    /// [`Loaders::in_request`], or at its first load) is not refused at a later level
-    /// (`loader_core::RequestScope`).
+    /// Engine mode: the request's place at the engine's door ([`Loaders::in_request`]), so
+    /// that its loads are never refused (`loader_core::RequestScope`): it is served whole.
     request: Option<RequestScope>,
     users: Family<ByKey<user::Entity>>,
     posts: Family<ByKey<post::Entity>>,
@@ -69,10 +68,7 @@ impl Loaders {
             backend: backend.clone(),
             db: db.clone(),
             deadline,
-            request: match backend {
-                LoaderBackend::Engine(engine) => Some(engine.request()),
-                _ => None,
-            },
+            request: None,
             users: Family::new("users.by_id", |db, _| ByKey::new(db)),
             posts: Family::new("posts.by_id", |db, _| ByKey::new(db)),
             posts_of_author: Family::new("posts.of_author", |db, limit| {
