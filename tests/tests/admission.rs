@@ -10,7 +10,7 @@ mod faults_common;
 
 use std::{collections::HashMap, convert::Infallible, sync::Arc, time::Duration, time::Instant};
 
-use faults_common::{RunningServer, drained, post_graphql, row_counts};
+use faults_common::{RunningServer, drained, post_graphql, post_graphql_as, row_counts};
 use loader_core::{BatchFn, QueryGroup, limit::StrategyKind};
 use serde_json::json;
 use server::{config::Settings, graphql::LoaderMode, seed};
@@ -103,9 +103,11 @@ async fn a_saturated_engine_refuses_new_requests_at_the_door_and_serves_them_aga
         origin,
     )
     .await;
-    let write = post_graphql(
+    let token = server.token(1);
+    let write = post_graphql_as(
         &client,
         &url,
+        Some(&token),
         r#"mutation { createUser(input: { name: "refused", email: "refused@example.com" }) { id } }"#,
         json!({}),
         origin,
