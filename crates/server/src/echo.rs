@@ -13,13 +13,13 @@
 //! );
 //! ```
 
-use std::fmt;
+use std::{borrow::Cow, fmt};
 
 /// Most characters of a client's input that a message or log line repeats.
 pub const MAX_ECHO_CHARS: usize = 64;
 
-/// Longest error message sent to a client or logged, in characters: a net under messages
-/// built by libraries (parsers, deserialisers) that quote input without a bound.
+/// Longest error message of a library's that is sent to a client, in characters: a net
+/// under messages built by parsers and deserialisers that quote input without a bound.
 pub const MAX_MESSAGE_CHARS: usize = 512;
 
 /// `value` between backticks: whole when it is at most [`MAX_ECHO_CHARS`] characters, else
@@ -57,16 +57,68 @@ fn write_escaped(f: &mut fmt::Formatter<'_>, chars: impl Iterator<Item = char>) 
     Ok(())
 }
 
-/// `message` when it has at most [`MAX_MESSAGE_CHARS`] characters; else its start, an
-/// ellipsis and the full length. For messages this crate did not build.
-pub fn bound_message(message: &str) -> std::borrow::Cow<'_, str> {
-    let len = message.chars().count();
+/// `message` with every double-quoted part longer than [`MAX_ECHO_CHARS`] cut to that many
+/// characters (an ellipsis and the part's length follow it), and the whole cut to
+/// [`MAX_MESSAGE_CHARS`]. For messages this crate did not build: parsers and deserialisers
+/// quote a value whole (`Expected input type "Int", found "ZZZ…"`).
+pub fn bound_message(message: &str) -> Cow<'_, str> {
+    let shortened = shorten_quoted(message);
+    let len = shortened.chars().count();
     if len <= MAX_MESSAGE_CHARS {
-        return message.into();
+        return shortened;
     }
     let keep = MAX_MESSAGE_CHARS - 64;
-    let head: String = message.chars().take(keep).collect();
+    let head: String = shortened.chars().take(keep).collect();
     format!("{head}… (message shortened from {len} characters)").into()
+}
+
+/// Cuts each `"…"` part (backslash escapes included) to [`MAX_ECHO_CHARS`] characters.
+fn shorten_quoted(message: &str) -> Cow<'_, str> {
+    let mut out = String::new();
+    let mut rest = message;
+    let mut changed = false;
+    while let Some(open) = rest.find('"') {
+        let (before, from_quote) = rest.split_at(open);
+        let inner_start = &from_quote[1..];
+        let mut end = None;
+        let mut escaped = false;
+        for (at, c) in inner_start.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => {
+                    end = Some(at);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let inner = &inner_start[..end.unwrap_or(inner_start.len())];
+        out.push_str(before);
+        out.push('"');
+        let chars = inner.chars().count();
+        if chars > MAX_ECHO_CHARS {
+            changed = true;
+            out.extend(inner.chars().take(MAX_ECHO_CHARS));
+            out.push('…');
+            out.push('"');
+            out.push_str(&format!(" ({chars} characters)"));
+        } else {
+            out.push_str(inner);
+            if end.is_some() {
+                out.push('"');
+            }
+        }
+        rest = match end {
+            Some(at) => &inner_start[at + 1..],
+            None => "",
+        };
+    }
+    if !changed {
+        return message.into();
+    }
+    out.push_str(rest);
+    out.into()
 }
 
 #[cfg(test)]
@@ -101,11 +153,34 @@ mod tests {
     }
 
     #[test]
-    fn long_messages_are_shortened_and_short_ones_kept() {
-        assert_eq!(bound_message("short"), "short");
-        let long = format!("invalid value \"{}\"", "x".repeat(200_000));
+    fn long_quoted_parts_are_cut_and_short_ones_kept() {
+        let short = r#"Invalid value for argument "first", expected type "Int""#;
+        assert!(matches!(bound_message(short), Cow::Borrowed(_)));
+        let long = format!(r#"Expected input type "Int", found "{}"."#, "Z".repeat(200_000));
+        assert_eq!(
+            bound_message(&long),
+            format!(
+                r#"Expected input type "Int", found "{}…" (200000 characters)."#,
+                "Z".repeat(MAX_ECHO_CHARS)
+            )
+        );
+    }
+
+    #[test]
+    fn escaped_quotes_stay_inside_their_part() {
+        let inner = format!(r#"a\"{}"#, "b".repeat(100));
+        let message = format!(r#"found "{inner}" here"#);
+        let bounded = bound_message(&message);
+        assert!(bounded.ends_with("(103 characters) here"), "{bounded}");
+        let unclosed = format!(r#"found "{}"#, "c".repeat(100));
+        assert!(bound_message(&unclosed).ends_with("(100 characters)"));
+    }
+
+    #[test]
+    fn long_messages_are_shortened() {
+        let long = "word ".repeat(40_000);
         let bounded = bound_message(&long);
         assert!(bounded.chars().count() <= MAX_MESSAGE_CHARS, "{bounded}");
-        assert!(bounded.ends_with("(message shortened from 200016 characters)"));
+        assert!(bounded.ends_with("(message shortened from 200000 characters)"));
     }
 }

@@ -19,6 +19,17 @@ use crate::echo::quote;
 /// Longest accepted token, in bytes.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
+/// The user id a `sub` claim names: decimal digits of a positive id (RFC 7519 makes `sub` a
+/// string; a JSON number is refused rather than guessed at).
+fn user_id(sub: &str) -> Result<i64, TokenError> {
+    sub.bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| sub.parse::<i64>().ok())
+        .flatten()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| TokenError::bad_subject(sub))
+}
+
 /// Verifies tokens with the configured key; built once at start.
 pub struct Authenticator {
     keys: Keys,
@@ -45,9 +56,11 @@ pub enum MintError {
     Jwt(#[from] jsonwebtoken::errors::Error),
 }
 
+/// The claims this server reads itself (`jsonwebtoken` checks `exp`, `nbf`, `iss`, `aud`).
 #[derive(Deserialize)]
 struct Claims {
-    sub: String,
+    #[serde(default)]
+    sub: Option<serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -152,14 +165,11 @@ impl Authenticator {
         let data =
             jsonwebtoken::decode::<Claims>(token.as_bytes(), &self.keys.decoding, &self.validation)
                 .map_err(|err| TokenError::from_jwt(&err, self.keys.algorithm))?;
-        let sub = data.claims.sub;
-        let id = sub
-            .bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| sub.parse::<i64>().ok())
-            .flatten()
-            .filter(|id| *id > 0);
-        id.ok_or_else(|| TokenError::bad_subject(&sub))
+        match data.claims.sub {
+            Some(serde_json::Value::String(sub)) => user_id(&sub),
+            None | Some(serde_json::Value::Null) => Err(TokenError::MissingClaim("sub".into())),
+            Some(other) => Err(TokenError::bad_subject(&other.to_string())),
+        }
     }
 
     /// Refuses a token whose header does not name exactly the accepted algorithm, before
@@ -240,7 +250,8 @@ impl Authenticator {
             let how = if matches!(source, KeySource::DevSecretInMemory) {
                 "set JWT_SECRET to mint tokens with `server token`"
             } else {
-                "get a token with `server token --user 2` and send `Authorization: Bearer <token>`"
+                "get a token with `server token --user 2` (from a checkout: `cargo run -q -p server \
+                 -- token --user 2`) and send `Authorization: Bearer <token>`"
             };
             format!(
                 "Auth: DEVELOPMENT mode, no JWT_SECRET or JWT_PUBLIC_KEY_FILE set: {:?} tokens \

@@ -49,7 +49,7 @@ fn sign(alg: Algorithm, claims: &Value, key: &EncodingKey) -> String {
 /// The signing key of an app on a shared secret (the test settings' random one).
 fn app_key(app: &TestApp) -> EncodingKey {
     let secret = app.state.settings.auth.jwt_secret.as_ref().unwrap();
-    EncodingKey::from_secret(secret.expose())
+    EncodingKey::from_secret(secret.expose()).unwrap()
 }
 
 /// A JWS with `alg: none` and no signature.
@@ -266,7 +266,7 @@ async fn a_token_for_a_user_that_does_not_exist_writes_nothing() {
 async fn bad_tokens_are_refused_before_anything_runs() {
     let app = test_app().await;
     let key = app_key(&app);
-    let other = EncodingKey::from_secret(b"another-secret-of-at-least-32-bytes!");
+    let other = EncodingKey::from_secret(b"another-secret-of-at-least-32-bytes!").unwrap();
     let rsa = EncodingKey::from_rsa_pem(&pem("rsa-private.pem")).unwrap();
     let good = sign(Algorithm::HS256, &claims("2"), &key);
     // The signature of a token for user 2 on claims naming user 1.
@@ -362,7 +362,7 @@ async fn a_public_key_server_accepts_its_issuers_tokens_and_refuses_algorithm_co
     assert!(reply.json().get("errors").is_none(), "{}", reply.text);
 
     // HS256 "signed" with the public key's PEM as the secret: the classic confusion.
-    let public_as_secret = EncodingKey::from_secret(&pem("rsa-public.pem"));
+    let public_as_secret = EncodingKey::from_secret(&pem("rsa-public.pem")).unwrap();
     let confused = sign(Algorithm::HS256, &claims("6"), &public_as_secret);
     assert_refused(&app, "HS256 keyed with the public key", &format!("Bearer {confused}"), "wrong_algorithm").await;
     let other = EncodingKey::from_rsa_pem(&pem("rsa-other-private.pem")).unwrap();
