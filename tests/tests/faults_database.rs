@@ -19,8 +19,8 @@ use std::{
 };
 
 use faults_common::{
-    RunningServer, Seen, bound, drained, outcome_counts, percentiles_ms, pool_idle, post_graphql, post_graphql_as,
-    scaled,
+    RunningServer, Seen, bound, drained, outcome_counts, percentiles_ms, pool_idle, post_graphql,
+    post_graphql_as, scaled,
 };
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement, TransactionTrait};
 use serde_json::json;

@@ -61,11 +61,7 @@ async fn a_write_mix_needs_the_token_it_is_given() {
     server::seed::run(&db, SeedPlan::small(42), false)
         .await
         .unwrap();
-    let token = app
-        .state()
-        .auth
-        .mint(2, Duration::from_secs(600))
-        .unwrap();
+    let token = app.state().auth.mint(2, Duration::from_secs(600)).unwrap();
     let url = format!("http://{}/graphql", app.local_addr());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(app.run_until(async {

@@ -76,7 +76,11 @@ fn parse_ttl(text: &str) -> Result<Duration, String> {
         "m" => 60,
         "h" => 3_600,
         "d" => 86_400,
-        _ => return Err(format!("`{text}`: write a number with s, m, h or d (e.g. 24h)")),
+        _ => {
+            return Err(format!(
+                "`{text}`: write a number with s, m, h or d (e.g. 24h)"
+            ));
+        }
     };
     let number: u64 = number
         .parse()
@@ -467,8 +471,12 @@ mod tests {
 
     #[test]
     fn the_secret_never_shows_in_debug_output() {
-        let cli = Cli::try_parse_from(["server", "--jwt-secret", "hunter2-hunter2-hunter2-hunter2-x"])
-            .unwrap();
+        let cli = Cli::try_parse_from([
+            "server",
+            "--jwt-secret",
+            "hunter2-hunter2-hunter2-hunter2-x",
+        ])
+        .unwrap();
         let debug = format!("{:?}", cli.settings);
         assert!(!debug.contains("hunter2"), "{debug}");
     }

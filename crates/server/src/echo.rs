@@ -156,7 +156,10 @@ mod tests {
     fn long_quoted_parts_are_cut_and_short_ones_kept() {
         let short = r#"Invalid value for argument "first", expected type "Int""#;
         assert!(matches!(bound_message(short), Cow::Borrowed(_)));
-        let long = format!(r#"Expected input type "Int", found "{}"."#, "Z".repeat(200_000));
+        let long = format!(
+            r#"Expected input type "Int", found "{}"."#,
+            "Z".repeat(200_000)
+        );
         assert_eq!(
             bound_message(&long),
             format!(

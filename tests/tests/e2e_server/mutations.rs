@@ -77,8 +77,16 @@ async fn writes_are_read_back_by_later_requests(backend: Backend, test: &str) {
     let before = app.data(r#"{ post(id: "2") { comments(first: 1) { body } } user(id: "3") { posts(first: 1) { title } } }"#).await;
     assert_ne!(before["post"]["comments"][0]["body"], "late comment");
 
-    app.data_as(3, r#"mutation { addComment(input: {postId: "2", body: "late comment"}) { id } }"#).await;
-    app.data_as(3, r#"mutation { createPost(input: {title: "newest", body: "b", tags: ["fresh"]}) { id } }"#).await;
+    app.data_as(
+        3,
+        r#"mutation { addComment(input: {postId: "2", body: "late comment"}) { id } }"#,
+    )
+    .await;
+    app.data_as(
+        3,
+        r#"mutation { createPost(input: {title: "newest", body: "b", tags: ["fresh"]}) { id } }"#,
+    )
+    .await;
 
     let after = app
         .data(r#"{ post(id: "2") { comments(first: 1) { body } } user(id: "3") { posts(first: 1) { title tags { name } } } tag(name: "fresh") { posts { title } } }"#)

@@ -132,7 +132,9 @@ impl Authenticator {
             return Ok(Caller::Anonymous);
         };
         if values.next().is_some() {
-            return Err(TokenError::BadHeader("several Authorization headers".into()));
+            return Err(TokenError::BadHeader(
+                "several Authorization headers".into(),
+            ));
         }
         let value = value
             .to_str()

@@ -179,7 +179,11 @@ fn public_keys(path: &PathBuf, algorithm: Option<Algorithm>) -> anyhow::Result<K
     if let DecodingKeyKind::SecretOrDer(point) = decoding.kind()
         && inferred.family() == AlgorithmFamily::Ec
     {
-        let expected = if algorithm == Algorithm::ES384 { 97 } else { 65 };
+        let expected = if algorithm == Algorithm::ES384 {
+            97
+        } else {
+            65
+        };
         if point.len() != expected {
             bail!(
                 "the EC key in {} is not on the curve of {algorithm:?} (P-256 for ES256, P-384 \

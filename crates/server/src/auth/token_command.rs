@@ -16,8 +16,8 @@ pub fn mint(settings: &Settings, args: &TokenArgs) -> anyhow::Result<String> {
         .context("invalid authentication settings")?;
     let token = match &args.private_key_file {
         Some(path) => {
-            let pem = std::fs::read(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
+            let pem =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
             let key = match auth.algorithm().family() {
                 AlgorithmFamily::Rsa => EncodingKey::from_rsa_pem(&pem),
                 AlgorithmFamily::Ec => EncodingKey::from_ec_pem(&pem),

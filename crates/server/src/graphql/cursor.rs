@@ -20,12 +20,8 @@ pub fn encode(kind: &str, id: i64) -> String {
 
 /// Decodes a cursor made by [`encode`] for the same `kind`; anything else is bad input.
 pub fn decode(kind: &str, cursor: &str) -> AppResult<i64> {
-    let invalid = || {
-        AppError::bad_input(
-            "after",
-            format!("{} is not a {kind} cursor", quote(cursor)),
-        )
-    };
+    let invalid =
+        || AppError::bad_input("after", format!("{} is not a {kind} cursor", quote(cursor)));
     let bytes = URL_SAFE_NO_PAD
         .decode(cursor.trim_end_matches('='))
         .map_err(|_| invalid())?;
@@ -62,7 +58,9 @@ mod tests {
 
     #[test]
     fn a_long_cursor_is_quoted_bounded() {
-        let message = decode("user", &"A".repeat(200_000)).unwrap_err().to_string();
+        let message = decode("user", &"A".repeat(200_000))
+            .unwrap_err()
+            .to_string();
         assert!(message.len() < 200, "{message:.300}");
     }
 

@@ -142,7 +142,11 @@ mod tests {
         ];
         for err in errors {
             let message = err.to_string();
-            assert!(message.len() < 300, "{} bytes: {message:.300}", message.len());
+            assert!(
+                message.len() < 300,
+                "{} bytes: {message:.300}",
+                message.len()
+            );
         }
         let err = tag_name(&"q".repeat(200_000)).unwrap_err().to_string();
         assert!(err.contains("(200000 characters)"), "{err:.300}");

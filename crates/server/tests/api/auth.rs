@@ -26,7 +26,9 @@ const MUTATIONS: &[&str] = &[
 ];
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jwt").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/jwt")
+        .join(name)
 }
 
 fn pem(name: &str) -> Vec<u8> {
@@ -88,8 +90,18 @@ async fn assert_refused(app: &TestApp, case: &str, authorization: &str, reason: 
         let reply = app
             .graphql_auth(Some(authorization), query, Value::Null)
             .await;
-        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{case}: {}", reply.text);
-        assert_eq!(reply.error_codes(), ["INVALID_TOKEN"], "{case}: {}", reply.text);
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "{case}: {}",
+            reply.text
+        );
+        assert_eq!(
+            reply.error_codes(),
+            ["INVALID_TOKEN"],
+            "{case}: {}",
+            reply.text
+        );
         let body = reply.json();
         assert_eq!(body["errors"][0]["extensions"]["reason"], reason, "{case}");
         assert!(body.get("data").is_none(), "{case}: {}", reply.text);
@@ -105,7 +117,11 @@ async fn assert_refused(app: &TestApp, case: &str, authorization: &str, reason: 
             "{case}: {challenge}"
         );
     }
-    assert_eq!(row_counts(&app.state.db).await, before, "{case}: rows changed");
+    assert_eq!(
+        row_counts(&app.state.db).await,
+        before,
+        "{case}: rows changed"
+    );
 }
 
 async fn assert_accepted(app: &TestApp, case: &str, token: &str) {
@@ -113,7 +129,11 @@ async fn assert_accepted(app: &TestApp, case: &str, token: &str) {
         .graphql_auth(Some(&format!("Bearer {token}")), READ, Value::Null)
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{case}: {}", reply.text);
-    assert!(reply.json().get("errors").is_none(), "{case}: {}", reply.text);
+    assert!(
+        reply.json().get("errors").is_none(),
+        "{case}: {}",
+        reply.text
+    );
 }
 
 #[tokio::test]
@@ -125,13 +145,26 @@ async fn reads_are_open_and_mutations_without_a_token_are_401_unauthenticated() 
         for accept in ["application/graphql-response+json", "application/json"] {
             let body = json!({ "query": mutation }).to_string();
             let reply = app.post_raw(body, Some(accept)).await;
-            assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{mutation}: {}", reply.text);
+            assert_eq!(
+                reply.status,
+                StatusCode::UNAUTHORIZED,
+                "{mutation}: {}",
+                reply.text
+            );
             assert_eq!(reply.error_codes(), ["UNAUTHENTICATED"], "{mutation}");
             assert_eq!(challenge(&reply), "Bearer realm=\"adaptive-graphql\"");
-            assert!(reply.text.contains("Authorization: Bearer"), "{}", reply.text);
+            assert!(
+                reply.text.contains("Authorization: Bearer"),
+                "{}",
+                reply.text
+            );
         }
     }
-    assert_eq!(row_counts(&app.state.db).await, before, "an anonymous write landed");
+    assert_eq!(
+        row_counts(&app.state.db).await,
+        before,
+        "an anonymous write landed"
+    );
 }
 
 #[tokio::test]
@@ -183,8 +216,17 @@ async fn inputs_cannot_name_the_author_or_the_follower() {
     ];
     for (mutation, variables, field) in attempts {
         let reply = app.graphql_as(2, mutation, variables).await;
-        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{mutation}: {}", reply.text);
-        assert_eq!(reply.error_codes(), ["GRAPHQL_VALIDATION_FAILED"], "{mutation}");
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{mutation}: {}",
+            reply.text
+        );
+        assert_eq!(
+            reply.error_codes(),
+            ["GRAPHQL_VALIDATION_FAILED"],
+            "{mutation}"
+        );
         assert!(reply.text.contains(field), "{mutation}: {}", reply.text);
     }
     assert_eq!(row_counts(&app.state.db).await, before);
@@ -208,10 +250,18 @@ async fn writes_are_attributed_to_the_token_user() {
     assert_eq!(data["follow"]["id"], "7");
     let db = &app.state.db;
     let post_id: i64 = data["post"]["id"].as_str().unwrap().parse().unwrap();
-    let stored = post::Entity::find_by_id(post_id).one(db).await.unwrap().unwrap();
+    let stored = post::Entity::find_by_id(post_id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.author_id, 7);
     let comment_id: i64 = data["comment"]["id"].as_str().unwrap().parse().unwrap();
-    let stored = comment::Entity::find_by_id(comment_id).one(db).await.unwrap().unwrap();
+    let stored = comment::Entity::find_by_id(comment_id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.author_id, 7);
     let follows = follow::Entity::find()
         .filter(follow::Column::FollowerId.eq(7))
@@ -235,7 +285,10 @@ async fn tagging_another_users_post_is_forbidden_and_writes_nothing() {
     let reply = app
         .graphql_as(
             5,
-            &format!(r#"mutation {{ tagPost(postId: "{}", tag: "hijack") {{ id }} }}"#, theirs.id),
+            &format!(
+                r#"mutation {{ tagPost(postId: "{}", tag: "hijack") {{ id }} }}"#,
+                theirs.id
+            ),
             Value::Null,
         )
         .await;
@@ -257,7 +310,12 @@ async fn a_token_for_a_user_that_does_not_exist_writes_nothing() {
         } else {
             "UNAUTHENTICATED"
         };
-        assert_eq!(reply.error_codes(), [expected], "{mutation}: {}", reply.text);
+        assert_eq!(
+            reply.error_codes(),
+            [expected],
+            "{mutation}: {}",
+            reply.text
+        );
     }
     assert_eq!(row_counts(&app.state.db).await, before);
 }
@@ -283,27 +341,71 @@ async fn bad_tokens_are_refused_before_anything_runs() {
     without_exp.as_object_mut().unwrap().remove("exp");
     let numeric_sub = json!({ "sub": 2, "exp": now() + 3_600 });
     let cases: Vec<(&str, String, &str)> = vec![
-        ("signed with another secret", sign(Algorithm::HS256, &claims("2"), &other), "bad_signature"),
+        (
+            "signed with another secret",
+            sign(Algorithm::HS256, &claims("2"), &other),
+            "bad_signature",
+        ),
         ("claims changed after signing", forged, "bad_signature"),
         ("alg none", unsigned(&claims("2")), "wrong_algorithm"),
-        ("HS512 with the right secret", sign(Algorithm::HS512, &claims("2"), &key), "wrong_algorithm"),
-        ("RS256", sign(Algorithm::RS256, &claims("2"), &rsa), "wrong_algorithm"),
+        (
+            "HS512 with the right secret",
+            sign(Algorithm::HS512, &claims("2"), &key),
+            "wrong_algorithm",
+        ),
+        (
+            "RS256",
+            sign(Algorithm::RS256, &claims("2"), &rsa),
+            "wrong_algorithm",
+        ),
         (
             "expired an hour ago",
-            sign(Algorithm::HS256, &json!({ "sub": "2", "exp": now() - 3_600 }), &key),
+            sign(
+                Algorithm::HS256,
+                &json!({ "sub": "2", "exp": now() - 3_600 }),
+                &key,
+            ),
             "expired",
         ),
         (
             "valid from in an hour",
-            sign(Algorithm::HS256, &json!({ "sub": "2", "nbf": now() + 3_600, "exp": now() + 7_200 }), &key),
+            sign(
+                Algorithm::HS256,
+                &json!({ "sub": "2", "nbf": now() + 3_600, "exp": now() + 7_200 }),
+                &key,
+            ),
             "not_yet_valid",
         ),
-        ("no sub", sign(Algorithm::HS256, &without_sub, &key), "missing_claim"),
-        ("no exp", sign(Algorithm::HS256, &without_exp, &key), "missing_claim"),
-        ("numeric sub", sign(Algorithm::HS256, &numeric_sub, &key), "missing_claim"),
-        ("sub not an id", sign(Algorithm::HS256, &claims("alice"), &key), "bad_subject"),
-        ("sub zero", sign(Algorithm::HS256, &claims("0"), &key), "bad_subject"),
-        ("sub negative", sign(Algorithm::HS256, &claims("-2"), &key), "bad_subject"),
+        (
+            "no sub",
+            sign(Algorithm::HS256, &without_sub, &key),
+            "missing_claim",
+        ),
+        (
+            "no exp",
+            sign(Algorithm::HS256, &without_exp, &key),
+            "missing_claim",
+        ),
+        (
+            "numeric sub",
+            sign(Algorithm::HS256, &numeric_sub, &key),
+            "missing_claim",
+        ),
+        (
+            "sub not an id",
+            sign(Algorithm::HS256, &claims("alice"), &key),
+            "bad_subject",
+        ),
+        (
+            "sub zero",
+            sign(Algorithm::HS256, &claims("0"), &key),
+            "bad_subject",
+        ),
+        (
+            "sub negative",
+            sign(Algorithm::HS256, &claims("-2"), &key),
+            "bad_subject",
+        ),
         ("garbage", "not-a-jwt".into(), "malformed"),
         ("three garbage parts", "a.b.c".into(), "malformed"),
         ("header not JSON", "bm9wZQ.e30.c2ln".into(), "malformed"),
@@ -312,7 +414,13 @@ async fn bad_tokens_are_refused_before_anything_runs() {
     for (case, token, reason) in &cases {
         assert_refused(&app, case, &format!("Bearer {token}"), reason).await;
     }
-    assert_refused(&app, "basic credentials", "Basic YWRtaW46aHVudGVyMg==", "bad_header").await;
+    assert_refused(
+        &app,
+        "basic credentials",
+        "Basic YWRtaW46aHVudGVyMg==",
+        "bad_header",
+    )
+    .await;
     assert_refused(&app, "empty bearer", "Bearer ", "bad_header").await;
     // The password of a Basic header is not echoed.
     let reply = app
@@ -334,11 +442,27 @@ async fn exp_and_nbf_are_honoured_within_the_leeway() {
     let leeway = app.state.settings.auth.jwt_leeway_secs as i64;
     assert_eq!(leeway, 30);
     let just_expired = json!({ "sub": "2", "exp": now() - leeway / 3 });
-    assert_accepted(&app, "expired within the leeway", &sign(Algorithm::HS256, &just_expired, &key)).await;
+    assert_accepted(
+        &app,
+        "expired within the leeway",
+        &sign(Algorithm::HS256, &just_expired, &key),
+    )
+    .await;
     let almost_valid = json!({ "sub": "2", "nbf": now() + leeway / 3, "exp": now() + 3_600 });
-    assert_accepted(&app, "not yet valid within the leeway", &sign(Algorithm::HS256, &almost_valid, &key)).await;
+    assert_accepted(
+        &app,
+        "not yet valid within the leeway",
+        &sign(Algorithm::HS256, &almost_valid, &key),
+    )
+    .await;
     let expired = json!({ "sub": "2", "exp": now() - 2 * leeway });
-    assert_refused(&app, "expired beyond the leeway", &format!("Bearer {}", sign(Algorithm::HS256, &expired, &key)), "expired").await;
+    assert_refused(
+        &app,
+        "expired beyond the leeway",
+        &format!("Bearer {}", sign(Algorithm::HS256, &expired, &key)),
+        "expired",
+    )
+    .await;
 }
 
 async fn rs256_app() -> TestApp {
@@ -364,17 +488,45 @@ async fn a_public_key_server_accepts_its_issuers_tokens_and_refuses_algorithm_co
     // HS256 "signed" with the public key's PEM as the secret: the classic confusion.
     let public_as_secret = EncodingKey::from_secret(&pem("rsa-public.pem")).unwrap();
     let confused = sign(Algorithm::HS256, &claims("6"), &public_as_secret);
-    assert_refused(&app, "HS256 keyed with the public key", &format!("Bearer {confused}"), "wrong_algorithm").await;
+    assert_refused(
+        &app,
+        "HS256 keyed with the public key",
+        &format!("Bearer {confused}"),
+        "wrong_algorithm",
+    )
+    .await;
     let other = EncodingKey::from_rsa_pem(&pem("rsa-other-private.pem")).unwrap();
     let foreign = sign(Algorithm::RS256, &claims("6"), &other);
-    assert_refused(&app, "another RSA key", &format!("Bearer {foreign}"), "bad_signature").await;
+    assert_refused(
+        &app,
+        "another RSA key",
+        &format!("Bearer {foreign}"),
+        "bad_signature",
+    )
+    .await;
     let ec = EncodingKey::from_ec_pem(&pem("ec-private.pem")).unwrap();
     let es = sign(Algorithm::ES256, &claims("6"), &ec);
-    assert_refused(&app, "ES256 token", &format!("Bearer {es}"), "wrong_algorithm").await;
-    assert_refused(&app, "alg none", &format!("Bearer {}", unsigned(&claims("6"))), "wrong_algorithm").await;
+    assert_refused(
+        &app,
+        "ES256 token",
+        &format!("Bearer {es}"),
+        "wrong_algorithm",
+    )
+    .await;
+    assert_refused(
+        &app,
+        "alg none",
+        &format!("Bearer {}", unsigned(&claims("6"))),
+        "wrong_algorithm",
+    )
+    .await;
 
     // The server holds no private key: it cannot mint.
-    let err = app.state.auth.mint(6, std::time::Duration::from_secs(60)).unwrap_err();
+    let err = app
+        .state
+        .auth
+        .mint(6, std::time::Duration::from_secs(60))
+        .unwrap_err();
     assert!(err.to_string().contains("only verifies"), "{err}");
 }
 
@@ -387,7 +539,11 @@ async fn an_ec_public_key_selects_es256() {
     .await;
     assert_eq!(app.state.auth.algorithm(), Algorithm::ES256);
     let private = EncodingKey::from_ec_pem(&pem("ec-private.pem")).unwrap();
-    let token = app.state.auth.mint_with(&private, 3, std::time::Duration::from_secs(60)).unwrap();
+    let token = app
+        .state
+        .auth
+        .mint_with(&private, 3, std::time::Duration::from_secs(60))
+        .unwrap();
     let reply = app
         .graphql_auth(Some(&format!("Bearer {token}")), WRITE, Value::Null)
         .await;
@@ -416,9 +572,27 @@ async fn issuer_and_audience_are_required_when_configured() {
         format!("Bearer {}", sign(Algorithm::HS256, &c, &key))
     };
     assert_refused(&app, "no iss", &base(None, Some("forum")), "missing_claim").await;
-    assert_refused(&app, "wrong iss", &base(Some("https://evil.example"), Some("forum")), "wrong_issuer").await;
-    assert_refused(&app, "no aud", &base(Some("https://id.example.org"), None), "missing_claim").await;
-    assert_refused(&app, "wrong aud", &base(Some("https://id.example.org"), Some("shop")), "wrong_audience").await;
+    assert_refused(
+        &app,
+        "wrong iss",
+        &base(Some("https://evil.example"), Some("forum")),
+        "wrong_issuer",
+    )
+    .await;
+    assert_refused(
+        &app,
+        "no aud",
+        &base(Some("https://id.example.org"), None),
+        "missing_claim",
+    )
+    .await;
+    assert_refused(
+        &app,
+        "wrong aud",
+        &base(Some("https://id.example.org"), Some("shop")),
+        "wrong_audience",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -429,7 +603,10 @@ async fn require_auth_closes_reads_too() {
     assert_eq!(reply.error_codes(), ["UNAUTHENTICATED"]);
     assert_eq!(challenge(&reply), "Bearer realm=\"adaptive-graphql\"");
     let reply = app
-        .get("/graphql?query=%7B%20tags%20%7B%20name%20%7D%20%7D", Some("application/json"))
+        .get(
+            "/graphql?query=%7B%20tags%20%7B%20name%20%7D%20%7D",
+            Some("application/json"),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
     let reply = app.graphql_as(2, READ, Value::Null).await;
@@ -494,8 +671,14 @@ fn without_a_key_the_development_secret_is_created_once_and_announced_without_it
     let secret = std::fs::read_to_string(&path).unwrap();
     let announcement = first.announcement();
     assert!(announcement.contains("DEVELOPMENT"), "{announcement}");
-    assert!(announcement.contains("server token --user 2"), "{announcement}");
-    assert!(!announcement.contains(secret.trim()), "the secret is never printed");
+    assert!(
+        announcement.contains("server token --user 2"),
+        "{announcement}"
+    );
+    assert!(
+        !announcement.contains(secret.trim()),
+        "the secret is never printed"
+    );
     // A second process (another start, or `server token`) uses the same secret.
     let second = server::auth::Authenticator::new(&settings.auth, &settings.database_url).unwrap();
     let token = second.mint(2, std::time::Duration::from_secs(60)).unwrap();

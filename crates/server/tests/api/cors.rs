@@ -29,12 +29,14 @@ async fn cross_origin_post(app: &TestApp, origin: &str, query: &str) -> Reply {
     let request = Request::post("/graphql")
         .header(header::ORIGIN, origin)
         .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(serde_json::json!({ "query": query }).to_string()))
+        .body(Body::from(
+            serde_json::json!({ "query": query }).to_string(),
+        ))
         .unwrap();
     app.send(request).await
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+fn header(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -64,7 +66,10 @@ async fn an_allowed_origin_gets_a_preflight_answer_and_a_grant_on_every_response
     let h = &reply.headers;
     assert_eq!(header(h, header::ACCESS_CONTROL_ALLOW_ORIGIN), Some(APP));
     let methods = header(h, header::ACCESS_CONTROL_ALLOW_METHODS).unwrap_or_default();
-    assert!(methods.contains("POST") && methods.contains("GET"), "{methods}");
+    assert!(
+        methods.contains("POST") && methods.contains("GET"),
+        "{methods}"
+    );
     let allowed = header(h, header::ACCESS_CONTROL_ALLOW_HEADERS)
         .unwrap_or_default()
         .to_ascii_lowercase();
@@ -85,17 +90,27 @@ async fn an_allowed_origin_gets_a_preflight_answer_and_a_grant_on_every_response
     // The real request, and a refused one: both readable by the page.
     let reply = cross_origin_post(&app, APP, "{ tags { name } }").await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(header(&reply.headers, header::ACCESS_CONTROL_ALLOW_ORIGIN), Some(APP));
-    let reply = cross_origin_post(&app, APP, r#"mutation { follow(followeeId: "2") { id } }"#).await;
+    assert_eq!(
+        header(&reply.headers, header::ACCESS_CONTROL_ALLOW_ORIGIN),
+        Some(APP)
+    );
+    let reply =
+        cross_origin_post(&app, APP, r#"mutation { follow(followeeId: "2") { id } }"#).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(header(&reply.headers, header::ACCESS_CONTROL_ALLOW_ORIGIN), Some(APP));
+    assert_eq!(
+        header(&reply.headers, header::ACCESS_CONTROL_ALLOW_ORIGIN),
+        Some(APP)
+    );
     let exposed = header(&reply.headers, header::ACCESS_CONTROL_EXPOSE_HEADERS)
         .unwrap_or_default()
         .to_ascii_lowercase();
     assert!(exposed.contains("www-authenticate"), "{exposed}");
 
     // Another origin is not granted anything.
-    for origin in ["https://evil.example.org", "https://app.example.org.evil.org"] {
+    for origin in [
+        "https://evil.example.org",
+        "https://app.example.org.evil.org",
+    ] {
         let reply = preflight(&app, origin).await;
         assert!(
             header(&reply.headers, header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none(),
@@ -123,6 +138,11 @@ async fn a_malformed_origin_is_refused_at_start() {
     let mut settings = server::config::Settings::for_database("sqlite::memory:");
     settings.cors.cors_allowed_origins = vec!["https://app.example.org/".into()];
     let db = server::database::connect(&settings).await.unwrap();
-    let err = server::startup::app_state(settings, db).err().expect("refused");
-    assert!(format!("{err:#}").contains("scheme://host[:port]"), "{err:#}");
+    let err = server::startup::app_state(settings, db)
+        .err()
+        .expect("refused");
+    assert!(
+        format!("{err:#}").contains("scheme://host[:port]"),
+        "{err:#}"
+    );
 }
