@@ -15,7 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use faults_common::{RunningServer, Seen, drained, post_graphql, row_counts};
+use faults_common::{RunningServer, Seen, drained, post_graphql, post_graphql_as, row_counts};
 use loader_core::limit::StrategyKind;
 use serde_json::json;
 use server::{config::Settings, graphql::LoaderMode, seed};
@@ -77,9 +77,11 @@ async fn a_full_door_refuses_new_requests_before_they_run_and_serves_them_again_
         origin,
     )
     .await;
-    let write = post_graphql(
+    let token = server.token(1);
+    let write = post_graphql_as(
         &client,
         &url,
+        Some(&token),
         r#"mutation { createUser(input: { name: "refused", email: "refused@example.com" }) { id } }"#,
         json!({}),
         origin,

@@ -2,7 +2,7 @@
 //!
 //! Every resolver returns [`AppError`]; the GraphQL layer turns it into an error whose
 //! `extensions.code` tells a client what happened (`NOT_FOUND`, `BAD_USER_INPUT`,
-//! `OVERLOADED` with `retryAfterMs`, `TIMEOUT`, `INTERNAL`). Resolvers return it with `?`
+//! `UNAUTHENTICATED`, `FORBIDDEN`, `OVERLOADED` with `retryAfterMs`, `TIMEOUT`, `INTERNAL`). Resolvers return it with `?`
 //! (async-graphql keeps it as the error's source); the [`ErrorCodes`](crate::graphql::ErrorCodes)
 //! extension then writes the codes and logs internal causes, whose text never reaches the
 //! client (an internal error's message is just "internal server error").
@@ -31,6 +31,13 @@ pub enum AppError {
         /// What is wrong with it.
         message: String,
     },
+    /// The operation needs an identity and the request has none (no bearer token), or the
+    /// token names a user that does not exist.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller is known but may not do this (it acts on another user's object).
+    #[error("{0}")]
+    Forbidden(String),
     /// The database is saturated: the engine refused the request at its door before it ran.
     /// Retry later.
     #[error("the server is overloaded ({reason}); retry after {} ms", retry_after.as_millis())]
@@ -70,6 +77,8 @@ impl AppError {
         match self {
             AppError::NotFound { .. } => "NOT_FOUND",
             AppError::BadUserInput { .. } => "BAD_USER_INPUT",
+            AppError::Unauthenticated(_) => "UNAUTHENTICATED",
+            AppError::Forbidden(_) => "FORBIDDEN",
             AppError::Overloaded { .. } => "OVERLOADED",
             AppError::Timeout => "TIMEOUT",
             AppError::Internal(_) => "INTERNAL",

@@ -114,24 +114,61 @@ impl TestApp {
         TableLock { txn, _db: db }
     }
 
-    /// `POST /graphql`; returns the status and the JSON body.
+    /// A bearer token for `user`, valid for an hour, signed with the server's secret.
+    pub fn token(&self, user: i64) -> String {
+        self.state
+            .auth
+            .mint(user, std::time::Duration::from_secs(3_600))
+            .expect("the test settings carry a secret")
+    }
+
+    /// `POST /graphql`, anonymous; returns the status and the JSON body.
     pub async fn post(&self, query: &str, variables: Value) -> (reqwest::StatusCode, Value) {
-        let response = self
+        self.post_with(None, query, variables).await
+    }
+
+    /// `POST /graphql` as `user` (with a bearer token).
+    pub async fn post_as(
+        &self,
+        user: i64,
+        query: &str,
+        variables: Value,
+    ) -> (reqwest::StatusCode, Value) {
+        self.post_with(Some(&self.token(user)), query, variables)
+            .await
+    }
+
+    async fn post_with(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> (reqwest::StatusCode, Value) {
+        let mut request = self
             .client
             .post(format!("http://{}/graphql", self.addr))
             .header("accept", "application/graphql-response+json")
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .expect("the server answers");
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("the server answers");
         let status = response.status();
         let body = response.json().await.expect("the body is JSON");
         (status, body)
     }
 
-    /// A request that must succeed without errors; returns `data`.
+    /// A request that must succeed without errors, anonymous; returns `data`.
     pub async fn data(&self, query: &str) -> Value {
         let (status, body) = self.post(query, Value::Null).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// A request that must succeed without errors, as `user`; returns `data`.
+    pub async fn data_as(&self, user: i64, query: &str) -> Value {
+        let (status, body) = self.post_as(user, query, Value::Null).await;
         assert_eq!(status, 200, "{body}");
         assert!(body.get("errors").is_none(), "unexpected errors: {body}");
         body["data"].clone()

@@ -138,6 +138,14 @@ impl RunningServer {
         &self.state.db
     }
 
+    /// A bearer token for `user`, valid for an hour, signed with the server's secret.
+    pub fn token(&self, user: i64) -> String {
+        self.state
+            .auth
+            .mint(user, Duration::from_secs(3_600))
+            .expect("the test settings carry a secret")
+    }
+
     /// Stops serving (graceful shutdown) and waits for the server thread.
     pub async fn stop(mut self) {
         self.shutdown();
@@ -296,15 +304,29 @@ pub async fn post_graphql(
     variables: Value,
     origin: Instant,
 ) -> Seen {
+    post_graphql_as(client, url, None, query, variables, origin).await
+}
+
+/// As [`post_graphql`], with `Authorization: Bearer <token>` when a token is given.
+pub async fn post_graphql_as(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+    origin: Instant,
+) -> Seen {
     let at = origin.elapsed();
     let start = Instant::now();
     let body = serde_json::json!({ "query": query, "variables": variables });
-    let sent = client
+    let mut request = client
         .post(url)
         .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await;
+        .body(body.to_string());
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let sent = request.send().await;
     match sent {
         Ok(response) => {
             let status = response.status().as_u16();

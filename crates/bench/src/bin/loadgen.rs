@@ -4,6 +4,9 @@
 //! cargo run --release -p bench --bin loadgen -- --url http://127.0.0.1:8000/graphql \
 //!     --clients 64 --duration 30s --warmup 5s --query-mix builtin --json out.json
 //! ```
+//!
+//! A mix with mutations (or a server with `REQUIRE_AUTH`) needs a bearer token:
+//! `LOADGEN_TOKEN=$(server token --user 2) loadgen ...`.
 
 use std::{path::PathBuf, time::Duration};
 
@@ -53,6 +56,9 @@ struct Args {
     /// Write the full report (with the per-second series) as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Bearer token sent with every request (`server token --user N` prints one).
+    #[arg(long, env = "LOADGEN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
 }
 
 #[tokio::main]
@@ -72,6 +78,7 @@ async fn main() -> anyhow::Result<()> {
     config.timeout = args.timeout;
     config.honor_retry_after = !args.ignore_retry_after;
     config.seed = args.seed;
+    config.bearer_token = args.token;
     config.progress = true;
     let report = run(config).await?;
     println!("{report}");

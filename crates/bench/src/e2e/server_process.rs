@@ -55,6 +55,9 @@ impl ServerLaunch {
             .env("DATABASE_MAX_CONNECTIONS", self.max_connections.to_string())
             .env("LISTEN_ADDR", "127.0.0.1:0")
             .env("NO_DEMO_DATA", "true")
+            // The server's development secret (it sends reads only) stays with the run's
+            // files instead of the working directory.
+            .env("JWT_DEV_SECRET_FILE", self.log_dir.join("jwt-dev-secret"))
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -32,6 +32,9 @@ pub struct LoadConfig {
     /// it sends the next one at once, and a closed loop turns refusals into a hot loop that
     /// measures the cost of refusing more than anything else. By default, this is `true`.
     pub honor_retry_after: bool,
+    /// Sent as `Authorization: Bearer <token>` with every request: needed for a mix with
+    /// mutations, or against a server with `REQUIRE_AUTH`. By default, this is `None`.
+    pub bearer_token: Option<String>,
 }
 
 /// The longest a client waits on a `retryAfterMs` hint.
@@ -50,6 +53,7 @@ impl LoadConfig {
             seed: 1,
             progress: false,
             honor_retry_after: true,
+            bearer_token: None,
         }
     }
 }

@@ -80,7 +80,8 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, BenchError> {
                 let (_, body) = config.mix.pick(&mut rng);
                 recorder.lock().expect("recorder lock").issued();
                 let sent = Instant::now();
-                let (outcome, retry_after) = send(&client, &config.url, &body).await;
+                let (outcome, retry_after) =
+                    send(&client, &config.url, config.bearer_token.as_deref(), &body).await;
                 let finished = Instant::now();
                 recorder.lock().expect("recorder lock").record(
                     finished.duration_since(start),
@@ -131,17 +132,20 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, BenchError> {
 async fn send(
     client: &reqwest::Client,
     url: &str,
+    bearer_token: Option<&str>,
     body: &serde_json::Value,
 ) -> (Outcome, Option<Duration>) {
-    let response = client
+    let mut request = client
         .post(url)
         .header(
             reqwest::header::ACCEPT,
             "application/graphql-response+json, application/json",
         )
-        .json(body)
-        .send()
-        .await;
+        .json(body);
+    if let Some(token) = bearer_token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await;
     let response = match response {
         Ok(response) => response,
         Err(e) => return (transport_failure(&e), None),

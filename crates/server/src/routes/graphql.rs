@@ -9,7 +9,12 @@
 //!   parse or validation error, too deep or too complex) is `400` and has no `data`; with
 //!   the latter such responses are `200`, as legacy clients expect. Field errors are `200`.
 //! - Errors are always the GraphQL JSON shape with `extensions.code`. An `OVERLOADED` error
-//!   adds a `Retry-After` header.
+//!   adds a `Retry-After` header. Messages quote at most a short prefix of the input
+//!   ([`crate::echo`]).
+//! - Identity: an `Authorization: Bearer <JWT>` header is verified before anything runs
+//!   ([`crate::auth`]); a bad one is `401` with `WWW-Authenticate` and code `INVALID_TOKEN`.
+//!   A mutation without a token (any request, with `REQUIRE_AUTH`) is `401` with code
+//!   `UNAUTHENTICATED`. The verified caller goes into the request's data as a [`Caller`].
 
 use std::{collections::BTreeMap, time::Duration};
 
@@ -29,6 +34,8 @@ use tokio::time::Instant;
 
 use super::refusals::REFUSALS;
 use crate::{
+    auth::{Caller, TokenError},
+    echo::{bound_message, quote},
     error::AppError,
     graphql::{LoaderBackend, Loaders},
     state::AppState,
@@ -108,7 +115,10 @@ pub async fn post(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 media,
                 "UNSUPPORTED_MEDIA_TYPE",
-                &format!("unsupported Content-Type `{content_type}`; send application/json"),
+                &format!(
+                    "unsupported Content-Type {}; send application/json",
+                    quote(content_type)
+                ),
             );
         }
     }
@@ -118,7 +128,7 @@ pub async fn post(
             return error_response(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", &message);
         }
     };
-    execute(state, request, media, false).await
+    execute(state, &headers, request, media, false).await
 }
 
 /// `GET /graphql`: a query in the query string, or the GraphiQL page.
@@ -154,7 +164,7 @@ pub async fn get(
         );
     }
     match async_graphql::http::parse_query_string(&query) {
-        Ok(request) => execute(state, request, media, true).await,
+        Ok(request) => execute(state, &headers, request, media, true).await,
         Err(err) => error_response(
             StatusCode::BAD_REQUEST,
             media,
@@ -182,6 +192,7 @@ fn parse_body(body: &[u8]) -> Result<async_graphql::Request, String> {
 
 async fn execute(
     state: AppState,
+    headers: &HeaderMap,
     mut request: async_graphql::Request,
     media: ResponseMedia,
     is_get: bool,
@@ -200,6 +211,14 @@ async fn execute(
         },
         _ => None,
     };
+    // Then who is asking: a bad token ends the request here, whatever it asks for.
+    let caller = match state.auth.authenticate(headers) {
+        Ok(caller) => caller,
+        Err(err) => return unauthorized(media, &err),
+    };
+    if caller == Caller::Anonymous && state.auth.requires_auth() {
+        return unauthorized(media, &TokenError::request_needs_token());
+    }
     // Then parse: a parse failure is a request error with its own code, and `GET` must
     // not run mutations.
     let operation_name = request.operation_name.clone();
@@ -236,6 +255,9 @@ async fn execute(
             .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
         return response;
     }
+    if caller == Caller::Anonymous && operation == Some(OperationType::Mutation) {
+        return unauthorized(media, &TokenError::mutation_needs_token());
+    }
     if state.settings.limits.disable_introspection {
         request = request.disable_introspection();
     }
@@ -249,7 +271,7 @@ async fn execute(
     if let Some(scope) = admitted {
         loaders = loaders.in_request(scope);
     }
-    let request = request.data(loaders);
+    let request = request.data(loaders).data(caller);
     match tokio::time::timeout_at(deadline, state.schema.execute(request)).await {
         Ok(response) => render(response, media, Some("GRAPHQL_VALIDATION_FAILED")),
         Err(_) => timed_out(media, timeout),
@@ -349,6 +371,12 @@ fn render(
             label(error, code);
         }
     }
+    // Parser and validation messages may quote a variable whole.
+    for error in &mut response.errors {
+        if let std::borrow::Cow::Owned(bounded) = bound_message(&error.message) {
+            error.message = bounded;
+        }
+    }
     let body = Body {
         data: (!request_error).then_some(&response.data),
         errors: &response.errors,
@@ -409,11 +437,30 @@ pub fn error_response(
     code: &str,
     message: &str,
 ) -> Response {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    let body = json!({ "errors": [{
+        "message": bound_message(message),
+        "extensions": { "code": code },
+    }] });
     let mut response = (status, body.to_string()).into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, media.content_type());
+    response
+}
+
+/// `401 Unauthorized` with a `WWW-Authenticate: Bearer` challenge: the credentials were
+/// refused, or a token is needed and none was sent. Nothing of the request ran.
+fn unauthorized(media: ResponseMedia, error: &TokenError) -> Response {
+    let body = json!({ "errors": [{
+        "message": error.to_string(),
+        "extensions": { "code": error.code(), "reason": error.reason() },
+    }] });
+    let mut response = (StatusCode::UNAUTHORIZED, body.to_string()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, media.content_type());
+    if let Ok(challenge) = HeaderValue::from_str(&error.challenge()) {
+        headers.insert(header::WWW_AUTHENTICATE, challenge);
+    }
     response
 }
 

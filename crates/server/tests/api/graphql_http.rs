@@ -130,7 +130,7 @@ async fn get_refuses_mutations_with_405() {
     let app = test_app().await;
     let reply = app
         .get(
-            "/graphql?query=mutation%20%7B%20follow(followerId%3A%221%22%2C%20followeeId%3A%222%22)%20%7B%20id%20%7D%20%7D",
+            "/graphql?query=mutation%20%7B%20follow(followeeId%3A%222%22)%20%7B%20id%20%7D%20%7D",
             Some("application/json"),
         )
         .await;

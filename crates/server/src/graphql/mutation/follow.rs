@@ -1,4 +1,4 @@
-//! `follow`.
+//! `follow`: the follower is the caller.
 
 use async_graphql::{Context, ID, Object, Result};
 use entity::{follow, user};
@@ -6,6 +6,7 @@ use sea_orm::{DatabaseConnection, EntityTrait, Set};
 
 use super::begin_write;
 use crate::{
+    auth::{caller::unknown_user, caller_id},
     error::AppError,
     graphql::{Loaders, id, types::User},
 };
@@ -16,10 +17,10 @@ pub struct FollowMutation;
 
 #[Object]
 impl FollowMutation {
-    /// `followerId` starts following `followeeId` (following twice is harmless). Returns
-    /// the follower.
-    async fn follow(&self, ctx: &Context<'_>, follower_id: ID, followee_id: ID) -> Result<User> {
-        let follower_id = id::parse("followerId", &follower_id)?;
+    /// The caller starts following `followeeId` (following twice is harmless; needs a
+    /// bearer token). Returns the caller.
+    async fn follow(&self, ctx: &Context<'_>, followee_id: ID) -> Result<User> {
+        let follower_id = caller_id(ctx)?;
         let followee_id = id::parse("followeeId", &followee_id)?;
         if follower_id == followee_id {
             return Err(
@@ -33,7 +34,7 @@ impl FollowMutation {
             .one(&txn)
             .await
             .map_err(AppError::from)?
-            .ok_or_else(|| AppError::not_found("user", follower_id))?;
+            .ok_or_else(|| unknown_user(follower_id))?;
         if user::Entity::find_by_id(followee_id)
             .one(&txn)
             .await
