@@ -3,7 +3,7 @@
 use async_graphql::{EmptySubscription, Schema};
 use sea_orm::DatabaseConnection;
 
-use super::{ErrorCodes, mutation::Mutation, query::Query};
+use super::{DepthLimit, ErrorCodes, mutation::Mutation, query::Query};
 use crate::config::Limits;
 
 /// The executable schema.
@@ -11,9 +11,12 @@ pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The schema with its guards (depth, complexity, introspection) and the database pool.
 /// Requests must carry a [`Loaders`](super::Loaders) in their data.
+///
+/// The depth guard is [`DepthLimit`], not async-graphql's `limit_depth`: it measures
+/// introspection apart from the data, so the standard introspection query passes.
 pub fn build_schema(db: DatabaseConnection, limits: &Limits) -> AppSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(limits.max_depth)
+        .extension(DepthLimit::new(limits.max_depth))
         .limit_complexity(limits.max_complexity)
         .extension(ErrorCodes)
         .extension(async_graphql::extensions::Tracing)
