@@ -35,6 +35,7 @@ use crate::{
     group_state::GroupState,
     limit::{Outcome, Sample},
     metrics::{BatchEnd, BatchRecord},
+    permit::Permit,
     window::BatchWindow,
 };
 
@@ -113,43 +114,78 @@ pub(crate) async fn run_batch<F: BatchFn>(
     };
 
     // Learn before answering, so that a caller that sees its value also sees its effect.
+    learn(
+        &engine,
+        &group,
+        permit,
+        &span,
+        &Called {
+            keys: size,
+            loads,
+            rtt: executed.rtt,
+            queue_wait,
+            end: executed.end,
+        },
+    );
+    span.record("outcome", executed.outcome_name());
+    batch.finish(executed.result);
+    engine.new_work.answered(batch.standalone());
+}
+
+/// What one call under a permit tells the engine (a batch, or an [`Engine::run`](crate::Engine::run)).
+pub(crate) struct Called {
+    /// Distinct keys the call loaded (1 for a run).
+    pub(crate) keys: usize,
+    /// Loads answered by it.
+    pub(crate) loads: usize,
+    pub(crate) rtt: Duration,
+    pub(crate) queue_wait: Duration,
+    pub(crate) end: BatchEnd,
+}
+
+/// The learn step: the sample goes to the scaling strategy (inside `span`, so a limit change
+/// is an event of the call that caused it), the permit is released, the call's cost goes to
+/// the group's cost model and its figures to the metrics.
+pub(crate) fn learn(
+    engine: &EngineInner,
+    group: &GroupState,
+    permit: Permit,
+    span: &tracing::Span,
+    called: &Called,
+) {
     let now = engine.now();
     let sample = Sample {
         now,
-        rtt: executed.rtt,
-        batch_size: size,
+        rtt: called.rtt,
+        batch_size: called.keys,
         in_flight: permit.in_flight,
         limit: permit.limit_at_grant,
         queued: engine.limit.waiting(),
         local_load: engine.local_load(),
-        outcome: match executed.end {
+        outcome: match called.end {
             BatchEnd::Success => Outcome::Success,
             BatchEnd::Error | BatchEnd::Panicked => Outcome::Error,
             BatchEnd::Timeout => Outcome::Timeout,
         },
         requests_ended: engine.requests_ended.load(Ordering::Relaxed),
     };
-    // Inside the batch's span: a limit change becomes an event of the batch that caused it.
-    let limit = span.in_scope(|| engine.on_sample(&sample, size, &group));
+    let limit = span.in_scope(|| engine.on_sample(&sample, called.keys, group));
     drop(permit);
-    if executed.end == BatchEnd::Success {
-        group.observe_cost(size, executed.rtt);
+    if called.end == BatchEnd::Success {
+        group.observe_cost(called.keys, called.rtt);
     }
-    engine.observe_rtt(executed.rtt);
+    engine.observe_rtt(called.rtt);
     group.record_batch(
         now,
         &BatchRecord {
-            keys: size,
-            loads,
-            latency: executed.rtt,
-            queue_wait,
-            end: executed.end,
+            keys: called.keys,
+            loads: called.loads,
+            latency: called.rtt,
+            queue_wait: called.queue_wait,
+            end: called.end,
         },
         limit,
     );
-    span.record("outcome", executed.outcome_name());
-    batch.finish(executed.result);
-    engine.new_work.answered(batch.standalone());
 }
 
 /// Scheduler rounds without a new key after which the window closes. One round catches the
@@ -288,10 +324,10 @@ async fn execute<F: BatchFn>(
 }
 
 /// Counts the group's in-flight calls; decremented in `Drop` (cancellation included).
-struct CallGuard<'a>(&'a GroupState, usize);
+pub(crate) struct CallGuard<'a>(&'a GroupState, usize);
 
 impl<'a> CallGuard<'a> {
-    fn new(group: &'a GroupState, keys: usize) -> Self {
+    pub(crate) fn new(group: &'a GroupState, keys: usize) -> Self {
         group.call_started(keys);
         Self(group, keys)
     }

@@ -10,6 +10,8 @@
 //! - [`Loader`]: the typed handle a request uses (`load`, `load_many`, `prime`, `clear`),
 //!   with a per-request cache; [`RequestScope`] makes the loaders of one request admitted as
 //!   a unit under back-pressure.
+//! - [`Engine::run`]: one call that is not a batch of keys (a page of rows, a write) under
+//!   the same limit, counted and traced like a batch of one key.
 //! - [`LearnedState`]: what was learned (costs, best limit), saved as JSON between runs.
 //! - `compat::AsyncGraphqlLoader` (feature `async-graphql`): runs an existing
 //!   `async_graphql::dataloader::Loader` through the engine unchanged.
@@ -79,6 +81,7 @@ mod local_load;
 mod overload;
 mod permit;
 mod request;
+mod run;
 mod scheduler;
 mod slowdown;
 mod spread;
@@ -95,3 +98,4 @@ pub use loader::Loader;
 pub use local_load::LocalLoadProbe;
 pub use metrics::{CostEstimate, GroupSnapshot, LimitPoint, Percentiles, Snapshot};
 pub use request::RequestScope;
+pub use run::Run;

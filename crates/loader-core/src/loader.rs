@@ -13,7 +13,9 @@ use crate::{
     batch::Waiter,
     cache::RequestCache,
     dispatch::run_batch,
-    request::RequestScope,
+    engine::EngineInner,
+    group_state::GroupState,
+    request::{RequestScope, ScopeState},
     window::{BatchWindow, Joined},
 };
 
@@ -195,33 +197,14 @@ impl<F: BatchFn> Loader<F> {
     /// Back-pressure: refuses `loads` new loads with `Overloaded` when the engine is saturated,
     /// or when they could not start before `budget` (see [`Self::budget_deadline`]).
     fn admit(&self, loads: usize, budget: Option<Instant>) -> Result<(), LoadError> {
-        let inner = &self.engine.inner;
-        let scope = &self.scope.state;
-        let pressure = inner.pressure(self.deadline);
-        let admitted = match budget {
-            Some(at)
-                if pressure.expected_wait() >= at.saturating_duration_since(Instant::now()) =>
-            {
-                Err(inner.past_budget())
-            }
-            _ => pressure.admit(loads, scope.admitted()),
-        };
-        match admitted {
-            Ok(()) => {
-                scope.mark_admitted();
-                if !scope.from().scoped {
-                    inner.new_work.arrived(loads);
-                }
-                Ok(())
-            }
-            Err(e) => {
-                self.window.group.record_shed(inner.now());
-                if !scope.from().scoped {
-                    inner.note_refusal(&e, loads);
-                }
-                Err(e)
-            }
-        }
+        admit(
+            &self.engine.inner,
+            &self.window.group,
+            &self.scope.state,
+            self.deadline,
+            loads,
+            budget,
+        )
     }
 
     /// Spawns the task of a batch this load opened.
@@ -241,10 +224,7 @@ impl<F: BatchFn> Loader<F> {
     /// are answered `Overloaded`. `None` outside a slowdown and for loads outside a request
     /// admitted at the door.
     fn budget_deadline(&self) -> Option<Instant> {
-        let inner = &self.engine.inner;
-        let budget = inner.slowdown_budget()?;
-        let admitted_at = self.scope.state.admitted_at()?;
-        Some(inner.instant_at(admitted_at + budget))
+        budget_deadline(&self.engine.inner, &self.scope.state)
     }
 
     /// Waits for `wait` until the loader's deadline (`DeadlineExceeded`) or the request's
@@ -254,24 +234,14 @@ impl<F: BatchFn> Loader<F> {
         wait: impl Future<Output = T>,
         budget: Option<Instant>,
     ) -> Result<T, LoadError> {
-        let budget_first = match (self.deadline, budget) {
-            (_, None) => false,
-            (None, Some(_)) => true,
-            (Some(deadline), Some(budget)) => budget < deadline,
-        };
-        let Some(until) = (if budget_first { budget } else { self.deadline }) else {
-            return Ok(wait.await);
-        };
-        tokio::time::timeout_at(until, wait).await.map_err(|_| {
-            if budget_first {
-                self.window.group.record_shed(self.engine.inner.now());
-                self.engine.inner.past_budget()
-            } else {
-                LoadError::DeadlineExceeded {
-                    group: self.window.group.name.name(),
-                }
-            }
-        })
+        until_deadline(
+            &self.engine.inner,
+            &self.window.group,
+            wait,
+            self.deadline,
+            budget,
+        )
+        .await
     }
 
     /// Puts a value in this request's cache: later loads of `key` return it without a call.
@@ -335,4 +305,80 @@ impl<F: BatchFn> Loader<F> {
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
+}
+
+// Admission and deadlines of loads, shared by `Loader` and `Engine::run` (`run.rs`).
+
+/// Back-pressure: refuses `loads` new loads of `group` with `Overloaded` when the engine is
+/// saturated, or when they could not start before `budget` (see [`budget_deadline`]).
+pub(crate) fn admit(
+    inner: &EngineInner,
+    group: &GroupState,
+    scope: &ScopeState,
+    deadline: Option<Instant>,
+    loads: usize,
+    budget: Option<Instant>,
+) -> Result<(), LoadError> {
+    let pressure = inner.pressure(deadline);
+    let admitted = match budget {
+        Some(at) if pressure.expected_wait() >= at.saturating_duration_since(Instant::now()) => {
+            Err(inner.past_budget())
+        }
+        _ => pressure.admit(loads, scope.admitted()),
+    };
+    match admitted {
+        Ok(()) => {
+            scope.mark_admitted();
+            if !scope.from().scoped {
+                inner.new_work.arrived(loads);
+            }
+            Ok(())
+        }
+        Err(e) => {
+            group.record_shed(inner.now());
+            if !scope.from().scoped {
+                inner.note_refusal(&e, loads);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// While the slowdown guard sheds (`slowdown.rs`), when this request's latency budget runs
+/// out: its loads that cannot start before then are refused, and those still waiting then
+/// are answered `Overloaded`. `None` outside a slowdown and for loads outside a request
+/// admitted at the door.
+pub(crate) fn budget_deadline(inner: &EngineInner, scope: &ScopeState) -> Option<Instant> {
+    let budget = inner.slowdown_budget()?;
+    let admitted_at = scope.admitted_at()?;
+    Some(inner.instant_at(admitted_at + budget))
+}
+
+/// Waits for `wait` until `deadline` (`DeadlineExceeded`) or the request's latency budget
+/// (`Overloaded`), whichever comes first.
+pub(crate) async fn until_deadline<T>(
+    inner: &EngineInner,
+    group: &GroupState,
+    wait: impl Future<Output = T>,
+    deadline: Option<Instant>,
+    budget: Option<Instant>,
+) -> Result<T, LoadError> {
+    let budget_first = match (deadline, budget) {
+        (_, None) => false,
+        (None, Some(_)) => true,
+        (Some(deadline), Some(budget)) => budget < deadline,
+    };
+    let Some(until) = (if budget_first { budget } else { deadline }) else {
+        return Ok(wait.await);
+    };
+    tokio::time::timeout_at(until, wait).await.map_err(|_| {
+        if budget_first {
+            group.record_shed(inner.now());
+            inner.past_budget()
+        } else {
+            LoadError::DeadlineExceeded {
+                group: group.name.name(),
+            }
+        }
+    })
 }

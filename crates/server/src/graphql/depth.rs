@@ -339,7 +339,10 @@ mod tests {
     fn the_standard_introspection_query_passes_a_small_data_limit() {
         let query = include_str!("../../../../tests/fixtures/introspection/all-options.graphql");
         assert!(checked(query, 12).is_ok());
-        assert!(checked(query, 2).is_ok(), "introspection counts 1 data level");
+        assert!(
+            checked(query, 2).is_ok(),
+            "introspection counts 1 data level"
+        );
         assert!(checked(query, 0).is_err());
     }
 
@@ -368,7 +371,8 @@ mod tests {
     #[test]
     fn introspection_that_multiplies_lists_is_refused() {
         // types > fields > fields > args: four lists.
-        let query = "{ __schema { types { fields { type { ofType { fields { args { name } } } } } } } }";
+        let query =
+            "{ __schema { types { fields { type { ofType { fields { args { name } } } } } } } }";
         let refused = checked(query, 12).unwrap_err();
         assert!(refused.contains("at most 3 lists"), "{refused}");
         let through_fragments = "{ __schema { types { ...T } } } \

@@ -142,7 +142,9 @@ mod tests {
                 asset.name
             );
         }
-        assert!(!page.contains("http://") && !page.contains("https://") && !page.contains("//unpkg"));
+        assert!(
+            !page.contains("http://") && !page.contains("https://") && !page.contains("//unpkg")
+        );
     }
 
     #[test]
