@@ -228,10 +228,10 @@ macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         $crate::on_both_backends!(@with (); $($name),*);
     };
-    (@with ($($flavor:tt)*); $($name:ident),*) => {
+    (@with $flavor:tt; $($name:ident),*) => {
         mod sqlite {
             $(
-                #[tokio::test($($flavor)*)]
+                #[tokio::test $flavor]
                 async fn $name() {
                     super::$name($crate::app::Backend::Sqlite, concat!(module_path!(), "::", stringify!($name))).await
                 }
@@ -239,7 +239,7 @@ macro_rules! on_both_backends {
         }
         mod postgres {
             $(
-                #[tokio::test($($flavor)*)]
+                #[tokio::test $flavor]
                 async fn $name() {
                     super::$name($crate::app::Backend::Postgres, concat!(module_path!(), "::", stringify!($name))).await
                 }

@@ -77,6 +77,8 @@ async fn with_a_limit_of_one_no_two_statements_ever_run_at_once(backend: Backend
     for mode in ["fixed:8", "fixed:1"] {
         let Some(app) = spawn_app_with(backend, SeedPlan::small(5), test, |s| {
             s.loader_mode = mode.parse::<LoaderMode>().unwrap();
+            // The bursts queue on purpose: the door must not shed them.
+            s.loader.loader_max_queue_wait_ms = 60_000;
         })
         .await
         else {

@@ -10,6 +10,7 @@ mod mutation;
 mod page;
 mod query;
 mod schema;
+mod schema_description;
 mod types;
 mod validate;
 
@@ -17,3 +18,4 @@ pub use depth::{DepthLimit, MAX_INTROSPECTION_DEPTH, MAX_INTROSPECTION_LISTS};
 pub use error_codes::ErrorCodes;
 pub use loaders::{LoaderBackend, LoaderMode, Loaders, UnknownLoaderMode};
 pub use schema::{AppSchema, build_schema, sdl};
+pub use schema_description::SchemaDescription;

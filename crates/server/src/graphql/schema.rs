@@ -1,9 +1,9 @@
 //! [`build_schema`]: the executable schema with its guards, and [`sdl`], its definition.
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, SDLExportOptions, Schema};
 use sea_orm::DatabaseConnection;
 
-use super::{DepthLimit, ErrorCodes, mutation::Mutation, query::Query};
+use super::{DepthLimit, ErrorCodes, SchemaDescription, mutation::Mutation, query::Query};
 use crate::config::Limits;
 
 /// The executable schema.
@@ -19,6 +19,7 @@ pub fn build_schema(db: DatabaseConnection, limits: &Limits) -> AppSchema {
         .extension(DepthLimit::new(limits.max_depth))
         .limit_complexity(limits.max_complexity)
         .extension(ErrorCodes)
+        .extension(SchemaDescription)
         .extension(async_graphql::extensions::Tracing)
         .data(db)
         .data(limits.clone());
@@ -28,9 +29,10 @@ pub fn build_schema(db: DatabaseConnection, limits: &Limits) -> AppSchema {
     builder.finish()
 }
 
-/// The schema definition (SDL), as committed in `schema/schema.graphql`.
+/// The schema definition (SDL), as committed in `schema/schema.graphql`: what
+/// introspection answers, `@specifiedBy` of the scalars included.
 pub fn sdl() -> String {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .finish()
-        .sdl()
+        .sdl_with_options(SDLExportOptions::new().include_specified_by())
 }
