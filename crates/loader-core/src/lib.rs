@@ -59,6 +59,7 @@
 pub mod limit;
 pub mod metrics;
 
+mod activity;
 mod admission;
 mod batch;
 mod batch_fn;
@@ -87,6 +88,7 @@ mod slowdown;
 mod spread;
 mod window;
 
+pub use activity::Tracked;
 pub use batch_fn::BatchFn;
 pub use builder::EngineBuilder;
 pub use config::LoaderConfig;

@@ -210,6 +210,9 @@ impl<F: BatchFn> Loader<F> {
     /// Spawns the task of a batch this load opened.
     fn start(&self, joined: &Joined<F>) {
         if joined.opened {
+            if let Some(activity) = self.scope.state.tracked.get() {
+                joined.batch.set_owner(activity);
+            }
             tokio::spawn(run_batch(
                 self.engine.inner.clone(),
                 self.f.clone(),

@@ -12,13 +12,16 @@
 
 use std::{
     sync::{
-        Arc, Weak,
+        Arc, OnceLock, Weak,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
 };
 
-use crate::engine::EngineInner;
+use crate::{
+    activity::{Activity, Tracked},
+    engine::EngineInner,
+};
 
 /// The loads of one request, admitted as a unit: once one load of the scope was admitted,
 /// later loads of any loader in the scope are not refused for the expected wait (only for a
@@ -72,6 +75,8 @@ pub(crate) struct ScopeState {
     /// For a request admitted at the door: the engine and when it was admitted. Its end
     /// (the last clone dropped) is a completion for the slowdown guard.
     door: Option<(Weak<EngineInner>, Duration)>,
+    /// Set once the request's future is [tracked](RequestScope::track) (`activity.rs`).
+    pub(crate) tracked: OnceLock<Arc<Activity>>,
 }
 
 impl Drop for ScopeState {
@@ -117,6 +122,7 @@ impl RequestScope {
                 admitted: AtomicBool::new(false),
                 unit,
                 door,
+                tracked: OnceLock::new(),
             }),
         }
     }
@@ -124,6 +130,42 @@ impl RequestScope {
     /// Whether a load of this request was admitted (its next loads are continuation).
     pub fn admitted(&self) -> bool {
         self.state.admitted()
+    }
+
+    /// Wraps the request's future (its whole execution) so that the engine sees when the
+    /// request has registered every key it can: a batch of this request's keys alone then
+    /// closes as soon as the request is parked (all its branches wait for loads), instead
+    /// of after a quiet time that a preempted thread or a slow build can outlast. One
+    /// request's level thus runs one statement on any database. Batches shared with other
+    /// requests keep the time-based window.
+    ///
+    /// ```
+    /// # use std::{collections::HashMap, convert::Infallible};
+    /// # use loader_core::{BatchFn, Engine, QueryGroup};
+    /// # struct Double;
+    /// # impl BatchFn for Double {
+    /// #     type Key = u32;
+    /// #     type Value = u32;
+    /// #     type Error = Infallible;
+    /// #     fn group(&self) -> QueryGroup { QueryGroup::new("double") }
+    /// #     async fn load(&self, keys: &[u32]) -> Result<HashMap<u32, u32>, Infallible> {
+    /// #         Ok(keys.iter().map(|k| (*k, k * 2)).collect())
+    /// #     }
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), loader_core::LoadError> {
+    /// let engine = Engine::builder().build().unwrap();
+    /// let request = engine.request();
+    /// let doubles = engine.loader(Double).in_request(&request);
+    /// let (a, b) = request.track(async { tokio::join!(doubles.load(1), doubles.load(2)) }).await;
+    /// assert_eq!((a?, b?), (Some(2), Some(4)));
+    /// assert_eq!(engine.snapshot().total.batches, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn track<F: std::future::Future>(&self, future: F) -> Tracked<F> {
+        let activity = self.state.tracked.get_or_init(Default::default).clone();
+        Tracked::new(future, activity)
     }
 }
 

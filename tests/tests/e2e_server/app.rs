@@ -61,7 +61,22 @@ pub async fn spawn_app_with(
             let dir = tempfile::tempdir().expect("a temporary directory");
             (test_support::sqlite_url(dir.path()), Some(dir))
         }
-        Backend::Postgres => (test_support::pg_database_or_skip(test)?, None),
+        Backend::Postgres => {
+            let url = test_support::pg_database_or_skip(test)?;
+            // Every session opened from now on logs its statements (`database_statements`).
+            let admin = Database::connect(url.as_str())
+                .await
+                .expect("PostgreSQL answers");
+            admin
+                .execute_unprepared(&format!(
+                    "ALTER DATABASE {} SET log_statement = 'all'",
+                    database_name(&url)
+                ))
+                .await
+                .expect("log_statement is set");
+            admin.close().await.expect("the admin connection closes");
+            (url, None)
+        }
     };
     let mut settings = Settings::for_database(url.clone());
     configure(&mut settings);
@@ -159,7 +174,25 @@ impl TableLock {
     }
 }
 
+/// The database name at the end of a PostgreSQL URL.
+fn database_name(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or(url)
+}
+
 impl TestApp {
+    /// SQL statements the database ran for this app so far, counted on the database side
+    /// where it can: PostgreSQL's own statement log (`log_statement = 'all'` on the test's
+    /// database); on SQLite, which has no server, at the connection (the metric callback).
+    pub fn database_statements(&self) -> u64 {
+        if self.url.starts_with("postgres") {
+            test_support::PgCluster::shared()
+                .expect("the cluster this app runs on")
+                .database_statements(database_name(&self.url))
+        } else {
+            self.counter.count()
+        }
+    }
+
     /// Locks `table` from a second connection (PostgreSQL) until the lock is released.
     pub async fn lock_table(&self, table: &str) -> TableLock {
         let db = Database::connect(self.url.as_str()).await.unwrap();

@@ -193,7 +193,11 @@ async fn every_standard_introspection_query_answers_every_type_and_field_of_the_
         let schema = &answer["data"]["__schema"];
         assert_eq!(schema["queryType"]["name"], "Query", "{name}");
         // The schema has no description (asked for by the `schemaDescription` variants).
-        assert!(schema["description"].is_null(), "{name}: {}", schema["description"]);
+        assert!(
+            schema["description"].is_null(),
+            "{name}: {}",
+            schema["description"]
+        );
         assert_eq!(schema["mutationType"]["name"], "Mutation", "{name}");
     }
 }

@@ -236,8 +236,16 @@ async fn execute(
     if let Some(scope) = admitted {
         loaders = loaders.in_request(scope);
     }
+    // The engine sees when the request has registered a level's keys (one statement per
+    // level, `loader_core::RequestScope::track`).
+    let scope = loaders.request_scope().cloned();
     let request = request.data(loaders);
-    match tokio::time::timeout_at(deadline, state.schema.execute(request)).await {
+    let executed = state.schema.execute(request);
+    let executed = match &scope {
+        Some(scope) => futures::future::Either::Left(scope.track(executed)),
+        None => futures::future::Either::Right(executed),
+    };
+    match tokio::time::timeout_at(deadline, executed).await {
         Ok(response) => render(response, media, Some("GRAPHQL_VALIDATION_FAILED")),
         Err(_) => error_response(
             StatusCode::GATEWAY_TIMEOUT,

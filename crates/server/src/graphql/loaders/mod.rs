@@ -67,6 +67,12 @@ impl Loaders {
         self
     }
 
+    /// The request's scope on the engine (engine mode): its execution is run through
+    /// [`RequestScope::track`] so that the engine sees when a level is fully registered.
+    pub fn request_scope(&self) -> Option<&RequestScope> {
+        self.request.as_ref()
+    }
+
     /// Loaders for one request on `backend`; loads still waiting at `deadline` fail.
     pub fn new(backend: &LoaderBackend, db: &DatabaseConnection, deadline: Instant) -> Self {
         Self {
