@@ -108,3 +108,35 @@ async fn a_write_mix_needs_the_token_it_is_given() {
     let _ = stop_tx.send(());
     serving.await.unwrap().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_id_ranges_are_learned_from_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::for_database(test_support::sqlite_url(dir.path()));
+    settings.no_demo_data = false;
+    let app = Application::build(settings).await.expect("server builds");
+    let url = format!("http://{}/graphql", app.local_addr());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(app.run_until(async {
+        let _ = stop_rx.await;
+    }));
+
+    let ranges = bench::load::discover_id_ranges(&reqwest::Client::new(), &url)
+        .await
+        .expect("the server answers");
+    let demo = SeedPlan::demo(42);
+    assert_eq!((ranges.users, ranges.posts), (demo.users, demo.posts));
+
+    let _ = stop_tx.send(());
+    serving.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_a_clear_error() {
+    let error =
+        bench::load::discover_id_ranges(&reqwest::Client::new(), "http://127.0.0.1:1/graphql")
+            .await
+            .unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("pass --users and --posts"), "{message}");
+}

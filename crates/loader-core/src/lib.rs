@@ -10,6 +10,8 @@
 //! - [`Loader`]: the typed handle a request uses (`load`, `load_many`, `prime`, `clear`),
 //!   with a per-request cache; [`RequestScope`]: a request admitted at the engine's door
 //!   ([`Engine::admit_request`]), served whole (its loads are never refused).
+//! - [`Engine::run`]: one call that is not a batch of keys (a page of rows, a write) under
+//!   the same limit, counted and traced like a batch of one key.
 //! - [`LearnedState`]: what was learned (costs, best limit), saved as JSON between runs.
 //! - `compat::AsyncGraphqlLoader` (feature `async-graphql`): runs an existing
 //!   `async_graphql::dataloader::Loader` through the engine unchanged.
@@ -57,6 +59,7 @@
 pub mod limit;
 pub mod metrics;
 
+mod activity;
 mod admission;
 mod batch;
 mod batch_fn;
@@ -80,10 +83,12 @@ mod local_load;
 mod overload;
 mod permit;
 mod request;
+mod run;
 mod scheduler;
 mod spread;
 mod window;
 
+pub use activity::Tracked;
 pub use batch_fn::BatchFn;
 pub use builder::EngineBuilder;
 pub use config::LoaderConfig;
@@ -95,3 +100,4 @@ pub use loader::Loader;
 pub use local_load::LocalLoadProbe;
 pub use metrics::{CostEstimate, GroupSnapshot, LimitPoint, Percentiles, Snapshot};
 pub use request::RequestScope;
+pub use run::Run;

@@ -13,7 +13,9 @@ use crate::{
     batch::Waiter,
     cache::RequestCache,
     dispatch::run_batch,
-    request::RequestScope,
+    engine::EngineInner,
+    group_state::GroupState,
+    request::{RequestScope, ScopeState},
     window::{BatchWindow, Joined},
 };
 
@@ -188,26 +190,21 @@ impl<F: BatchFn> Loader<F> {
     /// served whole, `request.rs`); standalone loads are refused with `Overloaded` when the
     /// engine is saturated (`admission.rs`).
     fn admit(&self, loads: usize) -> Result<(), LoadError> {
-        if self.scope.state.admitted() {
-            return Ok(());
-        }
-        let inner = &self.engine.inner;
-        match inner.pressure(self.deadline).admit(loads) {
-            Ok(()) => {
-                inner.new_work.arrived(loads);
-                Ok(())
-            }
-            Err(e) => {
-                self.window.group.record_shed(inner.now());
-                inner.note_refusal(&e, loads);
-                Err(e)
-            }
-        }
+        admit(
+            &self.engine.inner,
+            &self.window.group,
+            &self.scope.state,
+            self.deadline,
+            loads,
+        )
     }
 
     /// Spawns the task of a batch this load opened.
     fn start(&self, joined: &Joined<F>) {
         if joined.opened {
+            if let Some(activity) = self.scope.state.tracked.get() {
+                joined.batch.set_owner(activity);
+            }
             tokio::spawn(run_batch(
                 self.engine.inner.clone(),
                 self.f.clone(),
@@ -219,14 +216,7 @@ impl<F: BatchFn> Loader<F> {
 
     /// Waits for `wait` until the loader's deadline, if it has one (`DeadlineExceeded`).
     async fn until_deadline<T>(&self, wait: impl Future<Output = T>) -> Result<T, LoadError> {
-        let Some(until) = self.deadline else {
-            return Ok(wait.await);
-        };
-        tokio::time::timeout_at(until, wait)
-            .await
-            .map_err(|_| LoadError::DeadlineExceeded {
-                group: self.window.group.name.name(),
-            })
+        until_deadline(&self.window.group, wait, self.deadline).await
     }
 
     /// Puts a value in this request's cache: later loads of `key` return it without a call.
@@ -290,4 +280,48 @@ impl<F: BatchFn> Loader<F> {
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
+}
+
+// Admission and deadlines of loads, shared by `Loader` and `Engine::run` (`run.rs`).
+
+/// Back-pressure for `loads` new loads of `scope`: never refused for a request admitted at the
+/// door (it is served whole, `request.rs`); a standalone load is refused with `Overloaded`
+/// when the engine is saturated (`admission.rs`), counted as shed in `group`.
+pub(crate) fn admit(
+    inner: &EngineInner,
+    group: &GroupState,
+    scope: &ScopeState,
+    deadline: Option<Instant>,
+    loads: usize,
+) -> Result<(), LoadError> {
+    if scope.admitted() {
+        return Ok(());
+    }
+    match inner.pressure(deadline).admit(loads) {
+        Ok(()) => {
+            inner.new_work.arrived(loads);
+            Ok(())
+        }
+        Err(e) => {
+            group.record_shed(inner.now());
+            inner.note_refusal(&e, loads);
+            Err(e)
+        }
+    }
+}
+
+/// Waits for `wait` until `deadline`, if there is one (`DeadlineExceeded` in `group`).
+pub(crate) async fn until_deadline<T>(
+    group: &GroupState,
+    wait: impl Future<Output = T>,
+    deadline: Option<Instant>,
+) -> Result<T, LoadError> {
+    let Some(until) = deadline else {
+        return Ok(wait.await);
+    };
+    tokio::time::timeout_at(until, wait)
+        .await
+        .map_err(|_| LoadError::DeadlineExceeded {
+            group: group.name.name(),
+        })
 }

@@ -11,13 +11,17 @@
 
 use std::{
     sync::{
-        Arc, Weak,
+        Arc, OnceLock, Weak,
         atomic::{AtomicU64, Ordering},
     },
     time::Duration,
 };
 
-use crate::{engine::EngineInner, permit::Permit};
+use crate::{
+    activity::{Activity, Tracked},
+    engine::EngineInner,
+    permit::Permit,
+};
 
 /// A request admitted at the engine's door: the loads of loaders created in it are never
 /// refused for load (`Overloaded`), only answered, failed by their batch, or timed out at the
@@ -66,6 +70,8 @@ pub(crate) struct ScopeState {
     /// For a request admitted at the door: its place there. `None` for the implicit scope of
     /// a loader outside any request, whose loads are judged one by one.
     door: Option<Place>,
+    /// Set once the request's future is [tracked](RequestScope::track) (`activity.rs`).
+    pub(crate) tracked: OnceLock<Arc<Activity>>,
 }
 
 /// A request's place at the door.
@@ -113,8 +119,45 @@ impl RequestScope {
             state: Arc::new(ScopeState {
                 id: NEXT_SCOPE.fetch_add(1, Ordering::Relaxed),
                 door,
+                tracked: OnceLock::new(),
             }),
         }
+    }
+
+    /// Wraps the request's future (its whole execution) so that the engine sees when the
+    /// request has registered every key it can: a batch of this request's keys alone then
+    /// closes as soon as the request is parked (all its branches wait for loads), instead
+    /// of after a quiet time that a preempted thread or a slow build can outlast. One
+    /// request's level thus runs one statement on any database. Batches shared with other
+    /// requests keep the time-based window.
+    ///
+    /// ```
+    /// # use std::{collections::HashMap, convert::Infallible};
+    /// # use loader_core::{BatchFn, Engine, QueryGroup};
+    /// # struct Double;
+    /// # impl BatchFn for Double {
+    /// #     type Key = u32;
+    /// #     type Value = u32;
+    /// #     type Error = Infallible;
+    /// #     fn group(&self) -> QueryGroup { QueryGroup::new("double") }
+    /// #     async fn load(&self, keys: &[u32]) -> Result<HashMap<u32, u32>, Infallible> {
+    /// #         Ok(keys.iter().map(|k| (*k, k * 2)).collect())
+    /// #     }
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), loader_core::LoadError> {
+    /// let engine = Engine::builder().build().unwrap();
+    /// let request = engine.admit_request().await?;
+    /// let doubles = engine.loader(Double).in_request(&request);
+    /// let (a, b) = request.track(async { tokio::join!(doubles.load(1), doubles.load(2)) }).await;
+    /// assert_eq!((a?, b?), (Some(2), Some(4)));
+    /// assert_eq!(engine.snapshot().total.batches, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn track<F: std::future::Future>(&self, future: F) -> Tracked<F> {
+        let activity = self.state.tracked.get_or_init(Default::default).clone();
+        Tracked::new(future, activity)
     }
 }
 

@@ -159,6 +159,7 @@ pub fn router(state: AppState) -> Router {
             "/graphql",
             get(routes::graphql::get).post(routes::graphql::post),
         )
+        .route("/graphql/assets/{file}", get(routes::graphiql::asset))
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/loader/stats", get(routes::loader_stats))

@@ -3,7 +3,7 @@
 //! - Requests: `POST` with `Content-Type: application/json` (`{query, operationName,
 //!   variables, extensions}`); `GET` with the same fields in the query string, for queries
 //!   only (a mutation over `GET` is `405`). `GET` without a query from a browser serves the
-//!   GraphiQL page.
+//!   GraphiQL page (`graphiql.rs`).
 //! - Responses: `application/graphql-response+json` when the client accepts it, otherwise
 //!   `application/json`. With the former, a request that fails before execution (bad JSON,
 //!   parse or validation error, too deep or too complex) is `400` and has no `data`; with
@@ -20,14 +20,13 @@ use std::{collections::BTreeMap, time::Duration};
 
 use async_graphql::{
     Name, ServerError, Value, Variables,
-    http::GraphiQLSource,
     parser::types::{DocumentOperations, OperationDefinition, OperationType},
 };
 use axum::{
     body::Bytes,
     extract::{RawQuery, State, rejection::BytesRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
 use serde_json::json;
 use tokio::time::Instant;
@@ -144,13 +143,7 @@ pub async fn get(
         .is_some_and(|v| v.contains("text/html"));
     let has_query = query.split('&').any(|p| p.starts_with("query="));
     if !has_query && wants_html && !state.settings.limits.disable_graphiql {
-        return Html(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .title("Forum GraphQL")
-                .finish(),
-        )
-        .into_response();
+        return super::graphiql::page().into_response();
     }
     let Some(media) = ResponseMedia::negotiate(&headers) else {
         return not_acceptable();
@@ -271,8 +264,16 @@ async fn execute(
     if let Some(scope) = admitted {
         loaders = loaders.in_request(scope);
     }
+    // The engine sees when the request has registered a level's keys (one statement per
+    // level, `loader_core::RequestScope::track`).
+    let scope = loaders.request_scope().cloned();
     let request = request.data(loaders).data(caller);
-    match tokio::time::timeout_at(deadline, state.schema.execute(request)).await {
+    let executed = state.schema.execute(request);
+    let executed = match &scope {
+        Some(scope) => futures::future::Either::Left(scope.track(executed)),
+        None => futures::future::Either::Right(executed),
+    };
+    match tokio::time::timeout_at(deadline, executed).await {
         Ok(response) => render(response, media, Some("GRAPHQL_VALIDATION_FAILED")),
         Err(_) => timed_out(media, timeout),
     }

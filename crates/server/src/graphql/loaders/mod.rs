@@ -13,6 +13,9 @@
 //! The page size (`first`) is part of the query group: `posts(first: 10)` and
 //! `posts(first: 5)` are two groups, each one SQL statement per batch.
 //!
+//! Database work that is not a relation load (root lists, mutations) goes through
+//! [`Loaders::statement`], under the same engine limit.
+//!
 //! The same resolvers also run on async-graphql's `DataLoader` or on no loader at all
 //! ([`LoaderMode`], `--loader`), for comparisons.
 
@@ -21,6 +24,7 @@ mod batch_fns;
 mod dataloader;
 mod family;
 mod mode;
+mod statement;
 
 use entity::{comment, follow, post, post_tag, tag, user};
 use loader_core::{BatchFn, RequestScope};
@@ -60,6 +64,12 @@ impl Loaders {
     pub fn in_request(mut self, request: RequestScope) -> Self {
         self.request = Some(request);
         self
+    }
+
+    /// The request's scope on the engine (engine mode): its execution is run through
+    /// [`RequestScope::track`] so that the engine sees when a level is fully registered.
+    pub fn request_scope(&self) -> Option<&RequestScope> {
+        self.request.as_ref()
     }
 
     /// Loaders for one request on `backend`; loads still waiting at `deadline` fail.

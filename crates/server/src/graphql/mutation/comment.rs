@@ -33,33 +33,39 @@ impl CommentMutation {
         let body = validate::text("body", &input.body, validate::MAX_BODY)?;
         let db = ctx.data::<DatabaseConnection>()?;
 
-        let txn = begin_write(db).await.map_err(AppError::from)?;
-        if post::Entity::find_by_id(post_id)
-            .one(&txn)
-            .await
-            .map_err(AppError::from)?
-            .is_none()
-        {
-            return Err(AppError::not_found("post", post_id).into());
-        }
-        if user::Entity::find_by_id(author_id)
-            .one(&txn)
-            .await
-            .map_err(AppError::from)?
-            .is_none()
-        {
-            return Err(unknown_user(author_id).into());
-        }
-        let comment = comment::ActiveModel {
-            post_id: Set(post_id),
-            author_id: Set(author_id),
-            body: Set(body),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await
-        .map_err(AppError::from)?;
-        txn.commit().await.map_err(AppError::from)?;
+        let comment = ctx
+            .data::<Loaders>()?
+            .statement("comments.create", async {
+                let txn = begin_write(db).await.map_err(AppError::from)?;
+                if post::Entity::find_by_id(post_id)
+                    .one(&txn)
+                    .await
+                    .map_err(AppError::from)?
+                    .is_none()
+                {
+                    return Err(AppError::not_found("post", post_id));
+                }
+                if user::Entity::find_by_id(author_id)
+                    .one(&txn)
+                    .await
+                    .map_err(AppError::from)?
+                    .is_none()
+                {
+                    return Err(unknown_user(author_id));
+                }
+                let comment = comment::ActiveModel {
+                    post_id: Set(post_id),
+                    author_id: Set(author_id),
+                    body: Set(body),
+                    ..Default::default()
+                }
+                .insert(&txn)
+                .await
+                .map_err(AppError::from)?;
+                txn.commit().await.map_err(AppError::from)?;
+                Ok::<_, AppError>(comment)
+            })
+            .await?;
 
         ctx.data::<Loaders>()?.added_comment(&comment);
         Ok(Comment(comment))

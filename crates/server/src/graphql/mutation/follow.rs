@@ -29,30 +29,36 @@ impl FollowMutation {
         }
         let db = ctx.data::<DatabaseConnection>()?;
 
-        let txn = begin_write(db).await.map_err(AppError::from)?;
-        let follower = user::Entity::find_by_id(follower_id)
-            .one(&txn)
-            .await
-            .map_err(AppError::from)?
-            .ok_or_else(|| unknown_user(follower_id))?;
-        if user::Entity::find_by_id(followee_id)
-            .one(&txn)
-            .await
-            .map_err(AppError::from)?
-            .is_none()
-        {
-            return Err(AppError::not_found("user", followee_id).into());
-        }
-        follow::Entity::insert(follow::ActiveModel {
-            follower_id: Set(follower_id),
-            followee_id: Set(followee_id),
-            created_at: Set(chrono::Utc::now()),
-        })
-        .on_conflict_do_nothing()
-        .exec_without_returning(&txn)
-        .await
-        .map_err(AppError::from)?;
-        txn.commit().await.map_err(AppError::from)?;
+        let follower = ctx
+            .data::<Loaders>()?
+            .statement("follows.create", async {
+                let txn = begin_write(db).await.map_err(AppError::from)?;
+                let follower = user::Entity::find_by_id(follower_id)
+                    .one(&txn)
+                    .await
+                    .map_err(AppError::from)?
+                    .ok_or_else(|| unknown_user(follower_id))?;
+                if user::Entity::find_by_id(followee_id)
+                    .one(&txn)
+                    .await
+                    .map_err(AppError::from)?
+                    .is_none()
+                {
+                    return Err(AppError::not_found("user", followee_id));
+                }
+                follow::Entity::insert(follow::ActiveModel {
+                    follower_id: Set(follower_id),
+                    followee_id: Set(followee_id),
+                    created_at: Set(chrono::Utc::now()),
+                })
+                .on_conflict_do_nothing()
+                .exec_without_returning(&txn)
+                .await
+                .map_err(AppError::from)?;
+                txn.commit().await.map_err(AppError::from)?;
+                Ok::<_, AppError>(follower)
+            })
+            .await?;
 
         ctx.data::<Loaders>()?.followed(follower_id, followee_id);
         Ok(User(follower))

@@ -41,28 +41,34 @@ impl PostMutation {
         let tag_names = tag_names(&input.tags)?;
         let db = ctx.data::<DatabaseConnection>()?;
 
-        let txn = begin_write(db).await.map_err(AppError::from)?;
-        if user::Entity::find_by_id(author_id)
-            .one(&txn)
-            .await
-            .map_err(AppError::from)?
-            .is_none()
-        {
-            return Err(unknown_user(author_id).into());
-        }
-        let post = post::ActiveModel {
-            author_id: Set(author_id),
-            title: Set(title),
-            body: Set(body),
-            published: Set(input.published),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await
-        .map_err(AppError::from)?;
-        let tags = tags::find_or_create(&txn, &tag_names).await?;
-        tags::link(&txn, post.id, &tags).await?;
-        txn.commit().await.map_err(AppError::from)?;
+        let (post, tags) = ctx
+            .data::<Loaders>()?
+            .statement("posts.create", async {
+                let txn = begin_write(db).await.map_err(AppError::from)?;
+                if user::Entity::find_by_id(author_id)
+                    .one(&txn)
+                    .await
+                    .map_err(AppError::from)?
+                    .is_none()
+                {
+                    return Err(unknown_user(author_id));
+                }
+                let post = post::ActiveModel {
+                    author_id: Set(author_id),
+                    title: Set(title),
+                    body: Set(body),
+                    published: Set(input.published),
+                    ..Default::default()
+                }
+                .insert(&txn)
+                .await
+                .map_err(AppError::from)?;
+                let tags = tags::find_or_create(&txn, &tag_names).await?;
+                tags::link(&txn, post.id, &tags).await?;
+                txn.commit().await.map_err(AppError::from)?;
+                Ok::<_, AppError>((post, tags))
+            })
+            .await?;
 
         let tag_ids: Vec<i64> = tags.iter().map(|t| t.id).collect();
         ctx.data::<Loaders>()?.created_post(&post, &tag_ids);
@@ -77,21 +83,26 @@ impl PostMutation {
         let tag = validate::tag_name(&tag)?;
         let db = ctx.data::<DatabaseConnection>()?;
 
-        let txn = begin_write(db).await.map_err(AppError::from)?;
-        let post = post::Entity::find_by_id(post_id)
-            .one(&txn)
-            .await
-            .map_err(AppError::from)?
-            .ok_or_else(|| AppError::not_found("post", post_id))?;
-        if post.author_id != caller {
-            return Err(AppError::Forbidden(format!(
-                "post {post_id} belongs to another user; only its author may tag it"
-            ))
-            .into());
-        }
-        let tags = tags::find_or_create(&txn, std::slice::from_ref(&tag)).await?;
-        tags::link(&txn, post.id, &tags).await?;
-        txn.commit().await.map_err(AppError::from)?;
+        let (post, tags) = ctx
+            .data::<Loaders>()?
+            .statement("posts.tag", async {
+                let txn = begin_write(db).await.map_err(AppError::from)?;
+                let post = post::Entity::find_by_id(post_id)
+                    .one(&txn)
+                    .await
+                    .map_err(AppError::from)?
+                    .ok_or_else(|| AppError::not_found("post", post_id))?;
+                if post.author_id != caller {
+                    return Err(AppError::Forbidden(format!(
+                        "post {post_id} belongs to another user; only its author may tag it"
+                    )));
+                }
+                let tags = tags::find_or_create(&txn, std::slice::from_ref(&tag)).await?;
+                tags::link(&txn, post.id, &tags).await?;
+                txn.commit().await.map_err(AppError::from)?;
+                Ok::<_, AppError>((post, tags))
+            })
+            .await?;
 
         let loaders = ctx.data::<Loaders>()?;
         for tag in &tags {

@@ -36,8 +36,11 @@ impl UserMutation {
         let name = validate::text("name", &input.name, validate::MAX_NAME)?;
         let email = validate::email(&input.email)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        let user = insert_user(db, caller, name, email).await?;
-        ctx.data::<Loaders>()?.created_user(&user);
+        let loaders = ctx.data::<Loaders>()?;
+        let user = loaders
+            .statement("users.create", insert_user(db, caller, name, email))
+            .await?;
+        loaders.created_user(&user);
         Ok(User(user))
     }
 }
