@@ -8,8 +8,9 @@
 //!    the quiet time), not a fixed delay.
 //! 2. **Permit.** It waits its turn for the shared limit (fair between groups), still
 //!    accepting keys. If every waiter leaves meanwhile, it is abandoned and never runs.
-//! 3. **Call.** Under the permit, inside the `loader.batch` span (which `follows_from` the
-//!    spans of the loads that joined), guarded against panics and the per-batch timeout; cut
+//! 3. **Call.** Under the permit, inside the `loader.batch` span (a child of the span of the
+//!    load that opened the batch, so it shows in that request's trace, and `follows_from` the
+//!    spans of every load that joined), guarded against panics and the per-batch timeout; cut
 //!    short if every waiter leaves. A failure may be isolated to the failing keys.
 //! 4. **Learn.** The sample goes to the scaling strategy (the limit moves), the call's cost to
 //!    the group's cost model (the batch size moves), the figures to the metrics.
@@ -44,6 +45,7 @@ pub(crate) async fn run_batch<F: BatchFn>(
     f: Arc<F>,
     window: Arc<BatchWindow<F>>,
     batch: Arc<Batch<F>>,
+    opener: tracing::Span,
 ) {
     let _answer = AnswerOnDrop(batch.clone());
     collect_keys(&batch, engine.config.batch_delay).await;
@@ -86,7 +88,11 @@ pub(crate) async fn run_batch<F: BatchFn>(
     let key_list: Vec<F::Key> = keys.keys.into_iter().collect();
     let size = key_list.len();
 
+    // A batch may serve loads of several requests (traces): it lives in the trace of the
+    // load that opened it and links to every load's span. The opener's handle is held until
+    // here (it keeps that span open, which its load waiting on this batch does anyway).
     let span = tracing::info_span!(
+        parent: &opener,
         "loader.batch",
         group = %group.name,
         batch_size = size,
@@ -97,6 +103,7 @@ pub(crate) async fn run_batch<F: BatchFn>(
         in_flight = permit.in_flight,
         outcome = field::Empty,
     );
+    drop(opener);
     for id in keys.spans {
         span.follows_from(id);
     }

@@ -127,7 +127,7 @@ where
 
     async fn load(&self, keys: &[K]) -> Result<HashMap<K, M>, Error> {
         let pk = (E::default(), single_primary_key::<E>()?).into_column_ref();
-        let rows = fetch::<K, M>(&self.db, keys, self.max_keys_per_statement, |values| {
+        let rows = fetch::<K, M>(&self.db, &self.group(), keys, self.max_keys_per_statement, |values| {
             let mut select = self.projection.select();
             if let Some(filter) = &self.filter {
                 select = select.filter(filter.clone());

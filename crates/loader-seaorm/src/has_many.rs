@@ -169,7 +169,7 @@ where
         let pk = (table, single_primary_key::<E>()?).into_column_ref();
         let fk = (table, self.foreign_key).into_column_ref();
         let backend = self.db.get_database_backend();
-        let rows = fetch::<K, M>(&self.db, keys, self.max_keys_per_statement, |values| {
+        let rows = fetch::<K, M>(&self.db, &self.group(), keys, self.max_keys_per_statement, |values| {
             let mut select = self.projection.select();
             if let Some(filter) = &self.filter {
                 select = select.filter(filter.clone());

@@ -1,6 +1,5 @@
-use std::io::Write;
-
 use super::{PgCluster, PgError};
+use crate::skip::{Missing, skip_loudly};
 
 /// Unwraps a PostgreSQL set-up result, or skips the test when PostgreSQL is not installed.
 ///
@@ -13,17 +12,11 @@ pub fn skip_unless_installed<T>(result: Result<T, PgError>, test: &str) -> Optio
     match result {
         Ok(value) => Some(value),
         Err(err @ PgError::NotInstalled { .. }) => {
-            if std::env::var_os("CI").is_some() {
-                panic!("{test}: CI is set, so PostgreSQL tests must run, but: {err}");
-            }
-            let banner = format!(
-                "\n\
-                 ************************************************************************\n\
-                 *** PostgreSQL NOT INSTALLED: skipping {test}\n\
-                 *** {err}\n\
-                 ************************************************************************\n"
-            );
-            let _ = std::io::stderr().write_all(banner.as_bytes());
+            let missing = Missing {
+                component: "PostgreSQL",
+                state: "NOT INSTALLED",
+            };
+            skip_loudly(missing, test, &err);
             None
         }
         Err(err) => panic!("{test}: PostgreSQL is installed but unusable: {err}"),
