@@ -62,6 +62,18 @@ async fn the_nested_query_is_one_whole_trace_in_jaeger_over_grpc_and_http() {
     ];
     for run in &runs {
         let trace = traced_request(&jaeger, &server, run).await;
+        // What Jaeger returned, kept for a look after the run (and before any assertion).
+        let name = run.service.trim_start_matches("adaptive-graphql-");
+        let raw = reqwest::get(format!("{}/api/traces/{}", jaeger.query_url(), run.trace))
+            .await
+            .expect("GET /api/traces/{id}")
+            .text()
+            .await
+            .expect("the trace as text");
+        save_artifact(&format!("jaeger-{name}.json"), &raw);
+        let shape = request_trace::shape(&trace.spans);
+        save_artifact(&format!("jaeger-{name}.txt"), &shape);
+
         let checked = request_trace::check(
             &trace.spans,
             &Expected {
@@ -77,7 +89,12 @@ async fn the_nested_query_is_one_whole_trace_in_jaeger_over_grpc_and_http() {
             .filter_map(|f| f.tag("path"))
             .filter(|p| p.ends_with(".posts"))
             .collect();
-        assert_eq!(posts.len(), 50, "{}: one `posts` field per user", run.protocol);
+        assert_eq!(
+            posts.len(),
+            50,
+            "{}: one `posts` field per user",
+            run.protocol
+        );
         for relation in ["posts", "comments", "tags", "users"] {
             assert!(
                 checked.groups.keys().any(|g| g.starts_with(relation)),
@@ -87,10 +104,9 @@ async fn the_nested_query_is_one_whole_trace_in_jaeger_over_grpc_and_http() {
             );
         }
 
-        let shape = request_trace::shape(&trace.spans);
         let summary = format!(
             "{} (OTLP {}): {} spans, {} field, {} loader.batch, {} db.query; \
-             batches link {} field spans\n{shape}",
+             batches reach {} field spans\n{shape}",
             run.service,
             run.protocol,
             checked.spans,
@@ -100,13 +116,7 @@ async fn the_nested_query_is_one_whole_trace_in_jaeger_over_grpc_and_http() {
             checked.linked_fields,
         );
         eprintln!("{summary}");
-        save_artifact(
-            &format!(
-                "jaeger-{}.txt",
-                run.service.trim_start_matches("adaptive-graphql-")
-            ),
-            &summary,
-        );
+        save_artifact(&format!("jaeger-{name}.txt"), &summary);
     }
 
     let services = jaeger.services().await.expect("GET /api/services");
@@ -135,10 +145,7 @@ async fn traced_request(jaeger: &Jaeger, server: &Path, run: &Run<'_>) -> Jaeger
 
     let response = reqwest::Client::new()
         .post(process.graphql_url())
-        .header(
-            "traceparent",
-            format!("00-{}-{}-01", run.trace, run.span),
-        )
+        .header("traceparent", format!("00-{}-{}-01", run.trace, run.span))
         .json(&serde_json::json!({ "query": QUERY }))
         .send()
         .await
@@ -167,7 +174,18 @@ async fn traced_request(jaeger: &Jaeger, server: &Path, run: &Run<'_>) -> Jaeger
     // Stopping flushes what is still buffered; Jaeger stores spans before it answers an
     // export, so once the server has exited the trace is whole.
     let (status, stderr) = process.stop().await;
-    assert!(status.success(), "{}: server exit {status}\n{stderr}", run.protocol);
+    save_artifact(
+        &format!(
+            "jaeger-{}-server.log",
+            run.service.trim_start_matches("adaptive-graphql-")
+        ),
+        &stderr,
+    );
+    assert!(
+        status.success(),
+        "{}: server exit {status}\n{stderr}",
+        run.protocol
+    );
     for trouble in ["shutdown failed", "dropped", "BatchSpanProcessor", "Export"] {
         assert!(
             !stderr.contains(trouble),
@@ -260,7 +278,7 @@ async fn a_test_jaeger_is_killed_when_dropped_and_when_the_test_process_dies() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let line = stdout
         .lines()
-        .find_map(|l| l.strip_prefix("JAEGER "))
+        .find_map(|l| l.split_once("JAEGER ").map(|(_, rest)| rest.trim()))
         .unwrap_or_else(|| panic!("the child printed no Jaeger: {stdout}"));
     let parts: Vec<&str> = line.split(' ').collect();
     let (pid, port, dir): (u32, u16, PathBuf) = (

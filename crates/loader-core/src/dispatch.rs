@@ -10,8 +10,8 @@
 //!    accepting keys. If every waiter leaves meanwhile, it is abandoned and never runs.
 //! 3. **Call.** Under the permit, inside the `loader.batch` span (a child of the span of the
 //!    load that opened the batch, so it shows in that request's trace, and `follows_from` the
-//!    spans of every load that joined), guarded against panics and the per-batch timeout; cut
-//!    short if every waiter leaves. A failure may be isolated to the failing keys.
+//!    spans of the other loads that joined), guarded against panics and the per-batch
+//!    timeout; cut short if every waiter leaves. A failure may be isolated to the failing keys.
 //! 4. **Learn.** The sample goes to the scaling strategy (the limit moves), the call's cost to
 //!    the group's cost model (the batch size moves), the figures to the metrics.
 //! 5. **Answer.** The result is published once; each waiter picks its key.
@@ -88,9 +88,13 @@ pub(crate) async fn run_batch<F: BatchFn>(
     let key_list: Vec<F::Key> = keys.keys.into_iter().collect();
     let size = key_list.len();
 
-    // A batch may serve loads of several requests (traces): it lives in the trace of the
-    // load that opened it and links to every load's span. The opener's handle is held until
-    // here (it keeps that span open, which its load waiting on this batch does anyway).
+    // A batch may serve loads of several requests (traces): it is the child of the load that
+    // opened it (so it shows in that request's trace) and links to the span of every other
+    // load that joined. The opener gets no link of its own: OTLP-to-Jaeger translation folds a
+    // link to the parent into the parent reference and turns it into FOLLOWS_FROM, losing the
+    // tree. The opener's handle is held until here (it keeps that span open, which its load
+    // waiting on this batch does anyway).
+    let opener_id = opener.id();
     let span = tracing::info_span!(
         parent: &opener,
         "loader.batch",
@@ -104,7 +108,11 @@ pub(crate) async fn run_batch<F: BatchFn>(
         outcome = field::Empty,
     );
     drop(opener);
-    for id in keys.spans {
+    for id in keys
+        .spans
+        .into_iter()
+        .filter(|id| Some(id) != opener_id.as_ref())
+    {
         span.follows_from(id);
     }
 

@@ -143,7 +143,7 @@ pub struct Checked {
     pub batches: usize,
     /// `db.query` spans.
     pub queries: usize,
-    /// Field spans some batch links to.
+    /// Field spans some batch is the child of or links to.
     pub linked_fields: usize,
     /// Batches per group.
     pub groups: BTreeMap<String, usize>,
@@ -155,9 +155,10 @@ pub struct Checked {
 /// - `http.request` (kind server, POST /graphql, 200) is the child of the caller's span;
 ///   `request` its child; `parse`, `validation`, `execute` children of `request`; `field`
 ///   spans under `execute`, each under `execute` or another field;
-/// - every `loader.batch` is the child of a field span that waited on it and links to every
-///   field span that did: one link per key request (`keys_requested`), each to a field span
-///   of this trace; every field of an [`Expected::always_batched`] relation is linked;
+/// - every `loader.batch` is the child of the field span that opened it and links to every
+///   other field span that waited on it: parent and links are one per key request
+///   (`keys_requested`), each a field span of this trace; every field of an
+///   [`Expected::always_batched`] relation is reached;
 /// - each batch carries its group, size (`batch_size` + `keys_deduplicated` =
 ///   `keys_requested`), `queue_wait_ms`, the `limit` and `in_flight` at the time, and
 ///   `outcome=success`;
@@ -228,10 +229,13 @@ pub fn check<S: TraceSpan>(spans: &[S], expected: &Expected<'_>) -> Checked {
     for batch in &batches {
         let group = batch.attribute("group").expect("loader.batch has a group");
         *groups.entry(group.clone()).or_default() += 1;
-        let number = |key: &str| -> u64 {
+        let tag = |key: &str| {
             batch
                 .attribute(key)
                 .unwrap_or_else(|| panic!("loader.batch {group} lacks {key}"))
+        };
+        let number = |key: &str| -> u64 {
+            tag(key)
                 .parse()
                 .unwrap_or_else(|e| panic!("loader.batch {group}: {key} is not a count: {e}"))
         };
@@ -243,17 +247,27 @@ pub fn check<S: TraceSpan>(spans: &[S], expected: &Expected<'_>) -> Checked {
             requested,
             "{group}: distinct keys + duplicates = key requests"
         );
-        number("queue_wait_ms");
+        let queue_wait: f64 = tag("queue_wait_ms")
+            .parse()
+            .unwrap_or_else(|e| panic!("loader.batch {group}: queue_wait_ms: {e}"));
+        assert!(queue_wait >= 0.0, "{group}: queue_wait_ms {queue_wait}");
         assert!(number("limit") > 0, "{group}: the limit at the time");
         assert!(number("in_flight") > 0, "{group}: counts itself in flight");
         assert_eq!(batch.attribute("outcome").as_deref(), Some("success"));
 
-        let links = batch.links();
-        assert_eq!(
-            links.len() as u64,
-            requested,
-            "{group}: one link per field span that waited on the batch"
+        // The field that opened the batch is its parent; every other field that waited on it
+        // is a link. Each field span of this server makes one load, so together they are one
+        // per key request.
+        let opener = batch.parent_span_id();
+        assert!(
+            opener.as_ref().is_some_and(|p| field_ids.contains(p)),
+            "{group}: the batch hangs under a field span, not {:?}",
+            opener.as_ref().map(|p| by_id.get(p).map_or_else(
+                || format!("{p}, which the trace lacks"),
+                |s| format!("{} {:?}", s.name(), s.attribute("path"))
+            ))
         );
+        let links = batch.links();
         for (trace, span) in &links {
             assert!(
                 same_trace_id(trace, expected.caller_trace),
@@ -263,16 +277,17 @@ pub fn check<S: TraceSpan>(spans: &[S], expected: &Expected<'_>) -> Checked {
                 field_ids.contains(span),
                 "{group}: links point at field spans"
             );
+            assert!(
+                Some(span) != opener.as_ref(),
+                "{group}: a link to its own parent"
+            );
             linked_fields.insert(span.clone());
         }
-        let opener = batch.parent_span_id();
-        assert!(
-            opener.as_ref().is_some_and(|p| field_ids.contains(p)),
-            "{group}: the batch hangs under a field span"
-        );
-        assert!(
-            links.iter().any(|(_, s)| Some(s) == opener.as_ref()),
-            "{group}: its parent field waited on it"
+        linked_fields.extend(opener);
+        assert_eq!(
+            links.len() as u64 + 1,
+            requested,
+            "{group}: the parent and one link per other field span that waited on the batch"
         );
     }
     for relation in expected.always_batched {
@@ -285,7 +300,7 @@ pub fn check<S: TraceSpan>(spans: &[S], expected: &Expected<'_>) -> Checked {
         for field in waiting {
             assert!(
                 linked_fields.contains(&field.span_id()),
-                "{:?} waited on no batch",
+                "{:?} is reached by no batch",
                 field.attribute("path")
             );
         }
@@ -423,7 +438,12 @@ fn draw<S: TraceSpan>(
         out.push_str(&format!("{}{key}{count}\n", "  ".repeat(depth)));
         let below: Vec<&S> = group
             .iter()
-            .flat_map(|s| children.get(&Some(s.span_id())).cloned().unwrap_or_default())
+            .flat_map(|s| {
+                children
+                    .get(&Some(s.span_id()))
+                    .cloned()
+                    .unwrap_or_default()
+            })
             .collect();
         draw(&below, children, depth + 1, out);
     }
