@@ -45,12 +45,10 @@ impl Jaeger {
     ) -> Result<JaegerTrace, JaegerError> {
         let deadline = Instant::now() + timeout;
         loop {
-            let seen = self.trace(trace_id).await?;
-            if let Some(trace) = &seen
-                && ready(trace)
-            {
-                return Ok(seen.expect("checked above"));
-            }
+            let seen = match self.trace(trace_id).await? {
+                Some(trace) if ready(&trace) => return Ok(trace),
+                seen => seen,
+            };
             if Instant::now() >= deadline {
                 let what = match &seen {
                     None => "no such trace".to_owned(),
