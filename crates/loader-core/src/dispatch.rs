@@ -9,9 +9,10 @@
 //!    that request to be parked instead (`activity.rs`): one statement per level.
 //! 2. **Permit.** It waits its turn for the shared limit (fair between groups), still
 //!    accepting keys. If every waiter leaves meanwhile, it is abandoned and never runs.
-//! 3. **Call.** Under the permit, inside the `loader.batch` span (which `follows_from` the
-//!    spans of the loads that joined), guarded against panics and the per-batch timeout; cut
-//!    short if every waiter leaves. A failure may be isolated to the failing keys.
+//! 3. **Call.** Under the permit, inside the `loader.batch` span (a child of the span of the
+//!    load that opened the batch, so it shows in that request's trace, and `follows_from` the
+//!    spans of the other loads that joined), guarded against panics and the per-batch
+//!    timeout; cut short if every waiter leaves. A failure may be isolated to the failing keys.
 //! 4. **Learn.** The sample goes to the scaling strategy (the limit moves), the call's cost to
 //!    the group's cost model (the batch size moves), the figures to the metrics.
 //! 5. **Answer.** The result is published once; each waiter picks its key.
@@ -46,6 +47,7 @@ pub(crate) async fn run_batch<F: BatchFn>(
     f: Arc<F>,
     window: Arc<BatchWindow<F>>,
     batch: Arc<Batch<F>>,
+    opener: tracing::Span,
 ) {
     let _answer = AnswerOnDrop(batch.clone());
     collect_keys(&batch, engine.config.batch_delay).await;
@@ -88,7 +90,15 @@ pub(crate) async fn run_batch<F: BatchFn>(
     let key_list: Vec<F::Key> = keys.keys.into_iter().collect();
     let size = key_list.len();
 
+    // A batch may serve loads of several requests (traces): it is the child of the load that
+    // opened it (so it shows in that request's trace) and links to the span of every other
+    // load that joined. The opener gets no link of its own: OTLP-to-Jaeger translation folds a
+    // link to the parent into the parent reference and turns it into FOLLOWS_FROM, losing the
+    // tree. The opener's handle is held until here (it keeps that span open, which its load
+    // waiting on this batch does anyway).
+    let opener_id = opener.id();
     let span = tracing::info_span!(
+        parent: &opener,
         "loader.batch",
         group = %group.name,
         batch_size = size,
@@ -99,7 +109,12 @@ pub(crate) async fn run_batch<F: BatchFn>(
         in_flight = permit.in_flight,
         outcome = field::Empty,
     );
-    for id in keys.spans {
+    drop(opener);
+    for id in keys
+        .spans
+        .into_iter()
+        .filter(|id| Some(id) != opener_id.as_ref())
+    {
         span.follows_from(id);
     }
 

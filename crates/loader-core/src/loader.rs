@@ -199,7 +199,9 @@ impl<F: BatchFn> Loader<F> {
         )
     }
 
-    /// Spawns the task of a batch this load opened.
+    /// Spawns the task of a batch this load opened. The caller's current span (the resolver
+    /// that opened the batch) becomes the parent of the batch's span, so the batch and its SQL
+    /// show inside the opener's trace.
     fn start(&self, joined: &Joined<F>) {
         if joined.opened {
             if let Some(activity) = self.scope.state.tracked.get() {
@@ -210,6 +212,7 @@ impl<F: BatchFn> Loader<F> {
                 self.f.clone(),
                 self.window.clone(),
                 joined.batch.clone(),
+                tracing::Span::current(),
             ));
         }
     }

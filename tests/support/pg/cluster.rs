@@ -8,7 +8,8 @@ use std::{
     },
 };
 
-use super::{PgError, binaries::PgBinaries, watchdog};
+use super::{PgError, binaries::PgBinaries};
+use crate::watchdog;
 
 /// How many free ports to try when another process grabs the one we picked.
 const START_ATTEMPTS: usize = 3;
@@ -80,10 +81,14 @@ impl PgCluster {
             dir,
         };
         cluster.initdb()?;
-        *cluster.watchdog.lock().expect("watchdog lock") = Some(watchdog::spawn(
-            cluster.dir.path(),
-            &cluster.pg_ctl_argv(&["stop", "-m", "immediate"]),
-        )?);
+        *cluster.watchdog.lock().expect("watchdog lock") = Some(
+            watchdog::spawn(
+                "pg-watchdog",
+                cluster.dir.path(),
+                &cluster.pg_ctl_argv(&["stop", "-m", "immediate"]),
+            )
+            .map_err(|e| PgError::io("spawning the cluster watchdog", e))?,
+        );
 
         let mut last_error = None;
         for _ in 0..START_ATTEMPTS {
