@@ -2,16 +2,16 @@
 //!
 //! ```text
 //! cargo build --release -p server -p bench
-//! target/release/bench-e2e --scale 0.05 --duration 5s
+//! target/release/bench-e2e                 # the final tables (about an hour; see docs/benchmarking.md)
+//! target/release/bench-e2e --quick         # a smoke run of everything (a few minutes)
 //! ```
 
 use bench::e2e::{E2eArgs, run};
-use clap::Parser as _;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let command = std::env::args().collect::<Vec<_>>().join(" ");
-    let args = E2eArgs::parse();
+    let args = E2eArgs::parse_with_quick();
     let out = args.out.clone();
     let results = run(args, command).await?;
     println!("{}", results.markdown());
