@@ -190,7 +190,8 @@ mod tests {
         );
         assert_eq!(
             (report.partial, report.refused, report.other_errors),
-            (1, 1, 2)
+            (1, 1, 3),
+            "two error answers without data and a timeout"
         );
         assert!((report.refused_per_s - 1.0 / 3.0).abs() < 1e-9);
         assert_eq!(report.seconds.len(), 3);
