@@ -31,7 +31,28 @@ pub struct EquivalenceCheck {
     pub theirs: RowCounts,
 }
 
+/// Tries of a query that did not come back complete, 1 s apart: the servers are idle here,
+/// but one may still be warming up.
+const TRIES: usize = 3;
+
+/// The complete answer's `data`; after [`TRIES`] answers that were not complete, an error
+/// with the last one.
 async fn answer(client: &reqwest::Client, url: &str, body: &Value) -> anyhow::Result<Value> {
+    let mut last = None;
+    for _ in 0..TRIES {
+        match answer_once(client, url, body).await {
+            Ok(data) => return Ok(data),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    Err(last.expect("at least one try").context(format!(
+        "{url} did not answer completely {TRIES} times on an idle server: its rows cannot be compared \
+         (a debug build, or a REQUEST_TIMEOUT_MS too short for the query?)"
+    )))
+}
+
+async fn answer_once(client: &reqwest::Client, url: &str, body: &Value) -> anyhow::Result<Value> {
     let response = client
         .post(url)
         .header(reqwest::header::ACCEPT, "application/json")
@@ -44,7 +65,7 @@ async fn answer(client: &reqwest::Client, url: &str, body: &Value) -> anyhow::Re
     let outcome = Outcome::from_response(status, &bytes);
     if outcome != Outcome::Ok {
         bail!(
-            "{url} did not answer completely ({outcome:?}): {}",
+            "not complete ({outcome:?}): {}",
             String::from_utf8_lossy(&bytes[..bytes.len().min(600)])
         );
     }
