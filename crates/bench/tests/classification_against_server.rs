@@ -84,7 +84,10 @@ async fn complete_and_partial_answers_are_told_apart() {
     let report = load(
         &server.url,
         vec![
-            query("complete", "{ users(first: 2) { name posts(first: 2) { title } } }"),
+            query(
+                "complete",
+                "{ users(first: 2) { name posts(first: 2) { title } } }",
+            ),
             query(
                 "partial",
                 r#"{ a: user(id: "1") { name } b: user(id: "not-a-number") { name } }"#,
@@ -157,29 +160,46 @@ async fn refusals_at_the_door_are_refusals_for_either_client() {
     let mut held = vec![spawn(1, "test.gated.a")];
     let waited = std::time::Instant::now();
     while engine.in_flight() < 1 {
-        assert!(waited.elapsed() < Duration::from_secs(10), "the first load was not dispatched");
+        assert!(
+            waited.elapsed() < Duration::from_secs(10),
+            "the first load was not dispatched"
+        );
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     held.extend([spawn(2, "test.gated.b"), spawn(3, "test.gated.c")]);
     while engine.queued() < 2 {
-        assert!(waited.elapsed() < Duration::from_secs(10), "the engine did not saturate");
+        assert!(
+            waited.elapsed() < Duration::from_secs(10),
+            "the engine did not saturate"
+        );
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
 
-    let users = || vec![query("users", "{ users(first: 3) { name posts(first: 2) { title } } }")];
+    let users = || {
+        vec![query(
+            "users",
+            "{ users(first: 3) { name posts(first: 2) { title } } }",
+        )]
+    };
     let ignoring = load(&server.url, users(), false).await;
     let honouring = load(&server.url, users(), true).await;
 
     gate.add_permits(3);
     for h in held {
-        h.await.unwrap().expect("the held loads finish once released");
+        h.await
+            .unwrap()
+            .expect("the held loads finish once released");
     }
     server.stop().await;
 
     for report in [&ignoring, &honouring] {
         assert!(report.refused > 0, "{report}");
         assert_eq!(report.refused, report.answered, "{report}");
-        assert_eq!((report.ok, report.partial, report.other_errors), (0, 0, 0), "{report}");
+        assert_eq!(
+            (report.ok, report.partial, report.other_errors),
+            (0, 0, 0),
+            "{report}"
+        );
         assert_eq!(report.overloaded, report.refused, "{report}");
         assert!(report.refused_per_s > 0.0, "{report}");
     }

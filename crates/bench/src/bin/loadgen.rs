@@ -15,7 +15,8 @@ use bench::{
 use clap::Parser;
 
 /// Closed-loop load: N clients, each sending its next GraphQL request when the previous
-/// one finished; reports requests/s, latency percentiles and errors by `extensions.code`.
+/// one finished; reports complete, partial (data plus errors) and refused (`503`) responses
+/// per second apart, latency percentiles and errors by `extensions.code`.
 #[derive(Debug, Parser)]
 #[command(name = "loadgen", version)]
 struct Args {
@@ -34,11 +35,12 @@ struct Args {
     /// A request without a response after this is a timeout.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     timeout: Duration,
-    /// Clients refused with `OVERLOADED` retry at once instead of waiting the server's
-    /// `retryAfterMs` hint (at most 1 s).
+    /// Clients refused (`503`) or answered with `OVERLOADED` retry at once instead of
+    /// waiting the server's hint (`retryAfterMs`, else `Retry-After`; at most 1 s).
     #[arg(long)]
     ignore_retry_after: bool,
-    /// `builtin` or a TOML mix file (see the README).
+    /// `builtin` (or `light`), `heavy` (the README's nested query alone) or a TOML mix
+    /// file (see the README).
     #[arg(long, default_value = "builtin")]
     query_mix: String,
     /// Highest user id to draw (overrides the mix's `[id_ranges] user`).

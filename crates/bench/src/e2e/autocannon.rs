@@ -125,7 +125,10 @@ pub async fn expected_body(url: &str, body: &Value) -> anyhow::Result<String> {
         for (k, v) in HEADERS {
             request = request.header(k, v);
         }
-        let response = request.send().await.with_context(|| format!("no answer from {url}"))?;
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("no answer from {url}"))?;
         let status = response.status().as_u16();
         let bytes = response.bytes().await?;
         let outcome = Outcome::from_response(status, &bytes);
@@ -143,10 +146,14 @@ pub async fn expected_body(url: &str, body: &Value) -> anyhow::Result<String> {
         }
     }
     if answers.len() < 2 {
-        bail!("{url} did not answer the heavy query completely twice in five tries on an idle server ({last_failure})");
+        bail!(
+            "{url} did not answer the heavy query completely twice in five tries on an idle server ({last_failure})"
+        );
     }
     if answers[0] != answers[1] {
-        bail!("{url} answered the same query with different bytes twice: its complete answer cannot be checked by equality");
+        bail!(
+            "{url} answered the same query with different bytes twice: its complete answer cannot be checked by equality"
+        );
     }
     Ok(answers.swap_remove(0))
 }
@@ -225,10 +232,13 @@ pub fn outside_markdown(runs: &[OutsideRun]) -> String {
     let mut out = format!(
         "Heavy mix, {} connections, autocannon {version}: complete = byte-for-byte the server's complete answer; latency of `2xx` responses. \
          Next to it, this project's load generator on the same server, its clients ignoring `Retry-After` as autocannon does (latency of complete responses). \
-         Command of the first row: `{}`\n\n\
+         Command of the first row that ran: `{}`\n\n\
          | server | load generator | {} | mismatched bodies |\n|---|---|{}|---:|\n",
         first.clients,
-        first.command,
+        runs.iter()
+            .map(|r| r.command.as_str())
+            .find(|c| !c.is_empty())
+            .unwrap_or("none ran"),
         Figures::HEADER.0,
         Figures::HEADER.1
     );

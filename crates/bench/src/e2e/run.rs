@@ -274,7 +274,17 @@ pub async fn run(args: E2eArgs, command: String) -> anyhow::Result<E2eResults> {
                     round + 1,
                     args.confirm_rounds
                 ));
-                let server = servers.start(contender).await?;
+                let server = match servers.start(contender).await {
+                    Ok(server) => server,
+                    Err(e) => {
+                        eprintln!("!!! {contender} did not start: {e:#}");
+                        results.skipped.push(format!(
+                            "{contender} ({workload} mix), confirmation round {}: did not start: {e:#}",
+                            round + 1
+                        ));
+                        continue;
+                    }
+                };
                 let mix = mix_for(workload, contender, &args);
                 for &clients in &args.final_clients {
                     let config = load_config(&args, &server.graphql_url(), &mix, clients, true);
@@ -317,7 +327,7 @@ pub async fn run(args: E2eArgs, command: String) -> anyhow::Result<E2eResults> {
                     "autocannon: heavy query, {} connections, {contender}",
                     args.outside_clients
                 ));
-                let run = outside_run(&args, &pg, &servers, tools, contender).await?;
+                let run = outside_run(&args, &pg, &servers, tools, contender).await;
                 if let Some(a) = &run.autocannon {
                     eprintln!("    autocannon: {}", a.figures().cells());
                 }
@@ -351,7 +361,16 @@ pub async fn run(args: E2eArgs, command: String) -> anyhow::Result<E2eResults> {
                     "slowdown run, {workload} mix, {contender}: {} clients, pgbench -c {} in the middle third",
                     args.slowdown_clients, args.pgbench_clients
                 ));
-                let server = servers.start(contender).await?;
+                let server = match servers.start(contender).await {
+                    Ok(server) => server,
+                    Err(e) => {
+                        eprintln!("!!! {contender} did not start: {e:#}");
+                        results.skipped.push(format!(
+                            "{contender} ({workload} mix), slowdown run: did not start: {e:#}"
+                        ));
+                        continue;
+                    }
+                };
                 let mix = mix_for(workload, contender, &args);
                 let run =
                     slowdown_run(&args, &pg, &server.graphql_url(), &mix, workload, contender)
@@ -530,51 +549,77 @@ async fn seed(args: &E2eArgs, url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// autocannon, then the project's load generator, on a fresh `contender`.
+/// autocannon, then the project's load generator, on a fresh `contender`. What fails is
+/// in the run's `error`: the other servers are still checked.
 async fn outside_run(
     args: &E2eArgs,
     pg: &BenchPostgres,
     servers: &Servers,
     tools: &NodeTools,
     contender: Contender,
-) -> anyhow::Result<OutsideRun> {
+) -> OutsideRun {
+    let mut run = OutsideRun {
+        contender,
+        clients: args.outside_clients,
+        command: String::new(),
+        autocannon: None,
+        error: None,
+        loadgen: None,
+    };
+    let server = match servers.start(contender).await {
+        Ok(server) => server,
+        Err(e) => {
+            run.error = Some(format!("did not start: {e:#}"));
+            return run;
+        }
+    };
     let workload = Workload::Heavy;
     let mix = mix_for(workload, contender, args);
     let body = mix.body(
         0,
         &mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(1),
     );
-    let server = servers.start(contender).await?;
     let url = server.graphql_url();
-    let expected = autocannon::expected_body(&url, &body).await?;
-    let ran = autocannon::run(
-        tools,
-        &args.out.join("autocannon"),
-        &contender.slug(),
-        &url,
-        &body,
-        &expected,
-        args.outside_clients,
-        args.warmup,
-        args.duration,
-        args.timeout,
-    )
-    .await;
-    let (summary, command, error) = match ran {
-        Ok((summary, command)) => (Some(summary), command, None),
-        Err(e) => (None, String::new(), Some(format!("{e:#}"))),
+    let ran = match autocannon::expected_body(&url, &body).await {
+        Ok(expected) => {
+            autocannon::run(
+                tools,
+                &args.out.join("autocannon"),
+                &contender.slug(),
+                &url,
+                &body,
+                &expected,
+                args.outside_clients,
+                args.warmup,
+                args.duration,
+                args.timeout,
+            )
+            .await
+        }
+        Err(e) => Err(e),
     };
+    match ran {
+        Ok((summary, command)) => {
+            run.autocannon = Some(summary);
+            run.command = command;
+        }
+        Err(e) => run.error = Some(format!("{e:#}")),
+    }
     let config = load_config(args, &url, &mix, args.outside_clients, false);
-    let (report, cost) = measure(pg, &server, config, false).await?;
-    server.stop().await?;
-    Ok(OutsideRun {
-        contender,
-        clients: args.outside_clients,
-        command,
-        autocannon: summary,
-        error,
-        loadgen: Some(Figures::of(&report, &cost)),
-    })
+    match measure(pg, &server, config, false).await {
+        Ok((report, cost)) => run.loadgen = Some(Figures::of(&report, &cost)),
+        Err(e) => {
+            let loadgen = format!("loadgen: {e:#}");
+            run.error = Some(
+                run.error
+                    .map_or(loadgen.clone(), |a| format!("{a}; {loadgen}")),
+            );
+        }
+    }
+    if let Err(e) = server.stop().await {
+        eprintln!("!!! {contender} did not stop cleanly: {e:#}");
+    }
+    run
 }
 
 /// The slowdown run's servers: `--slowdown-modes`, else adaptive, the mix's best fixed
