@@ -154,7 +154,9 @@ pub async fn expected_body(url: &str, body: &Value) -> anyhow::Result<String> {
         // autocannon appends each TCP read to the body as a string: a character split
         // across two reads would not compare equal, and complete answers would count as
         // mismatches.
-        bail!("{url}'s complete answer holds non-ASCII characters, which autocannon's body check can split: it cannot be checked by equality");
+        bail!(
+            "{url}'s complete answer holds non-ASCII characters, which autocannon's body check can split: it cannot be checked by equality"
+        );
     }
     if answers[0] != answers[1] {
         bail!(

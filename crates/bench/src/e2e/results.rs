@@ -300,7 +300,7 @@ impl E2eResults {
         }
         let _ = writeln!(
             out,
-            "data set: {} users, {} posts, {} comments, {} tags, {} follows (seeded in {:.1} s); machine: {}; wall time {:.0} s{}\n",
+            "data set: {} users, {} posts, {} comments, {} tags, {} follows (seeded in {:.1} s); machine: {}; wall time {}{}\n",
             d.users,
             d.posts,
             d.comments,
@@ -308,7 +308,11 @@ impl E2eResults {
             d.follows,
             d.seed_s,
             self.machine,
-            self.elapsed_s,
+            if self.elapsed_s > 0.0 {
+                format!("{:.0} s", self.elapsed_s)
+            } else {
+                "not known yet (the run is going on, or was cut short)".to_string()
+            },
             self.estimate.map_or_else(String::new, |e| format!(
                 " (estimated {:.0} s)",
                 e.total_s()
