@@ -114,7 +114,8 @@ pub struct OutsideRun {
 }
 
 /// The complete answer of `body` from `url`: fetched twice, both complete and identical
-/// (the exact bytes autocannon compares every response with).
+/// (the exact bytes autocannon compares every response with); empty when the two complete
+/// answers differ in their bytes: the script then parses each body instead.
 pub async fn expected_body(url: &str, body: &Value) -> anyhow::Result<String> {
     let client = reqwest::Client::new();
     let mut answers = Vec::new();
@@ -159,9 +160,12 @@ pub async fn expected_body(url: &str, body: &Value) -> anyhow::Result<String> {
         );
     }
     if answers[0] != answers[1] {
-        bail!(
-            "{url} answered the same query with different bytes twice: its complete answer cannot be checked by equality"
+        // Two complete answers with different bytes (rows of equal sort keys in another
+        // order): the script then checks each body by parsing it (data, no errors).
+        eprintln!(
+            "    {url}: two complete answers differ in their bytes; bodies are checked by parsing (data, no errors), not by equality"
         );
+        return Ok(String::new());
     }
     Ok(answers.swap_remove(0))
 }
