@@ -8,7 +8,8 @@
 //! The random user and post ids are drawn from the ids the server holds, asked at start
 //! (`--id-ranges server`, the default); see [`LoadgenArgs`]. A mix with mutations (or a
 //! server with `REQUIRE_AUTH`) needs a bearer token:
-//! `LOADGEN_TOKEN=$(server token --user 2) loadgen ...`.
+//! `LOADGEN_TOKEN=$(server token --user 2) loadgen ...`. It reports complete, partial (data
+//! plus errors) and refused (`503`) responses per second apart.
 
 use anyhow::Context as _;
 use bench::load::{IdRangeSource, LoadConfig, LoadgenArgs, QueryMix, discover_id_ranges, run};

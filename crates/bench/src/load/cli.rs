@@ -27,11 +27,12 @@ pub struct LoadgenArgs {
     /// A request without a response after this is a timeout.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
-    /// Clients refused with `OVERLOADED` retry at once instead of waiting the server's
-    /// `retryAfterMs` hint (at most 1 s).
+    /// Clients refused (`503`) or answered with `OVERLOADED` retry at once instead of
+    /// waiting the server's hint (`retryAfterMs`, else `Retry-After`; at most 1 s).
     #[arg(long)]
     pub ignore_retry_after: bool,
-    /// `builtin` or a TOML mix file (see the README).
+    /// `builtin` (or `light`), `heavy` (the README's nested query alone) or a TOML mix
+    /// file (see the README).
     #[arg(long, default_value = "builtin")]
     pub query_mix: String,
     /// Where the highest user and post ids come from: `server` asks the server at start

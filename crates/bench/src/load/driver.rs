@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::{
     LoadConfig, LoadReport, MAX_RETRY_WAIT, Outcome, Recorder, RunFacts,
-    outcome::{TransportKind, retry_after_hint},
+    outcome::{TransportKind, retry_after_header, retry_after_hint},
 };
 use crate::BenchError;
 
@@ -128,7 +128,8 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, BenchError> {
 }
 
 /// Sends one request and classifies what came back, with the server's retry hint when it
-/// refused the request as overloaded.
+/// asked the client to come back later: `extensions.retryAfterMs` of the body, else the
+/// `Retry-After` header.
 async fn send(
     client: &reqwest::Client,
     url: &str,
@@ -151,12 +152,18 @@ async fn send(
         Err(e) => return (transport_failure(&e), None),
     };
     let status = response.status().as_u16();
+    let header = retry_after_header(
+        response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()),
+    );
     match response.bytes().await {
         Ok(bytes) => {
             let outcome = Outcome::from_response(status, &bytes);
             let hint = outcome
-                .overloaded()
-                .then(|| retry_after_hint(&bytes))
+                .asks_to_retry_later()
+                .then(|| retry_after_hint(&bytes).or(header))
                 .flatten();
             (outcome, hint)
         }
