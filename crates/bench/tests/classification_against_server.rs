@@ -4,19 +4,17 @@
 //! - a query whose fields all resolve is complete;
 //! - a query with one bad id in a nullable field comes back `200` with data and a
 //!   `BAD_USER_INPUT` error: a partial answer, not a success;
-//! - a saturated engine (`fixed:1`, a queue of 2 loads held by a gated batch function, as
-//!   the admission test does) refuses requests at the door with `503`: refusals, whatever
-//!   the retry behaviour of the client.
+//! - a full door (two places, held by the test, none to wait in, as the admission test does)
+//!   refuses requests with `503`: refusals, whatever the retry behaviour of the client.
 //!
 //! Nothing here depends on timing: the partial answer is deterministic, and the refusals
 //! come from a saturation that lasts until the test releases it.
 
-use std::{collections::HashMap, convert::Infallible, sync::Arc, time::Duration};
+use std::time::Duration;
 
 use bench::load::{LoadConfig, LoadReport, MixQuery, QueryMix, run};
-use loader_core::{BatchFn, Engine, QueryGroup, limit::StrategyKind};
+use loader_core::{Engine, limit::StrategyKind};
 use server::{Application, config::Settings, graphql::LoaderMode};
-use tokio::sync::Semaphore;
 
 /// A server on a fresh SQLite file with the demo data, and its stop switch.
 struct Running {
@@ -114,66 +112,20 @@ async fn complete_and_partial_answers_are_told_apart() {
     );
 }
 
-/// A batch function that answers once the test lets it (one permit of `gate` per call).
-struct Gated {
-    name: &'static str,
-    gate: Arc<Semaphore>,
-}
-
-impl BatchFn for Gated {
-    type Key = i64;
-    type Value = i64;
-    type Error = Infallible;
-
-    fn group(&self) -> QueryGroup {
-        QueryGroup::new(self.name)
-    }
-
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, i64>, Infallible> {
-        self.gate
-            .acquire()
-            .await
-            .expect("the gate stays open")
-            .forget();
-        Ok(keys.iter().map(|k| (*k, *k)).collect())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_at_the_door_are_refusals_for_either_client() {
     let server = start(|s| {
         s.loader_mode = LoaderMode::EngineWith(StrategyKind::Fixed(Some(1)));
-        s.loader.loader_queue_capacity = 2;
+        s.loader.loader_max_requests = 2;
+        s.loader.loader_max_requests_waiting = 0;
     })
     .await;
     let engine = server.engine.clone();
-    let gate = Arc::new(Semaphore::new(0));
-    let spawn = |i: i64, name| {
-        let loader = engine.loader(Gated {
-            name,
-            gate: gate.clone(),
-        });
-        tokio::spawn(async move { loader.load(i).await })
-    };
-    // One load holds the only permit, two more fill the queue (dispatched one after the
-    // other: three arriving together could all be queued, and the third refused).
-    let mut held = vec![spawn(1, "test.gated.a")];
-    let waited = std::time::Instant::now();
-    while engine.in_flight() < 1 {
-        assert!(
-            waited.elapsed() < Duration::from_secs(10),
-            "the first load was not dispatched"
-        );
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    held.extend([spawn(2, "test.gated.b"), spawn(3, "test.gated.c")]);
-    while engine.queued() < 2 {
-        assert!(
-            waited.elapsed() < Duration::from_secs(10),
-            "the engine did not saturate"
-        );
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    // Both places at the door are held until the test lets go.
+    let held = vec![
+        engine.admit_request().await.unwrap(),
+        engine.admit_request().await.unwrap(),
+    ];
 
     let users = || {
         vec![query(
@@ -184,12 +136,7 @@ async fn refusals_at_the_door_are_refusals_for_either_client() {
     let ignoring = load(&server.url, users(), false).await;
     let honouring = load(&server.url, users(), true).await;
 
-    gate.add_permits(3);
-    for h in held {
-        h.await
-            .unwrap()
-            .expect("the held loads finish once released");
-    }
+    drop(held);
     server.stop().await;
 
     for report in [&ignoring, &honouring] {
