@@ -33,17 +33,20 @@ bench-sim:
     mkdir -p bench-out/sim
     for f in scenarios/*.toml; do n=$(basename $f .toml); cargo run --release -q -p loader-sim -- --scenario $f --sweep --json bench-out/sim/$n.json --plot bench-out/sim/$n.svg; done
 
-# End-to-end benchmark on a throwaway PostgreSQL: every loader mode at 8/64/256 clients,
-# then "the database gets slower" (pgbench competing); table, JSON and SVG in bench-out/e2e.
+# End-to-end benchmark on a throwaway PostgreSQL (docs/benchmarking.md): light and heavy
+# mix, every loader mode, async-graphql at pools 4-32, PostGraphile, at 16/64/256 clients;
+# confirmation rounds, autocannon, "the database gets slower"; final tables with their
+# targets in bench-out/e2e/results.md. About an hour; the estimate is printed at the start.
 # Extra flags go to bench-e2e, e.g. `just bench-e2e --scale 0.2 --soak 300s`.
 bench-e2e *ARGS:
     cargo build --release -p server -p bench
     target/release/bench-e2e {{ARGS}}
 
-# The same on a small data set with short runs (a few minutes on 2 cores).
+# A smoke run of the same on a small data set with short cells (about ten minutes on 2
+# cores; output in bench-out/e2e-quick). Its figures are not for comparison.
 bench-e2e-quick *ARGS:
     cargo build --release -p server -p bench
-    target/release/bench-e2e --scale 0.02 --warmup 2s --duration 5s --modes adaptive,fixed:4,fixed:16,async-graphql,none --clients 8,64,256 --slowdown-clients 64 --slowdown-duration 30s --out bench-out/e2e-quick {{ARGS}}
+    target/release/bench-e2e --quick {{ARGS}}
 
 # Fault tests (database killed / slow, 5x overload, client disconnects, panicking batch
 # function, bad input, router fuzzing) in their long form: phases ten times longer, more

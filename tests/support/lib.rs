@@ -5,6 +5,13 @@
 //!   cluster per test binary; [`pg_database_or_skip`] / [`pg_or_skip!`] hand each test a fresh
 //!   database, or skip loudly when PostgreSQL is not installed (and panic when `CI` is set).
 //! - [`sqlite_url`]: a fresh SQLite file database in a directory the test owns.
+//! - [`Jaeger`]: a real Jaeger v2 built once with the machine's Go ([`jaeger_binary`]), on
+//!   free ports, read back through its HTTP query API; [`start_jaeger_or_skip`] skips loudly
+//!   without Go or the Go module proxy (and panics when `CI` is set).
+//! - [`ServerProcess`]: the workspace's `server` binary ([`server_binary`]) as a child process
+//!   with an environment of the test's choosing.
+//! - [`skip_loudly`] / [`skip_missing`]: the one loud way to skip a test whose real component
+//!   (PostgreSQL, Chromium, Node.js, Jaeger) is missing; a failure when `CI` is set.
 //!
 //! ```no_run
 //! # async fn example() {
@@ -14,8 +21,18 @@
 //! # }
 //! ```
 
+mod jaeger;
 mod pg;
+mod server_process;
+mod skip;
 mod sqlite;
+mod watchdog;
 
+pub use jaeger::{
+    JAEGER_MODULE_VERSION, Jaeger, JaegerError, JaegerPorts, JaegerSpan, JaegerTrace, RefType,
+    Reference, jaeger_binary, jaeger_or_skip, same_trace_id, start_jaeger_or_skip,
+};
 pub use pg::{PgCluster, PgError, pg_database_or_skip, skip_unless_installed};
+pub use server_process::{ServerProcess, server_binary};
+pub use skip::{Missing, ci_is_set, skip_loudly, skip_missing};
 pub use sqlite::sqlite_url;

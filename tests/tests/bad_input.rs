@@ -1,12 +1,13 @@
 //! Bad input at `POST /graphql` (and `GET`), in-process through the router (`oneshot`), on
 //! SQLite and on PostgreSQL: malformed JSON, invalid GraphQL, unknown fields, wrong variable
 //! types, huge bodies, 10k-deep nesting, alias amplification, SQL-looking strings, invalid
-//! cursors and ids.
+//! cursors and ids, 200 KB strings in every kind of argument, missing and invalid tokens.
 //!
 //! Each case gets a clear error in the GraphQL-over-HTTP shape (a JSON object whose `errors`
 //! each carry a `message` and an `extensions.code`; no `data` on a request error) with the
 //! right status code for `Accept: application/graphql-response+json`. Nothing panics (a
 //! caught panic would be a `500 INTERNAL`), and the database's row counts are unchanged.
+//! No response and no log line repeats more than a short prefix of a long input.
 
 mod faults_common;
 
@@ -15,11 +16,14 @@ use axum::{
     body::Body,
     http::{Request, StatusCode, header},
 };
+use std::sync::{Arc, Mutex};
+
 use faults_common::row_counts;
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
-use server::{config::Settings, database, seed, startup};
+use server::{AppState, config::Settings, database, seed, startup};
 use tower::ServiceExt as _;
+use tracing_subscriber::{EnvFilter, fmt::MakeWriter, layer::SubscriberExt as _};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
@@ -35,6 +39,8 @@ struct Case {
     codes: &'static [&'static str],
     /// A word the first error message must contain (case-insensitive), telling what is wrong.
     says: &'static str,
+    /// Send `Authorization: Bearer <token of user N>` (`Some(0)`: a broken token).
+    as_user: Option<i64>,
 }
 
 fn post(
@@ -53,7 +59,32 @@ fn post(
         status,
         codes,
         says,
+        as_user: None,
     }
+}
+
+/// As [`query`], with a bearer token of `user`.
+fn query_as(
+    user: i64,
+    name: &'static str,
+    query_text: &str,
+    variables: Value,
+    status: StatusCode,
+    codes: &'static [&'static str],
+    says: &'static str,
+) -> Case {
+    Case {
+        as_user: Some(user),
+        ..query(name, query_text, variables, status, codes, says)
+    }
+}
+
+/// The filler of the long inputs: no response or log line may repeat more than the echo
+/// bound of it.
+const FILL: char = 'Z';
+
+fn long(chars: usize) -> String {
+    FILL.to_string().repeat(chars)
 }
 
 fn query(
@@ -91,6 +122,7 @@ fn cases(max_body: usize) -> Vec<Case> {
         "x".repeat(max_body * 2)
     );
     let sql = "1; DROP TABLE users; --";
+    let big = long(200_000);
     vec![
         post("malformed JSON", r#"{"query": "{ tags { name } }""#, S::BAD_REQUEST, &["BAD_REQUEST"], "not a valid"),
         post("JSON that is not an object", r#""{ tags { name } }""#, S::BAD_REQUEST, &["BAD_REQUEST"], "object"),
@@ -126,7 +158,8 @@ fn cases(max_body: usize) -> Vec<Case> {
         query("cursor of another list", "query($c: String) { posts(after: $c) { id } }", json!({ "c": "dXNlcjox" }), S::OK, &["BAD_USER_INPUT"], "cursor"),
         query("negative id", "{ user(id: \"-5\") { name } }", json!(null), S::OK, &["BAD_USER_INPUT"], "not a valid id"),
         query("id out of range", "{ post(id: \"99999999999999999999999\") { title } }", json!(null), S::OK, &["BAD_USER_INPUT"], "not a valid id"),
-        query(
+        query_as(
+            1,
             "SQL in a mutation's e-mail",
             "mutation($i: CreateUserInput!) { createUser(input: $i) { id } }",
             json!({ "i": { "name": "Robert'); DROP TABLE users;--", "email": "'; DROP TABLE users; --" } }),
@@ -134,31 +167,80 @@ fn cases(max_body: usize) -> Vec<Case> {
             &["BAD_USER_INPUT"],
             "email",
         ),
-        query(
-            "mutation with a missing author",
+        query_as(
+            999_999,
+            "mutation by a token for a missing user",
             "mutation($i: CreatePostInput!) { createPost(input: $i) { id } }",
-            json!({ "i": { "authorId": "999999", "title": "x'; DELETE FROM posts; --", "body": "b" } }),
+            json!({ "i": { "title": "x'; DELETE FROM posts; --", "body": "b" } }),
             S::OK,
-            &["NOT_FOUND"],
+            &["UNAUTHENTICATED"],
             "does not exist",
         ),
-        query(
+        query_as(
+            1,
             "mutation with an empty title",
             "mutation($i: CreatePostInput!) { createPost(input: $i) { id } }",
-            json!({ "i": { "authorId": "1", "title": "", "body": "b" } }),
+            json!({ "i": { "title": "", "body": "b" } }),
             S::OK,
             &["BAD_USER_INPUT"],
             "title",
         ),
+        query(
+            "mutation without a token",
+            "mutation { follow(followeeId: \"2\") { id } }",
+            json!(null),
+            S::UNAUTHORIZED,
+            &["UNAUTHENTICATED"],
+            "authorization",
+        ),
+        query_as(
+            0,
+            "mutation with a broken token",
+            "mutation { follow(followeeId: \"2\") { id } }",
+            json!(null),
+            S::UNAUTHORIZED,
+            &["INVALID_TOKEN"],
+            "token",
+        ),
+        query_as(
+            1,
+            "mutation naming its author",
+            "mutation($i: CreatePostInput!) { createPost(input: $i) { id } }",
+            json!({ "i": { "authorId": "2", "title": "t", "body": "b" } }),
+            S::BAD_REQUEST,
+            &["GRAPHQL_VALIDATION_FAILED"],
+            "authorId",
+        ),
+        query("200 KB id variable", "query($id: ID!) { user(id: $id) { name } }", json!({ "id": big }), S::OK, &["BAD_USER_INPUT"], "(200000 characters)"),
+        query("200 KB Int variable", "query($n: Int!) { users(first: $n) { id } }", json!({ "n": big }), S::BAD_REQUEST, &["GRAPHQL_VALIDATION_FAILED"], "n"),
+        query("200 KB cursor variable", "query($c: String) { users(after: $c) { id } }", json!({ "c": big }), S::OK, &["BAD_USER_INPUT"], "(200000 characters)"),
+        query("200 KB tag variable", "query($t: String!) { tag(name: $t) { id } }", json!({ "t": big }), S::OK, &["BAD_USER_INPUT"], "(200000 characters)"),
+        query("200 KB tag filter", "query($t: String) { posts(tag: $t) { id } }", json!({ "t": big }), S::OK, &["BAD_USER_INPUT"], "(200000 characters)"),
+        query("200 KB string where an object goes", "query($i: CreatePostInput!) { __typename }", json!({ "i": big }), S::BAD_REQUEST, &["GRAPHQL_VALIDATION_FAILED"], ""),
+        query("200 KB unknown variable", "{ tags { name } }", json!({ "pad": big }), S::OK, &[], ""),
+        query("20 KB literal id", &format!("{{ user(id: \"{}\") {{ name }} }}", long(20_000)), json!(null), S::OK, &["BAD_USER_INPUT"], "(20000 characters)"),
+        post("200 KB operation name", json!({ "query": "query A { tags { name } }", "operationName": big }).to_string(), S::BAD_REQUEST, &["GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST"], "operation"),
+        post("200 KB variables that are a string", format!("{{\"query\": \"{{ tags {{ name }} }}\", \"variables\": \"{big}\"}}"), S::BAD_REQUEST, &["BAD_REQUEST"], "expected a map"),
+        query_as(1, "200 KB e-mail", "mutation($e: String!) { createUser(input: {name: \"n\", email: $e}) { id } }", json!({ "e": big }), S::OK, &["BAD_USER_INPUT"], "at most 254"),
+        query_as(1, "200 KB e-mail that is no address", "mutation($e: String!) { createUser(input: {name: \"n\", email: $e}) { id } }", json!({ "e": format!("{}@", long(200)) }), S::OK, &["BAD_USER_INPUT"], "(201 characters)"),
+        query_as(1, "200 KB tag of a new post", "mutation($t: String!) { createPost(input: {title: \"t\", body: \"b\", tags: [$t]}) { id } }", json!({ "t": big }), S::OK, &["BAD_USER_INPUT"], "(200000 characters)"),
+        query_as(1, "200 KB post id of a comment", "mutation($p: ID!) { addComment(input: {postId: $p, body: \"b\"}) { id } }", json!({ "p": big }), S::OK, &["BAD_USER_INPUT"], "(200000 characters)"),
+        query_as(1, "200 KB followee id", "mutation($f: ID!) { follow(followeeId: $f) { id } }", json!({ "f": big }), S::OK, &["BAD_USER_INPUT"], "(200000 characters)"),
+        query_as(1, "200 KB body of a comment", "mutation($b: String!) { addComment(input: {postId: \"1\", body: $b}) { id } }", json!({ "b": big }), S::OK, &["BAD_USER_INPUT"], "at most 10000"),
+        Case {
+            content_type: Some("text/plain; charset=ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ"),
+            ..post("long content type", r#"{"query": "{ tags { name } }"}"#, S::UNSUPPORTED_MEDIA_TYPE, &["UNSUPPORTED_MEDIA_TYPE"], "characters)")
+        },
         Case {
             name: "mutation over GET",
             method: "GET",
-            uri: "/graphql?query=mutation%20%7B%20follow(followerId%3A%20%221%22%2C%20followeeId%3A%20%222%22)%20%7B%20id%20%7D%20%7D".into(),
+            uri: "/graphql?query=mutation%20%7B%20follow(followeeId%3A%20%222%22)%20%7B%20id%20%7D%20%7D".into(),
             content_type: None,
             body: Vec::new(),
             status: S::METHOD_NOT_ALLOWED,
             codes: &["METHOD_NOT_ALLOWED"],
             says: "post",
+            as_user: Some(1),
         },
         Case {
             name: "GET with broken variables",
@@ -169,11 +251,19 @@ fn cases(max_body: usize) -> Vec<Case> {
             status: S::BAD_REQUEST,
             codes: &["BAD_REQUEST"],
             says: "invalid",
+            as_user: None,
         },
     ]
 }
 
-async fn app(url: String) -> (Router, DatabaseConnection, usize) {
+struct App {
+    router: Router,
+    db: DatabaseConnection,
+    state: AppState,
+    max_body: usize,
+}
+
+async fn app(url: String) -> App {
     let settings = Settings::for_database(url);
     let max_body = settings.limits.max_body_bytes;
     let db = database::connect(&settings).await.unwrap();
@@ -182,10 +272,16 @@ async fn app(url: String) -> (Router, DatabaseConnection, usize) {
         .await
         .unwrap();
     let state = startup::app_state(settings, db.clone()).unwrap();
-    (server::router(state), db, max_body)
+    App {
+        router: server::router(state.clone()),
+        db,
+        state,
+        max_body,
+    }
 }
 
-async fn send(router: &Router, case: &Case) -> (StatusCode, Value, String) {
+/// Status, JSON body, content type and the body's text.
+async fn send(app: &App, case: &Case) -> (StatusCode, Value, String, String) {
     let mut request = Request::builder()
         .method(case.method)
         .uri(&case.uri)
@@ -193,7 +289,20 @@ async fn send(router: &Router, case: &Case) -> (StatusCode, Value, String) {
     if let Some(ct) = case.content_type {
         request = request.header(header::CONTENT_TYPE, ct);
     }
-    let response = router
+    match case.as_user {
+        Some(0) => request = request.header(header::AUTHORIZATION, "Bearer not.a.token"),
+        Some(user) => {
+            let token = app
+                .state
+                .auth
+                .mint(user, std::time::Duration::from_secs(3_600))
+                .unwrap();
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        None => {}
+    }
+    let response = app
+        .router
         .clone()
         .oneshot(request.body(Body::from(case.body.clone())).unwrap())
         .await
@@ -215,16 +324,62 @@ async fn send(router: &Router, case: &Case) -> (StatusCode, Value, String) {
             String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
         )
     });
-    (status, json, content_type)
+    (
+        status,
+        json,
+        content_type,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+/// Log lines go here while the guard lives: this thread's events, with the server's default
+/// filter, written both as the server's text lines and as JSON with every enclosing span's
+/// fields.
+fn capture_logs() -> (Arc<Mutex<Vec<u8>>>, tracing::subscriber::DefaultGuard) {
+    #[derive(Clone)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    impl<'a> MakeWriter<'a> for Sink {
+        type Writer = Sink;
+        fn make_writer(&'a self) -> Sink {
+            self.clone()
+        }
+    }
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let subscriber = tracing_subscriber::registry()
+        .with(EnvFilter::new(server::telemetry::DEFAULT_FILTER))
+        .with(tracing_subscriber::fmt::layer().with_writer(Sink(buffer.clone())))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_span_list(true)
+                .with_writer(Sink(buffer.clone())),
+        );
+    (buffer, tracing::subscriber::set_default(subscriber))
 }
 
 async fn every_bad_input_gets_a_clear_error_and_changes_nothing(url: String, backend: &str) {
-    let (router, db, max_body) = app(url).await;
+    let app = app(url).await;
+    let db = app.db.clone();
     let before = row_counts(&db).await;
     let mut failures = Vec::new();
-    for case in cases(max_body) {
+    let (log, _capture) = capture_logs();
+    // Lowercase: tag names are echoed lowercased.
+    let echo = FILL
+        .to_ascii_lowercase()
+        .to_string()
+        .repeat(server::echo::MAX_ECHO_CHARS + 1);
+    for case in cases(app.max_body) {
         let started = std::time::Instant::now();
-        let (status, json, content_type) = send(&router, &case).await;
+        let (status, json, content_type, text) = send(&app, &case).await;
         let errors = json["errors"].as_array().cloned().unwrap_or_default();
         let codes: Vec<&str> = errors
             .iter()
@@ -250,8 +405,14 @@ async fn every_bad_input_gets_a_clear_error_and_changes_nothing(url: String, bac
         if status == StatusCode::INTERNAL_SERVER_ERROR || codes.contains(&"INTERNAL") {
             wrong.push("an internal error (a caught panic or a database failure)".into());
         }
-        if errors.is_empty() {
-            wrong.push("no errors".into());
+        if errors.is_empty() != case.codes.is_empty() {
+            wrong.push(format!("errors {errors:?}"));
+        }
+        if text.to_ascii_lowercase().contains(&echo) {
+            wrong.push(format!(
+                "the response repeats the input ({} bytes)",
+                text.len()
+            ));
         }
         if !errors
             .iter()
@@ -283,6 +444,22 @@ async fn every_bad_input_gets_a_clear_error_and_changes_nothing(url: String, bac
     }
     let after = row_counts(&db).await;
     println!("[bad-input] {backend}: row counts before {before:?}, after {after:?}");
+    let logged = String::from_utf8_lossy(&log.lock().unwrap()).into_owned();
+    println!(
+        "[bad-input] {backend}: {} bytes of log lines, longest {} bytes",
+        logged.len(),
+        logged.lines().map(str::len).max().unwrap_or(0)
+    );
+    if let Some(line) = logged
+        .lines()
+        .find(|l| l.to_ascii_lowercase().contains(&echo))
+    {
+        failures.push(format!(
+            "a log line repeats the input ({} bytes): {:.300}",
+            line.len(),
+            line
+        ));
+    }
     assert!(
         failures.is_empty(),
         "bad input handled wrongly:\n{}",
@@ -291,7 +468,7 @@ async fn every_bad_input_gets_a_clear_error_and_changes_nothing(url: String, bac
     assert_eq!(before, after, "bad input changed the database");
     // The server still serves good requests.
     let ok = send(
-        &router,
+        &app,
         &query(
             "good",
             "{ tags { name } }",

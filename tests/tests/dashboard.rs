@@ -2,8 +2,8 @@
 //! real HTTP server; the page must fetch the history, draw its charts and list the groups.
 //! The screenshot is saved to `target/test-artifacts/dashboard.png`.
 //!
-//! Needs Debian's `chromium` (`apt-get install -y chromium`). Without it the test is
-//! skipped with a loud message, unless `CI` is set: then it fails.
+//! Needs Debian's `chromium` (`apt-get install -y chromium`). Without it the test skips
+//! through `test_support::skip_missing` (a loud banner; a failure when `CI` is set).
 
 use std::{
     collections::HashMap,
@@ -166,12 +166,11 @@ async fn history_filled(dashboard: &Router, points: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_draws_live_charts_of_every_group_in_headless_chromium() {
     let Some(chromium) = chromium() else {
-        let message = "chromium is not installed: the dashboard browser test did NOT run \
-                       (apt-get install -y chromium)";
-        if std::env::var_os("CI").is_some() {
-            panic!("{message}; CI is set, so this is a failure");
-        }
-        eprintln!("\n==========\nSKIPPED: {message}\n==========\n");
+        test_support::skip_missing(
+            "Chromium",
+            module_path!(),
+            "no /usr/bin/chromium: apt-get install -y chromium",
+        );
         return;
     };
 

@@ -1,6 +1,7 @@
 //! Docker does not run on the build machines, so the images are never built here. What can be
 //! checked without an engine is checked: the compose file parses and wires the services the
-//! README describes, and the Dockerfile builds packages and binaries that exist.
+//! README describes, loadgen's arguments parse and draw ids that the demo data holds, and the
+//! Dockerfile builds packages and binaries that exist.
 
 use std::{collections::BTreeSet, path::PathBuf};
 
@@ -55,15 +56,22 @@ fn server_is_wired_to_postgres_and_jaeger_over_otlp() {
         server["depends_on"]["postgres"]["condition"].as_str(),
         Some("service_healthy")
     );
+    // Jaeger v2 (OTLP always on), the major version tests/tests/jaeger.rs runs for real.
     let jaeger = &doc["services"]["jaeger"];
-    assert_eq!(env_of(jaeger, "COLLECTOR_OTLP_ENABLED"), Some("true"));
+    let image = jaeger["image"].as_str().expect("jaeger image");
+    assert!(image.starts_with("jaegertracing/jaeger:2."), "{image}");
     let ports: Vec<&str> = jaeger["ports"]
         .as_vec()
         .unwrap()
         .iter()
         .filter_map(Yaml::as_str)
         .collect();
-    assert!(ports.contains(&"16686:16686") && ports.contains(&"4317:4317"));
+    assert!(
+        ["16686:16686", "4317:4317", "4318:4318"]
+            .iter()
+            .all(|p| ports.contains(p)),
+        "{ports:?}"
+    );
     // The load generator targets the server's GraphQL endpoint.
     let args: Vec<&str> = doc["services"]["loadgen"]["command"]
         .as_vec()
@@ -72,6 +80,42 @@ fn server_is_wired_to_postgres_and_jaeger_over_otlp() {
         .filter_map(Yaml::as_str)
         .collect();
     assert!(args.contains(&"http://server:8000/graphql"), "{args:?}");
+}
+
+#[test]
+fn loadgen_draws_ids_the_demo_data_holds() {
+    use bench::load::{LoadgenArgs, QueryMix};
+    use clap::Parser;
+
+    let doc = compose();
+    let loadgen = &doc["services"]["loadgen"];
+    assert_eq!(
+        loadgen["entrypoint"][0].as_str(),
+        Some("/usr/local/bin/loadgen")
+    );
+    let command: Vec<&str> = loadgen["command"]
+        .as_vec()
+        .expect("loadgen has a command list")
+        .iter()
+        .map(|a| a.as_str().expect("every argument is a string"))
+        .collect();
+    // The arguments are loadgen's own: they parse with its command line.
+    let args = LoadgenArgs::try_parse_from(std::iter::once("loadgen").chain(command.clone()))
+        .unwrap_or_else(|e| panic!("loadgen refuses {command:?}: {e}"));
+    // The ids come from the server, or stay within the demo data the server seeds.
+    let demo = server::seed::SeedPlan::demo(42);
+    if !args.asks_server() {
+        let mix = QueryMix::load(&args.query_mix).expect("the mix loads");
+        let users = args.users.or(mix.id_ranges.get("user").copied());
+        let posts = args.posts.or(mix.id_ranges.get("post").copied());
+        assert!(
+            users.is_some_and(|u| u <= demo.users) && posts.is_some_and(|p| p <= demo.posts),
+            "loadgen draws ids beyond the demo data ({} users, {} posts): {command:?}",
+            demo.users,
+            demo.posts
+        );
+    }
+    assert_eq!(args.url, "http://server:8000/graphql");
 }
 
 #[test]

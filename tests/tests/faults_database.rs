@@ -20,7 +20,7 @@ use std::{
 
 use faults_common::{
     RunningServer, Seen, bound, drained, outcome_counts, percentiles_ms, pool_idle, post_graphql,
-    scaled,
+    post_graphql_as, scaled,
 };
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement, TransactionTrait};
 use serde_json::json;
@@ -86,8 +86,11 @@ async fn database_killed_mid_load_loses_no_acknowledged_write() {
     let stop = Arc::new(AtomicBool::new(false));
 
     let mut writers = Vec::new();
+    // Each writer posts as the 12 seed users in turn, with a token of each.
+    let tokens: Arc<Vec<String>> = Arc::new((1..=12).map(|user| server.token(user)).collect());
     for w in 0..6_i64 {
         let (client, url, stop) = (client.clone(), gql.clone(), stop.clone());
+        let tokens = tokens.clone();
         writers.push(tokio::spawn(async move {
             let mut seen = Vec::new();
             let mut seq = 0_i64;
@@ -95,13 +98,13 @@ async fn database_killed_mid_load_loses_no_acknowledged_write() {
                 seq += 1;
                 let title = format!("crash-w{w}-{seq}");
                 let input = json!({ "input": {
-                    "authorId": ((w + seq) % 12 + 1).to_string(),
                     "title": title,
                     "body": format!("unique payload {w}/{seq}"),
                 }});
+                let token = &tokens[((w + seq) % 12) as usize];
                 seen.push((
                     title,
-                    post_graphql(&client, &url, CREATE_POST, input, origin).await,
+                    post_graphql_as(&client, &url, Some(token), CREATE_POST, input, origin).await,
                 ));
             }
             seen

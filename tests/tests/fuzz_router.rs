@@ -5,7 +5,8 @@
 //! Every response must be well formed: a status the GraphQL-over-HTTP conventions allow
 //! (never `500`, which is what a caught panic becomes), a JSON object with `data` or a
 //! non-empty `errors` list whose entries carry a `message`, and no `data` on a `4xx`
-//! response for `application/graphql-response+json`.
+//! response for `application/graphql-response+json`. Requests go without a token, with a
+//! valid one (so mutations run) or with a broken one (`401`).
 //!
 //! `PROPTEST_CASES` sets the number of cases per target (defaults below keep CI short).
 
@@ -28,7 +29,16 @@ struct Fuzzed {
     get: bool,
     content_type: Option<&'static str>,
     accept: Option<&'static str>,
+    auth: Auth,
     body: Vec<u8>,
+}
+
+/// The `Authorization` header of a fuzzed request.
+#[derive(Debug, Clone, Copy)]
+enum Auth {
+    None,
+    Valid,
+    Broken,
 }
 
 const CONTENT_TYPES: &[Option<&str>] = &[
@@ -99,6 +109,9 @@ const TOKENS: &[&str] = &[
     "createUser",
     "createPost",
     "follow",
+    "addComment",
+    "tagPost",
+    "followeeId:",
     "input:",
     "{ name: \"x\" }",
     "[",
@@ -259,22 +272,30 @@ fn well_formed_query() -> impl Strategy<Value = String> {
 }
 
 fn request(body: impl Strategy<Value = Vec<u8>>) -> impl Strategy<Value = Fuzzed> {
-    (headers(), body).prop_map(|((get, content_type, accept), body)| Fuzzed {
+    let auth = prop_oneof![2 => Just(Auth::None), 2 => Just(Auth::Valid), 1 => Just(Auth::Broken)];
+    (headers(), auth, body).prop_map(|((get, content_type, accept), auth, body)| Fuzzed {
         get,
         content_type,
         accept,
+        auth,
         body,
     })
 }
 
-async fn app(dir: &std::path::Path) -> Router {
+/// The router and a valid bearer token for user 1.
+async fn app(dir: &std::path::Path) -> (Router, String) {
     let settings = Settings::for_database(test_support::sqlite_url(dir));
     let db = database::connect(&settings).await.unwrap();
     database::migrate(&db).await.unwrap();
     seed::run(&db, seed::SeedPlan::small(42), false)
         .await
         .unwrap();
-    server::router(startup::app_state(settings, db).unwrap())
+    let state = startup::app_state(settings, db).unwrap();
+    let token = state
+        .auth
+        .mint(1, std::time::Duration::from_secs(3_600))
+        .unwrap();
+    (server::router(state), token)
 }
 
 /// Percent-encodes everything but unreserved characters.
@@ -291,7 +312,7 @@ fn percent_encode(bytes: &[u8]) -> String {
 }
 
 /// Checks one response; returns its status and whether it carried `data`.
-async fn check(router: &Router, input: Fuzzed) -> Result<(u16, bool), String> {
+async fn check(router: &Router, token: &str, input: Fuzzed) -> Result<(u16, bool), String> {
     let mut builder = if input.get {
         Request::get(format!("/graphql?query={}", percent_encode(&input.body)))
     } else {
@@ -302,6 +323,11 @@ async fn check(router: &Router, input: Fuzzed) -> Result<(u16, bool), String> {
     }
     if let Some(accept) = input.accept {
         builder = builder.header(header::ACCEPT, accept);
+    }
+    match input.auth {
+        Auth::None => {}
+        Auth::Valid => builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}")),
+        Auth::Broken => builder = builder.header(header::AUTHORIZATION, "Bearer x.y.z"),
     }
     let body = if input.get {
         Body::empty()
@@ -321,6 +347,7 @@ async fn check(router: &Router, input: Fuzzed) -> Result<(u16, bool), String> {
     let allowed = [
         StatusCode::OK,
         StatusCode::BAD_REQUEST,
+        StatusCode::UNAUTHORIZED,
         StatusCode::METHOD_NOT_ALLOWED,
         StatusCode::NOT_ACCEPTABLE,
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -366,7 +393,7 @@ fn fuzz(default_cases: u32, strategy: impl Strategy<Value = Fuzzed>) {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let router = runtime.block_on(app(dir.path()));
+    let (router, token) = runtime.block_on(app(dir.path()));
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|c| c.parse().ok())
@@ -380,7 +407,7 @@ fn fuzz(default_cases: u32, strategy: impl Strategy<Value = Fuzzed>) {
     let seen = std::sync::Mutex::new(std::collections::BTreeMap::<String, usize>::new());
     let result = runner.run(&strategy, |input| {
         let (status, data) = runtime
-            .block_on(check(&router, input))
+            .block_on(check(&router, &token, input))
             .map_err(TestCaseError::fail)?;
         let key = format!("{status}{}", if data { "+data" } else { "" });
         *seen.lock().unwrap().entry(key).or_insert(0) += 1;

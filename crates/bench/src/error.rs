@@ -16,6 +16,9 @@ pub enum BenchError {
     /// A setting is out of range (no clients, zero duration, bad URL).
     #[error("invalid load setting: {0}")]
     InvalidConfig(String),
+    /// The id ranges could not be learned from the server; the message says what to do.
+    #[error("{0}")]
+    Discovery(String),
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Client(#[from] reqwest::Error),

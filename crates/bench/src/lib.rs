@@ -10,6 +10,8 @@
 //!   `pgbench` competing, an optional memory soak; one table, JSON and an SVG plot.
 //! - [`cpu_cap`]: holds the database's processes to a number of cores (a cgroup), so that the
 //!   database, not the servers, is the bottleneck on a small host (`scaleout --db-cpu`).
+//! - [`proc_cpu`]: CPU time of a process, or of a process and its descendants (a
+//!   PostgreSQL cluster), from `/proc`.
 //! - [`overhead`]: the `bench-overhead` run: the engine against async-graphql's `DataLoader`
 //!   on an in-memory SQLite database, in alternating rounds; requests/s ratios.
 //!
@@ -33,6 +35,7 @@ pub mod e2e;
 mod error;
 pub mod load;
 pub mod overhead;
+pub mod proc_cpu;
 pub mod scaleout;
 
 pub use error::BenchError;

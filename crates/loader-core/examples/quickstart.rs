@@ -65,20 +65,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let requests = (0..200u32).map(|r| {
         let engine = engine.clone();
         tokio::spawn(async move {
-            // One scope and one set of loaders per request: under overload the scope is
-            // admitted as a unit (a request that got in keeps its later loads), and the
-            // loaders' caches live as long as the request.
-            let request = engine.request();
+            // Each request asks for a place at the door first: under overload it is refused
+            // there, before it ran, or admitted and then served whole. One set of loaders per
+            // request: their caches live as long as the request.
+            let request = engine.admit_request().await?;
             let authors = engine.loader(AuthorNames).in_request(&request);
             let posts = engine.loader(PostCounts).in_request(&request);
             let id = r % 60;
             let (name, count) = tokio::join!(authors.load(id), posts.load(id));
-            (id, name, count)
+            Ok::<_, loader_core::LoadError>((id, name, count))
         })
     });
     let mut missing = 0;
     for request in futures::future::join_all(requests).await {
-        let (_id, name, count) = request?;
+        let (_id, name, count) = request??;
         if name?.is_none() {
             missing += 1;
         }

@@ -18,7 +18,7 @@ use std::{
 use parking_lot::Mutex;
 use tokio::{sync::Notify, time::Instant};
 
-use crate::{BatchFn, LoadError, group_state::GroupState};
+use crate::{BatchFn, LoadError, activity::Activity, group_state::GroupState};
 
 const DISPATCHED: u64 = 1 << 63;
 const WAITERS: u64 = DISPATCHED - 1;
@@ -86,6 +86,10 @@ pub(crate) struct Batch<F: BatchFn> {
     abandoned: Notify,
     pub(crate) group: Arc<GroupState>,
     pub(crate) opened: Instant,
+    /// The tracked request whose key opened the batch (`activity.rs`), and whether keys of
+    /// another request joined since.
+    owner: OnceLock<Arc<Activity>>,
+    mixed: AtomicBool,
 }
 
 impl<F: BatchFn> Batch<F> {
@@ -101,7 +105,27 @@ impl<F: BatchFn> Batch<F> {
             abandoned: Notify::new(),
             group,
             opened: Instant::now(),
+            owner: OnceLock::new(),
+            mixed: AtomicBool::new(false),
         }
+    }
+
+    /// The batch was opened by a key of the tracked request with this activity.
+    pub(crate) fn set_owner(&self, activity: &Arc<Activity>) {
+        let _ = self.owner.set(activity.clone());
+    }
+
+    /// Keys of another request than the first joined.
+    pub(crate) fn mark_mixed(&self) {
+        self.mixed.store(true, Ordering::Release);
+    }
+
+    /// The activity of the one tracked request whose keys alone are in the batch, if so.
+    pub(crate) fn lone_owner(&self) -> Option<&Activity> {
+        if self.mixed.load(Ordering::Acquire) {
+            return None;
+        }
+        self.owner.get().map(|a| &**a)
     }
 
     /// `n` loads join (called under the window lock, while the batch is open).
@@ -174,7 +198,10 @@ impl<F: BatchFn> Batch<F> {
     /// Publishes the result and wakes every waiter. Only the first call counts.
     pub(crate) fn finish(&self, result: BatchResult<F>) {
         let _ = self.result.set(result);
-        self.done.notify_waiters();
+        match self.owner.get() {
+            Some(owner) => owner.answering(|| self.done.notify_waiters()),
+            None => self.done.notify_waiters(),
+        }
     }
 
     pub(crate) fn is_finished(&self) -> bool {

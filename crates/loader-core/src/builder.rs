@@ -122,13 +122,22 @@ impl EngineBuilder {
         target_response_time: Duration
     );
     setter!(
-        /// Most loads that may wait at once (all groups) before loads are refused with
-        /// `Overloaded`. By default, this is `10_000`.
+        /// Most standalone loads (outside a request admitted at the door) that may wait at
+        /// once (all groups) before they are refused with `Overloaded`.
+        /// By default, this is `10_000`.
         queue_capacity: usize
     );
     setter!(
-        /// Loads whose expected wait exceeds this are refused with `Overloaded`.
-        /// By default, this is 1 s.
+        /// Most requests admitted at the door in flight at once. By default, this is `1024`.
+        max_requests: usize
+    );
+    setter!(
+        /// Most requests waiting at the door at once. By default, this is `1024`.
+        max_requests_waiting: usize
+    );
+    setter!(
+        /// A request that would wait longer than this at the door, or a standalone load for
+        /// its batch, is refused with `Overloaded`. By default, this is 1 s.
         max_queue_wait: Duration
     );
     setter!(

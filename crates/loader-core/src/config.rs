@@ -45,11 +45,20 @@ pub struct LoaderConfig {
     /// By default, this is 25 ms.
     #[serde(with = "duration_ms")]
     pub target_response_time: Duration,
-    /// Most loads that may wait for a permit at once (all groups); beyond it loads fail with
-    /// [`LoadError::Overloaded`](crate::LoadError::Overloaded). By default, this is `10_000`.
+    /// Most standalone loads (of loaders outside a request admitted at the door) that may wait
+    /// for a permit at once, all groups; beyond it they fail with
+    /// [`LoadError::Overloaded`](crate::LoadError::Overloaded). The loads of admitted requests
+    /// are never refused: the door bounds them (`max_requests`). By default, this is `10_000`.
     pub queue_capacity: usize,
-    /// Loads whose expected wait exceeds this fail fast with `Overloaded`; callers may pass a
-    /// tighter deadline of their own. By default, this is 1 s.
+    /// Most requests admitted at the door ([`Engine::admit_request`](crate::Engine::admit_request))
+    /// in flight at once, whatever the door's law allows. By default, this is `1024`.
+    pub max_requests: usize,
+    /// Most requests waiting at the door for a place at once; more are refused at once.
+    /// By default, this is `1024`.
+    pub max_requests_waiting: usize,
+    /// A request that would wait longer than this at the door, or a standalone load for its
+    /// batch, is refused with `Overloaded` (callers may pass a tighter deadline of their
+    /// own). By default, this is 1 s.
     #[serde(with = "duration_ms")]
     pub max_queue_wait: Duration,
     /// A batch call running longer than this is cut and its keys fail with
@@ -76,6 +85,8 @@ impl Default for LoaderConfig {
             max_batch_size: 1000,
             target_response_time: Duration::from_millis(25),
             queue_capacity: 10_000,
+            max_requests: 1024,
+            max_requests_waiting: 1024,
             max_queue_wait: Duration::from_secs(1),
             batch_timeout: Duration::from_secs(5),
             isolate_errors: false,
@@ -128,8 +139,8 @@ impl LoaderConfig {
         if self.max_batch_size == 0 {
             return bad("max_batch_size must be at least 1".into());
         }
-        if self.queue_capacity == 0 {
-            return bad("queue_capacity must be at least 1".into());
+        if self.queue_capacity == 0 || self.max_requests == 0 {
+            return bad("queue_capacity and max_requests must be at least 1".into());
         }
         if self.metrics_window.is_zero() || self.batch_timeout.is_zero() {
             return bad("metrics_window and batch_timeout must be positive".into());

@@ -5,12 +5,14 @@
 //!    scheduler rounds (`yield_now`) in which no key arrived (on a multi-threaded runtime,
 //!    also ~30 µs of wall-clock time without one), at `batch_delay` at the latest, or at once
 //!    when it reached the group's target size. A lone load thus pays two scheduler rounds (or
-//!    the quiet time), not a fixed delay.
+//!    the quiet time), not a fixed delay. The keys of one tracked request alone wait for
+//!    that request to be parked instead (`activity.rs`): one statement per level.
 //! 2. **Permit.** It waits its turn for the shared limit (fair between groups), still
 //!    accepting keys. If every waiter leaves meanwhile, it is abandoned and never runs.
-//! 3. **Call.** Under the permit, inside the `loader.batch` span (which `follows_from` the
-//!    spans of the loads that joined), guarded against panics and the per-batch timeout; cut
-//!    short if every waiter leaves. A failure may be isolated to the failing keys.
+//! 3. **Call.** Under the permit, inside the `loader.batch` span (a child of the span of the
+//!    load that opened the batch, so it shows in that request's trace, and `follows_from` the
+//!    spans of the other loads that joined), guarded against panics and the per-batch
+//!    timeout; cut short if every waiter leaves. A failure may be isolated to the failing keys.
 //! 4. **Learn.** The sample goes to the scaling strategy (the limit moves), the call's cost to
 //!    the group's cost model (the batch size moves), the figures to the metrics.
 //! 5. **Answer.** The result is published once; each waiter picks its key.
@@ -35,6 +37,7 @@ use crate::{
     group_state::GroupState,
     limit::{Outcome, Sample},
     metrics::{BatchEnd, BatchRecord},
+    permit::Permit,
     window::BatchWindow,
 };
 
@@ -44,6 +47,7 @@ pub(crate) async fn run_batch<F: BatchFn>(
     f: Arc<F>,
     window: Arc<BatchWindow<F>>,
     batch: Arc<Batch<F>>,
+    opener: tracing::Span,
 ) {
     let _answer = AnswerOnDrop(batch.clone());
     collect_keys(&batch, engine.config.batch_delay).await;
@@ -86,7 +90,15 @@ pub(crate) async fn run_batch<F: BatchFn>(
     let key_list: Vec<F::Key> = keys.keys.into_iter().collect();
     let size = key_list.len();
 
+    // A batch may serve loads of several requests (traces): it is the child of the load that
+    // opened it (so it shows in that request's trace) and links to the span of every other
+    // load that joined. The opener gets no link of its own: OTLP-to-Jaeger translation folds a
+    // link to the parent into the parent reference and turns it into FOLLOWS_FROM, losing the
+    // tree. The opener's handle is held until here (it keeps that span open, which its load
+    // waiting on this batch does anyway).
+    let opener_id = opener.id();
     let span = tracing::info_span!(
+        parent: &opener,
         "loader.batch",
         group = %group.name,
         batch_size = size,
@@ -97,7 +109,12 @@ pub(crate) async fn run_batch<F: BatchFn>(
         in_flight = permit.in_flight,
         outcome = field::Empty,
     );
-    for id in keys.spans {
+    drop(opener);
+    for id in keys
+        .spans
+        .into_iter()
+        .filter(|id| Some(id) != opener_id.as_ref())
+    {
         span.follows_from(id);
     }
 
@@ -113,43 +130,79 @@ pub(crate) async fn run_batch<F: BatchFn>(
     };
 
     // Learn before answering, so that a caller that sees its value also sees its effect.
+    learn(
+        &engine,
+        &group,
+        permit,
+        &span,
+        &Called {
+            keys: size,
+            loads,
+            rtt: executed.rtt,
+            queue_wait,
+            end: executed.end,
+        },
+    );
+    span.record("outcome", executed.outcome_name());
+    batch.finish(executed.result);
+    engine.new_work.answered(batch.standalone());
+}
+
+/// What one call under a permit tells the engine (a batch, or an [`Engine::run`](crate::Engine::run)).
+pub(crate) struct Called {
+    /// Distinct keys the call loaded (1 for a run).
+    pub(crate) keys: usize,
+    /// Loads answered by it.
+    pub(crate) loads: usize,
+    pub(crate) rtt: Duration,
+    pub(crate) queue_wait: Duration,
+    pub(crate) end: BatchEnd,
+}
+
+/// The learn step: the sample goes to the scaling strategy (inside `span`, so a limit change
+/// is an event of the call that caused it), the permit is released, the call's cost goes to
+/// the group's cost model and its figures to the metrics.
+pub(crate) fn learn(
+    engine: &EngineInner,
+    group: &GroupState,
+    permit: Permit,
+    span: &tracing::Span,
+    called: &Called,
+) {
     let now = engine.now();
     let sample = Sample {
         now,
-        rtt: executed.rtt,
-        batch_size: size,
+        rtt: called.rtt,
+        batch_size: called.keys,
         in_flight: permit.in_flight,
         limit: permit.limit_at_grant,
         queued: engine.limit.waiting(),
         local_load: engine.local_load(),
-        outcome: match executed.end {
+        outcome: match called.end {
             BatchEnd::Success => Outcome::Success,
             BatchEnd::Error | BatchEnd::Panicked => Outcome::Error,
             BatchEnd::Timeout => Outcome::Timeout,
         },
         requests_ended: engine.requests_ended.load(Ordering::Relaxed),
     };
-    // Inside the batch's span: a limit change becomes an event of the batch that caused it.
-    let limit = span.in_scope(|| engine.on_sample(&sample, size, &group));
+    let limit = span.in_scope(|| engine.on_sample(&sample, called.keys, group));
     drop(permit);
-    if executed.end == BatchEnd::Success {
-        group.observe_cost(size, executed.rtt);
+    if called.end == BatchEnd::Success {
+        group.observe_cost(called.keys, called.rtt);
     }
-    engine.observe_rtt(executed.rtt);
+    engine.observe_rtt(called.rtt);
+    engine.observe_batch_wait(called.queue_wait, called.rtt);
     group.record_batch(
         now,
         &BatchRecord {
-            keys: size,
-            loads,
-            latency: executed.rtt,
-            queue_wait,
-            end: executed.end,
+            keys: called.keys,
+            loads: called.loads,
+            latency: called.rtt,
+            queue_wait: called.queue_wait,
+            end: called.end,
         },
         limit,
     );
-    span.record("outcome", executed.outcome_name());
-    batch.finish(executed.result);
-    engine.new_work.answered(batch.standalone());
 }
 
 /// Scheduler rounds without a new key after which the window closes. One round catches the
@@ -171,14 +224,33 @@ const QUIET_TIME: Duration = Duration::from_micros(30);
 /// build, a busy machine) shows its pace in the gaps, and the window adapts to it.
 const GAP_FACTOR: u32 = 3;
 
+/// How long the keys of one tracked request wait for more keys while the request is still
+/// active (being polled or woken) but registers none: it is then doing work of its own, and
+/// the keys it registered go ahead. A level registers in well under a millisecond in a
+/// release build; a starved debug build was measured at about a millisecond per key.
+const LONE_REQUEST_QUIET: Duration = Duration::from_millis(100);
+
+/// The longest the keys of one tracked request wait for the rest of its level. Waiting costs
+/// the request little: it is busy registering meanwhile, so the wait adds at most the one
+/// round trip that could have overlapped with that work, against the extra statements of a
+/// split level.
+const LONE_REQUEST_WAIT: Duration = Duration::from_secs(5);
+
 /// The adaptive window: returns when keys stopped arriving, the batch is full, or
 /// `batch_delay` has passed since it opened.
 ///
-/// "Stopped arriving" is two scheduler rounds without a new key, and, on a multi-threaded
-/// runtime, also [`QUIET_TIME`] (or [`GAP_FACTOR`] times the longest gap seen) of wall-clock
-/// time since the last one. On a current-thread runtime rounds are exact (every task that
-/// could register a key runs between two polls of this one) and time is not consulted, so
-/// tokio's paused clock, which does not move while tasks run, cannot stall the window.
+/// For a batch whose keys all come from one [tracked](crate::RequestScope::track) request,
+/// "stopped arriving" is exact: the request is parked (`activity.rs`) and two scheduler
+/// rounds passed without a key; the window may then stay open past `batch_delay` while the
+/// request is still registering (up to [`LONE_REQUEST_WAIT`], or [`LONE_REQUEST_QUIET`]
+/// without a new key).
+///
+/// Otherwise "stopped arriving" is two scheduler rounds without a new key, and, on a
+/// multi-threaded runtime, also [`QUIET_TIME`] (or [`GAP_FACTOR`] times the longest gap
+/// seen) of wall-clock time since the last one. On a current-thread runtime rounds are exact
+/// (every task that could register a key runs between two polls of this one) and time is
+/// not consulted, so tokio's paused clock, which does not move while tasks run, cannot stall
+/// the window.
 async fn collect_keys<F: BatchFn>(batch: &Batch<F>, batch_delay: Duration) {
     if batch_delay.is_zero() {
         return;
@@ -186,6 +258,7 @@ async fn collect_keys<F: BatchFn>(batch: &Batch<F>, batch_delay: Duration) {
     let parallel = tokio::runtime::Handle::try_current()
         .is_ok_and(|h| h.runtime_flavor() != tokio::runtime::RuntimeFlavor::CurrentThread);
     let deadline = batch.opened + batch_delay;
+    let lone_deadline = batch.opened + batch_delay.max(LONE_REQUEST_WAIT);
     let mut quiet = 0;
     let mut seen = batch.arrivals();
     let mut last_arrival = std::time::Instant::now();
@@ -198,11 +271,19 @@ async fn collect_keys<F: BatchFn>(batch: &Batch<F>, batch_delay: Duration) {
         } else {
             quiet = 0;
             seen = arrivals;
+            let now = std::time::Instant::now();
             if parallel {
-                let now = std::time::Instant::now();
                 longest_gap = longest_gap.max(now - last_arrival);
-                last_arrival = now;
             }
+            last_arrival = now;
+        }
+        if let Some(owner) = batch.lone_owner() {
+            let parked = quiet >= QUIET_ROUNDS && !owner.active();
+            let busy_elsewhere = last_arrival.elapsed() >= LONE_REQUEST_QUIET;
+            if parked || busy_elsewhere || Instant::now() >= lone_deadline {
+                return;
+            }
+            continue;
         }
         if Instant::now() >= deadline {
             return;
@@ -288,10 +369,10 @@ async fn execute<F: BatchFn>(
 }
 
 /// Counts the group's in-flight calls; decremented in `Drop` (cancellation included).
-struct CallGuard<'a>(&'a GroupState, usize);
+pub(crate) struct CallGuard<'a>(&'a GroupState, usize);
 
 impl<'a> CallGuard<'a> {
-    fn new(group: &'a GroupState, keys: usize) -> Self {
+    pub(crate) fn new(group: &'a GroupState, keys: usize) -> Self {
         group.call_started(keys);
         Self(group, keys)
     }

@@ -18,10 +18,11 @@ use parking_lot::Mutex;
 use tokio::time::Instant;
 
 use crate::{
-    BatchFn, ConfigError, EngineBuilder, LearnedState, LoadError, Loader, LoaderConfig, QueryGroup,
-    RequestScope,
-    admission::{OVERLOAD_REASON, Pressure},
+    BatchFn, ConfigError, EngineBuilder, LearnedState, LoadError, Loader, LoaderConfig,
+    OverloadReason, QueryGroup, RequestScope,
+    admission::Pressure,
     control::{LimitChange, LimitController},
+    door::DoorLaw,
     group_state::{GroupSettings, GroupState},
     learned::LEARNED_STATE_VERSION,
     limit::Sample,
@@ -29,10 +30,13 @@ use crate::{
     metrics::{Snapshot, WindowSummary},
     overload::{DEEP_WAVES, OverloadMode, QueueReading},
     permit::ConcurrencyLimit,
-    slowdown::SlowdownGuard,
     spread::Spread,
     window::BatchWindow,
 };
+
+/// Requests admitted at once before the door's law has measured anything, per permit of the
+/// initial concurrency limit.
+const DOOR_INITIAL_PER_PERMIT: usize = 4;
 
 /// The adaptive batching engine for one downstream.
 ///
@@ -96,16 +100,14 @@ pub(crate) struct EngineInner {
     strategy: &'static str,
     /// Requests refused by [`Engine::admit_request`].
     requests_refused: AtomicU64,
-    /// Requests admitted by [`Engine::admit_request`] and not finished yet.
-    pub(crate) requests_in_flight: AtomicUsize,
+    /// The door: places for requests admitted by [`Engine::admit_request`], one permit each,
+    /// held until the request ends; its limit is the door law's cap.
+    requests: Arc<ConcurrencyLimit>,
+    /// How many requests the door admits at once (`door.rs`).
+    door: Mutex<DoorLaw>,
     /// Requests admitted by [`Engine::admit_request`] that have ended, for the strategy's
     /// request rate ([`Sample::requests_ended`](crate::limit::Sample::requests_ended)).
     pub(crate) requests_ended: AtomicU64,
-    /// Sheds new requests while the downstream is much slower than normal (`slowdown.rs`).
-    pub(crate) slowdown: Mutex<SlowdownGuard>,
-    /// The guard's latency budget for admitted requests in nanoseconds, 0 outside a slowdown
-    /// (mirrors [`SlowdownGuard::budget`] for the loads' fast path).
-    slowdown_budget: AtomicU64,
     /// Tells a queue that keeps growing from a long one (`overload.rs`); `overloaded` mirrors
     /// whether it is active, for admission's fast path.
     overload: Mutex<OverloadMode>,
@@ -177,6 +179,10 @@ impl Engine {
             config.metrics_window / 10,
         );
         let limit = Arc::new(ConcurrencyLimit::new(controller.limit()));
+        let door = DoorLaw::new(
+            DOOR_INITIAL_PER_PERMIT * controller.limit(),
+            config.max_requests,
+        );
         let queued = Arc::new(AtomicUsize::new(0));
         let engine = Engine {
             inner: Arc::new(EngineInner {
@@ -193,10 +199,9 @@ impl Engine {
                 local_load: AtomicU64::new(0f64.to_bits()),
                 strategy: name,
                 requests_refused: AtomicU64::new(0),
-                requests_in_flight: AtomicUsize::new(0),
+                requests: Arc::new(ConcurrencyLimit::new(door.cap())),
+                door: Mutex::new(door),
                 requests_ended: AtomicU64::new(0),
-                slowdown: Mutex::new(SlowdownGuard::default()),
-                slowdown_budget: AtomicU64::new(0),
                 overload: Mutex::new(OverloadMode::default()),
                 overloaded: AtomicBool::new(false),
                 new_work: NewWork::default(),
@@ -223,61 +228,64 @@ impl Engine {
         Loader::new(self.clone(), f, window)
     }
 
-    /// A scope for the loaders of one incoming request: back-pressure admits the request as a
-    /// unit (see [`RequestScope`]), at its first load. Attach loaders with
-    /// [`Loader::in_request`].
-    pub fn request(&self) -> RequestScope {
-        RequestScope::new()
-    }
-
-    /// Admits a new request at the door, before it does any work: a scope already admitted
-    /// (its loads are continuation), or [`LoadError::Overloaded`] when a new request's first
-    /// load would be refused now (expected wait above `max_queue_wait`), or when the wait
-    /// queue is half full: the other half is kept for the later loads of requests already
-    /// admitted, or, while the downstream is much slower than normal (latency over twice and
-    /// throughput under 70% of their normal levels), when more requests are in flight than the
-    /// throughput of now can serve at twice the normal latency (reason `"slowdown"`; see
-    /// `slowdown.rs`). The engine learns "normal" from the requests it admits here: it counts
-    /// one from admission until its scope (every clone) is dropped.
+    /// Admits a new request at the door, before it does any work, or refuses it with
+    /// [`LoadError::Overloaded`]: nothing of it ran, and the client may retry after
+    /// `retry_after`. An admitted request is served whole: the loads of loaders attached to
+    /// its scope ([`Loader::in_request`]) are never refused, they wait for capacity (bounded
+    /// only by the caller's own deadline). The request holds its place until the scope (every
+    /// clone) is dropped.
     ///
-    /// A server that calls this before parsing and executing a request spends nothing on the
-    /// requests it sheds; with [`request`](Self::request) the first level's load decides
-    /// instead, after the request's root fields already ran. Refusals are counted in
-    /// [`Snapshot::requests_refused`].
+    /// How many requests are in flight at once is the door's law (`door.rs`): it grows while
+    /// the door is full and batches barely wait for the concurrency limit, and comes down when
+    /// they wait more than two calls, never under the limit itself nor over
+    /// [`LoaderConfig::max_requests`]. A request that finds every place taken waits in line
+    /// (first come, first served), unless [`LoaderConfig::max_requests_waiting`] already wait
+    /// (reason `"door full"`) or its expected wait exceeds [`LoaderConfig::max_queue_wait`]
+    /// (reason `"expected wait"`); one still waiting after `max_queue_wait` is refused then
+    /// (reason `"door wait"`). Refusals are counted in [`Snapshot::requests_refused`].
+    ///
+    /// Memory is bounded: at most `max_requests` admitted requests, each with the loads its
+    /// own work fans out to, and `max_requests_waiting` futures at the door.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
     /// let engine = loader_core::Engine::builder().build().unwrap();
-    /// let request = engine.admit_request().expect("an idle engine admits");
-    /// assert!(request.admitted());
+    /// let request = engine.admit_request().await.expect("an idle engine admits");
+    /// assert_eq!(engine.snapshot().requests_in_flight, 1);
+    /// drop(request);
+    /// assert_eq!(engine.snapshot().requests_in_flight, 0);
     /// assert_eq!(engine.snapshot().requests_refused, 0);
     /// # }
     /// ```
-    pub fn admit_request(&self) -> Result<RequestScope, LoadError> {
-        // The open-loop overload mode (`overload.rs`) is for standalone loads: a request fans
-        // out into levels that need the queue to batch, so it is not applied at the door.
-        let pressure = Pressure {
-            overloaded: false,
-            ..self.inner.pressure(None)
-        };
-        let admitted = pressure.admit_request().and_then(|()| {
-            let in_flight = self.inner.requests_in_flight.load(Ordering::Relaxed);
-            let guard = self.inner.slowdown.lock();
-            guard.admit(in_flight).map_err(|_| LoadError::Overloaded {
-                retry_after: guard.retry_after(),
-                reason: "slowdown",
-            })
-        });
-        match admitted {
-            Ok(()) => {
-                let scope = RequestScope::at_door(&self.inner);
-                scope.state.mark_admitted();
-                Ok(scope)
+    pub async fn admit_request(&self) -> Result<RequestScope, LoadError> {
+        let inner = &self.inner;
+        let door = &inner.requests;
+        let free = door.in_flight() < door.limit() && door.waiting() == 0;
+        if !free {
+            let position = door.waiting() + 1;
+            let refusal = {
+                let mut law = inner.door.lock();
+                law.reached();
+                let wait = law.expected_wait(position);
+                let retry_after = wait.unwrap_or(law.latency()).max(Duration::from_millis(1));
+                if position > inner.config.max_requests_waiting {
+                    Some((OverloadReason::DoorFull, retry_after))
+                } else if wait.is_some_and(|w| w > inner.config.max_queue_wait) {
+                    Some((OverloadReason::ExpectedWait, retry_after))
+                } else {
+                    None
+                }
+            };
+            if let Some((reason, retry_after)) = refusal {
+                return Err(inner.refuse_request(reason, retry_after));
             }
-            Err(e) => {
-                self.inner.requests_refused.fetch_add(1, Ordering::Relaxed);
-                Err(e)
+        }
+        match tokio::time::timeout(inner.config.max_queue_wait, door.acquire(0)).await {
+            Ok(permit) => Ok(RequestScope::at_door(inner, permit)),
+            Err(_) => {
+                let retry_after = inner.door.lock().latency().max(Duration::from_millis(1));
+                Err(inner.refuse_request(OverloadReason::DoorWait, retry_after))
             }
         }
     }
@@ -319,7 +327,9 @@ impl Engine {
             groups,
             limit_history,
             requests_refused: inner.requests_refused.load(Ordering::Relaxed),
-            slowdown_shedding: inner.slowdown.lock().shedding(),
+            requests_in_flight: inner.requests.in_flight(),
+            requests_waiting: inner.requests.waiting(),
+            request_cap: inner.requests.limit(),
             overloaded: inner.overloaded(),
             fleet_others,
             following_fleet,
@@ -506,40 +516,44 @@ impl EngineInner {
         );
     }
 
-    /// The instant `t` after the engine started.
-    pub(crate) fn instant_at(&self, t: Duration) -> Instant {
-        self.start + t
-    }
-
-    /// A request admitted at the door at `admitted_at` (engine time) ended now: a completion
-    /// for the slowdown guard.
+    /// A request admitted at the door at `admitted_at` (engine time) ended now: the door's
+    /// law learns its latency, and the strategy counts it.
     pub(crate) fn request_ended(&self, admitted_at: Duration) {
-        let in_flight = self
-            .requests_in_flight
-            .fetch_sub(1, Ordering::Relaxed)
-            .saturating_sub(1);
         self.requests_ended.fetch_add(1, Ordering::Relaxed);
         let now = self.now();
-        let mut guard = self.slowdown.lock();
-        guard.record(now, now.saturating_sub(admitted_at), in_flight);
-        let budget = guard.budget().map_or(0, |b| b.as_nanos().max(1) as u64);
-        self.slowdown_budget.store(budget, Ordering::Relaxed);
+        let mut law = self.door.lock();
+        law.request_ended(now.saturating_sub(admitted_at));
+        self.door_tick(&mut law, now);
     }
 
-    /// While the slowdown guard sheds, how long a request admitted at the door may take
-    /// ([`SlowdownGuard::budget`]).
-    pub(crate) fn slowdown_budget(&self) -> Option<Duration> {
-        match self.slowdown_budget.load(Ordering::Relaxed) {
-            0 => None,
-            nanos => Some(Duration::from_nanos(nanos)),
-        }
+    /// A batch waited `wait` for its permit and ran for `rtt`: what the door's law measures.
+    pub(crate) fn observe_batch_wait(&self, wait: Duration, rtt: Duration) {
+        let mut law = self.door.lock();
+        law.observe_batch(wait, rtt);
+        self.door_tick(&mut law, self.now());
     }
 
-    /// The refusal of a load past its request's latency budget during a slowdown.
-    pub(crate) fn past_budget(&self) -> LoadError {
+    /// Closes the door law's interval if it is over and applies a new cap.
+    fn door_tick(&self, law: &mut DoorLaw, now: Duration) {
+        let Some(change) = law.tick(now, self.limit.limit()) else {
+            return;
+        };
+        self.requests.set_limit(change.new);
+        tracing::debug!(
+            target: "loader_core::door",
+            old = change.old,
+            new = change.new,
+            waves = change.waves,
+            "request cap changed"
+        );
+    }
+
+    /// Counts and returns the refusal of a new request at the door.
+    fn refuse_request(&self, reason: OverloadReason, retry_after: Duration) -> LoadError {
+        self.requests_refused.fetch_add(1, Ordering::Relaxed);
         LoadError::Overloaded {
-            retry_after: self.slowdown.lock().retry_after(),
-            reason: "slowdown",
+            retry_after,
+            reason,
         }
     }
 
@@ -662,7 +676,7 @@ impl EngineInner {
         // tell that they keep coming.
         Some(LoadError::Overloaded {
             retry_after: crate::overload::RETRY_AFTER,
-            reason: OVERLOAD_REASON,
+            reason: OverloadReason::Overload,
         })
     }
 

@@ -1,5 +1,45 @@
 use std::{fmt, sync::Arc, time::Duration};
 
+/// Which bound refused a request or a load with [`LoadError::Overloaded`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OverloadReason {
+    /// A request: every place at the door was taken and `max_requests_waiting` requests
+    /// already waited.
+    DoorFull,
+    /// A request (or a standalone load): its expected wait exceeded `max_queue_wait`.
+    ExpectedWait,
+    /// A request: it waited `max_queue_wait` at the door without getting a place.
+    DoorWait,
+    /// A standalone load: `queue_capacity` loads already waited.
+    QueueFull,
+    /// A standalone load: its expected wait exceeded the caller's deadline.
+    Deadline,
+    /// A standalone load during an open-loop overload: it could not start at once.
+    Overload,
+}
+
+impl OverloadReason {
+    /// A short name, as in logs and metrics labels: `"door full"`, `"expected wait"`,
+    /// `"door wait"`, `"queue full"`, `"deadline"`, `"overload"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OverloadReason::DoorFull => "door full",
+            OverloadReason::ExpectedWait => "expected wait",
+            OverloadReason::DoorWait => "door wait",
+            OverloadReason::QueueFull => "queue full",
+            OverloadReason::Deadline => "deadline",
+            OverloadReason::Overload => "overload",
+        }
+    }
+}
+
+impl fmt::Display for OverloadReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why a load did not produce a value.
 ///
 /// Errors are cheap to clone: the batch function's own error is shared behind an [`Arc`], so
@@ -8,16 +48,17 @@ use std::{fmt, sync::Arc, time::Duration};
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum LoadError {
-    /// The engine refused the load because the downstream is saturated: the wait queue is
-    /// full, the expected wait exceeds the caller's deadline, or, during a slowdown, the
-    /// request's latency budget is spent. Retry after `retry_after`, or shed the request.
+    /// The engine refused a new request at its door ([`Engine::admit_request`]), or a
+    /// standalone load, because the downstream is saturated. Nothing of it ran: retry after
+    /// `retry_after`. The loads of an admitted request never fail this way.
+    ///
+    /// [`Engine::admit_request`]: crate::Engine::admit_request
     #[error("overloaded: the downstream is saturated ({reason}); retry after {} ms", retry_after.as_millis())]
     Overloaded {
         /// A hint for when capacity is expected to be free again.
         retry_after: Duration,
-        /// Which bound refused the load (`"queue full"`, `"expected wait"`, `"deadline"`,
-        /// `"overload"`, `"slowdown"`).
-        reason: &'static str,
+        /// Which bound refused it.
+        reason: OverloadReason,
     },
     /// The batch function returned an error for the batch this key was in.
     #[error("batch function for `{group}` failed: {source}")]

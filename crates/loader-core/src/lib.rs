@@ -8,8 +8,10 @@
 //!   returned by [`Engine::snapshot`].
 //! - [`BatchFn`]: what you implement — keys in, map of values out — for one [`QueryGroup`].
 //! - [`Loader`]: the typed handle a request uses (`load`, `load_many`, `prime`, `clear`),
-//!   with a per-request cache; [`RequestScope`] makes the loaders of one request admitted as
-//!   a unit under back-pressure.
+//!   with a per-request cache; [`RequestScope`]: a request admitted at the engine's door
+//!   ([`Engine::admit_request`]), served whole (its loads are never refused).
+//! - [`Engine::run`]: one call that is not a batch of keys (a page of rows, a write) under
+//!   the same limit, counted and traced like a batch of one key.
 //! - [`LearnedState`]: what was learned (costs, best limit), saved as JSON between runs.
 //! - `compat::AsyncGraphqlLoader` (feature `async-graphql`): runs an existing
 //!   `async_graphql::dataloader::Loader` through the engine unchanged.
@@ -57,6 +59,7 @@
 pub mod limit;
 pub mod metrics;
 
+mod activity;
 mod admission;
 mod batch;
 mod batch_fn;
@@ -69,6 +72,7 @@ pub mod compat;
 mod config;
 mod control;
 mod dispatch;
+mod door;
 mod engine;
 mod error;
 mod group;
@@ -79,19 +83,21 @@ mod local_load;
 mod overload;
 mod permit;
 mod request;
+mod run;
 mod scheduler;
-mod slowdown;
 mod spread;
 mod window;
 
+pub use activity::Tracked;
 pub use batch_fn::BatchFn;
 pub use builder::EngineBuilder;
 pub use config::LoaderConfig;
 pub use engine::Engine;
-pub use error::{ConfigError, LoadError, SharedError};
+pub use error::{ConfigError, LoadError, OverloadReason, SharedError};
 pub use group::QueryGroup;
 pub use learned::{LEARNED_STATE_VERSION, LearnedGroup, LearnedState};
 pub use loader::Loader;
 pub use local_load::LocalLoadProbe;
 pub use metrics::{CostEstimate, GroupSnapshot, LimitPoint, Percentiles, Snapshot};
 pub use request::RequestScope;
+pub use run::Run;

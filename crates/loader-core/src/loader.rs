@@ -13,7 +13,9 @@ use crate::{
     batch::Waiter,
     cache::RequestCache,
     dispatch::run_batch,
-    request::RequestScope,
+    engine::EngineInner,
+    group_state::GroupState,
+    request::{RequestScope, ScopeState},
     window::{BatchWindow, Joined},
 };
 
@@ -61,9 +63,10 @@ pub struct Loader<F: BatchFn> {
     window: Arc<BatchWindow<F>>,
     cache: Option<Arc<RequestCache<F::Key, F::Value>>>,
     deadline: Option<Instant>,
-    /// The request this loader serves (a scope of its own, judged load by load, unless
-    /// [`Loader::in_request`] joined it to one): admission treats its loads as a unit (`request.rs`), and only batches that mix
-    /// requests are spread over the permits (`spread.rs`).
+    /// The request this loader serves: a standalone scope, judged load by load, unless
+    /// [`Loader::in_request`] joined it to a request admitted at the door, whose loads are
+    /// never refused (`request.rs`). Only batches that mix requests are spread over the
+    /// permits (`spread.rs`).
     scope: RequestScope,
 }
 
@@ -110,17 +113,13 @@ impl<F: BatchFn> Loader<F> {
         {
             return Ok(hit);
         }
-        let budget = self.budget_deadline();
-        self.admit(1, budget)?;
+        self.admit(1)?;
         let joined =
             self.window
                 .join_one(&key, tracing::Span::current().id(), self.scope.state.from());
         self.start(&joined);
         let waiter = Waiter::new(joined.batch, joined.count);
-        let answer = self
-            .until_deadline(waiter.batch.wait(), budget)
-            .await?
-            .get(&key);
+        let answer = self.until_deadline(waiter.batch.wait()).await?.get(&key);
         drop(waiter);
         if let (Some(cache), Ok(value)) = (&self.cache, &answer) {
             cache.insert(key, value.clone());
@@ -153,15 +152,14 @@ impl<F: BatchFn> Loader<F> {
         if wanted.is_empty() {
             return Ok(out);
         }
-        let budget = self.budget_deadline();
         let waiters: Vec<(Waiter<F>, usize)> = self
-            .enqueue(&wanted, budget)?
+            .enqueue(&wanted)?
             .into_iter()
             .map(|j| (Waiter::new(j.batch, j.count), j.count))
             .collect();
         let mut keys = wanted.into_iter();
         for (waiter, count) in &waiters {
-            let result = self.until_deadline(waiter.batch.wait(), budget).await?;
+            let result = self.until_deadline(waiter.batch.wait()).await?;
             for key in keys.by_ref().take(*count) {
                 let value = result.get(&key)?;
                 if let Some(cache) = &self.cache {
@@ -177,12 +175,8 @@ impl<F: BatchFn> Loader<F> {
 
     /// Admits the keys (or refuses them with `Overloaded`), adds them to the group's open
     /// batches and starts the batches they opened.
-    fn enqueue(
-        &self,
-        keys: &[F::Key],
-        budget: Option<Instant>,
-    ) -> Result<Vec<Joined<F>>, LoadError> {
-        self.admit(keys.len(), budget)?;
+    fn enqueue(&self, keys: &[F::Key]) -> Result<Vec<Joined<F>>, LoadError> {
+        self.admit(keys.len())?;
         let joined = self
             .window
             .join(keys, tracing::Span::current().id(), self.scope.state.from());
@@ -192,86 +186,40 @@ impl<F: BatchFn> Loader<F> {
         Ok(joined)
     }
 
-    /// Back-pressure: refuses `loads` new loads with `Overloaded` when the engine is saturated,
-    /// or when they could not start before `budget` (see [`Self::budget_deadline`]).
-    fn admit(&self, loads: usize, budget: Option<Instant>) -> Result<(), LoadError> {
-        let inner = &self.engine.inner;
-        let scope = &self.scope.state;
-        let pressure = inner.pressure(self.deadline);
-        let admitted = match budget {
-            Some(at)
-                if pressure.expected_wait() >= at.saturating_duration_since(Instant::now()) =>
-            {
-                Err(inner.past_budget())
-            }
-            _ => pressure.admit(loads, scope.admitted()),
-        };
-        match admitted {
-            Ok(()) => {
-                scope.mark_admitted();
-                if !scope.from().scoped {
-                    inner.new_work.arrived(loads);
-                }
-                Ok(())
-            }
-            Err(e) => {
-                self.window.group.record_shed(inner.now());
-                if !scope.from().scoped {
-                    inner.note_refusal(&e, loads);
-                }
-                Err(e)
-            }
-        }
+    /// Back-pressure: the loads of a request admitted at the door are never refused (it is
+    /// served whole, `request.rs`); standalone loads are refused with `Overloaded` when the
+    /// engine is saturated (`admission.rs`).
+    fn admit(&self, loads: usize) -> Result<(), LoadError> {
+        admit(
+            &self.engine.inner,
+            &self.window.group,
+            &self.scope.state,
+            self.deadline,
+            loads,
+        )
     }
 
-    /// Spawns the task of a batch this load opened.
+    /// Spawns the task of a batch this load opened. The caller's current span (the resolver
+    /// that opened the batch) becomes the parent of the batch's span, so the batch and its SQL
+    /// show inside the opener's trace.
     fn start(&self, joined: &Joined<F>) {
         if joined.opened {
+            if let Some(activity) = self.scope.state.tracked.get() {
+                joined.batch.set_owner(activity);
+            }
             tokio::spawn(run_batch(
                 self.engine.inner.clone(),
                 self.f.clone(),
                 self.window.clone(),
                 joined.batch.clone(),
+                tracing::Span::current(),
             ));
         }
     }
 
-    /// While the slowdown guard sheds (`slowdown.rs`), when this request's latency budget runs
-    /// out: its loads that cannot start before then are refused, and those still waiting then
-    /// are answered `Overloaded`. `None` outside a slowdown and for loads outside a request
-    /// admitted at the door.
-    fn budget_deadline(&self) -> Option<Instant> {
-        let inner = &self.engine.inner;
-        let budget = inner.slowdown_budget()?;
-        let admitted_at = self.scope.state.admitted_at()?;
-        Some(inner.instant_at(admitted_at + budget))
-    }
-
-    /// Waits for `wait` until the loader's deadline (`DeadlineExceeded`) or the request's
-    /// latency budget (`Overloaded`), whichever comes first.
-    async fn until_deadline<T>(
-        &self,
-        wait: impl Future<Output = T>,
-        budget: Option<Instant>,
-    ) -> Result<T, LoadError> {
-        let budget_first = match (self.deadline, budget) {
-            (_, None) => false,
-            (None, Some(_)) => true,
-            (Some(deadline), Some(budget)) => budget < deadline,
-        };
-        let Some(until) = (if budget_first { budget } else { self.deadline }) else {
-            return Ok(wait.await);
-        };
-        tokio::time::timeout_at(until, wait).await.map_err(|_| {
-            if budget_first {
-                self.window.group.record_shed(self.engine.inner.now());
-                self.engine.inner.past_budget()
-            } else {
-                LoadError::DeadlineExceeded {
-                    group: self.window.group.name.name(),
-                }
-            }
-        })
+    /// Waits for `wait` until the loader's deadline, if it has one (`DeadlineExceeded`).
+    async fn until_deadline<T>(&self, wait: impl Future<Output = T>) -> Result<T, LoadError> {
+        until_deadline(&self.window.group, wait, self.deadline).await
     }
 
     /// Puts a value in this request's cache: later loads of `key` return it without a call.
@@ -295,17 +243,17 @@ impl<F: BatchFn> Loader<F> {
         }
     }
 
-    /// Gives every load of this handle a deadline: a load whose expected wait exceeds it is
-    /// refused with `Overloaded` at once, and one still waiting when it passes fails with
-    /// `DeadlineExceeded`.
+    /// Gives every load of this handle a deadline: one still waiting when it passes fails with
+    /// `DeadlineExceeded`, and a standalone load whose expected wait exceeds it is refused
+    /// with `Overloaded` at once.
     #[must_use]
     pub fn with_deadline(mut self, deadline: Instant) -> Self {
         self.deadline = Some(deadline);
         self
     }
 
-    /// Makes this loader part of `request`: its loads and those of the request's other
-    /// loaders are admitted as a unit (see [`RequestScope`]). The per-request cache stays this
+    /// Makes this loader part of `request`, a request admitted at the door: its loads are
+    /// never refused for load (see [`RequestScope`]). The per-request cache stays this
     /// loader's own.
     #[must_use]
     pub fn in_request(mut self, request: &RequestScope) -> Self {
@@ -335,4 +283,48 @@ impl<F: BatchFn> Loader<F> {
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
+}
+
+// Admission and deadlines of loads, shared by `Loader` and `Engine::run` (`run.rs`).
+
+/// Back-pressure for `loads` new loads of `scope`: never refused for a request admitted at the
+/// door (it is served whole, `request.rs`); a standalone load is refused with `Overloaded`
+/// when the engine is saturated (`admission.rs`), counted as shed in `group`.
+pub(crate) fn admit(
+    inner: &EngineInner,
+    group: &GroupState,
+    scope: &ScopeState,
+    deadline: Option<Instant>,
+    loads: usize,
+) -> Result<(), LoadError> {
+    if scope.admitted() {
+        return Ok(());
+    }
+    match inner.pressure(deadline).admit(loads) {
+        Ok(()) => {
+            inner.new_work.arrived(loads);
+            Ok(())
+        }
+        Err(e) => {
+            group.record_shed(inner.now());
+            inner.note_refusal(&e, loads);
+            Err(e)
+        }
+    }
+}
+
+/// Waits for `wait` until `deadline`, if there is one (`DeadlineExceeded` in `group`).
+pub(crate) async fn until_deadline<T>(
+    group: &GroupState,
+    wait: impl Future<Output = T>,
+    deadline: Option<Instant>,
+) -> Result<T, LoadError> {
+    let Some(until) = deadline else {
+        return Ok(wait.await);
+    };
+    tokio::time::timeout_at(until, wait)
+        .await
+        .map_err(|_| LoadError::DeadlineExceeded {
+            group: group.name.name(),
+        })
 }

@@ -36,7 +36,7 @@
 //!   refusal storm that clients' retries kept going (the end-to-end benchmark's 256 clients on
 //!   the full data set: 658 ok/s with 15 266 refusals, where fixed:4 served 1 010 in the same
 //!   run). The
-//!   door has its own rules (half the queue kept for admitted requests, `slowdown.rs`).
+//!   door has its own law (`door.rs`).
 //!
 //! It ends when, over a window of [`CALM`], no new work was refused, or the new work offered
 //! (admitted or refused) came at less than [`EXIT_DEMAND`] of the rate at which the

@@ -106,8 +106,9 @@ impl<F: BatchFn> BatchWindow<F> {
         }
         if open.keys.requested == 0 {
             open.first_request = request;
-        } else if request != open.first_request {
+        } else if request != open.first_request && !open.mixed {
             open.mixed = true;
+            open.batch.mark_mixed();
         }
         open.keys.keys.insert(key.clone());
         open.keys.requested += 1;

@@ -6,7 +6,8 @@
 //! - no key is lost (every answered key was loaded) or duplicated (within a call keys are
 //!   distinct, and no more keys are loaded than were requested);
 //! - no call is dispatched above the limit, and the limit stays within `[min, max]`;
-//! - no permit or queue slot leaks once everybody is gone.
+//! - a caller admitted at the door is never refused part-way (`Overloaded` only at the door);
+//! - no permit, queue slot or place at the door leaks once everybody is gone.
 
 mod common;
 
@@ -27,6 +28,8 @@ struct Caller {
     many: bool,
     start_ms: u64,
     cancel_after_ms: Option<u64>,
+    /// Admitted at the door first (a request), or standalone loads.
+    request: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -40,6 +43,8 @@ struct Scenario {
     limits: Vec<usize>,
     max_batch_size: usize,
     queue_capacity: usize,
+    max_requests: usize,
+    max_requests_waiting: usize,
 }
 
 fn caller(groups: usize) -> impl Strategy<Value = Caller> {
@@ -49,14 +54,18 @@ fn caller(groups: usize) -> impl Strategy<Value = Caller> {
         any::<bool>(),
         0u64..30,
         prop::option::weighted(0.25, 0u64..40),
+        any::<bool>(),
     )
-        .prop_map(|(group, keys, many, start_ms, cancel_after_ms)| Caller {
-            group,
-            keys,
-            many,
-            start_ms,
-            cancel_after_ms,
-        })
+        .prop_map(
+            |(group, keys, many, start_ms, cancel_after_ms, request)| Caller {
+                group,
+                keys,
+                many,
+                start_ms,
+                cancel_after_ms,
+                request,
+            },
+        )
 }
 
 fn scenario() -> impl Strategy<Value = Scenario> {
@@ -71,18 +80,23 @@ fn scenario() -> impl Strategy<Value = Scenario> {
             prop::collection::vec(0usize..16, 1..10),
             1usize..8,
             5usize..200,
+            (1usize..6, 0usize..4),
         )
             .prop_map(
-                |(callers, latency_ms, bad, panics, min, max, limits, batch, capacity)| Scenario {
-                    callers,
-                    latency_ms,
-                    bad,
-                    panics,
-                    min,
-                    max,
-                    limits,
-                    max_batch_size: batch,
-                    queue_capacity: capacity,
+                |(callers, latency_ms, bad, panics, min, max, limits, batch, capacity, door)| {
+                    Scenario {
+                        callers,
+                        latency_ms,
+                        bad,
+                        panics,
+                        min,
+                        max,
+                        limits,
+                        max_batch_size: batch,
+                        queue_capacity: capacity,
+                        max_requests: door.0,
+                        max_requests_waiting: door.1,
+                    }
                 },
             )
     })
@@ -92,6 +106,8 @@ fn scenario() -> impl Strategy<Value = Scenario> {
 enum Answer {
     Values(HashMap<u64, Option<u64>>),
     Failed(LoadError),
+    /// Refused at the door: nothing of it ran.
+    Refused,
     Cancelled,
 }
 
@@ -106,6 +122,8 @@ async fn run(s: Scenario) -> Result<(), TestCaseError> {
         .strategy(strategy)
         .max_batch_size(s.max_batch_size)
         .queue_capacity(s.queue_capacity)
+        .max_requests(s.max_requests)
+        .max_requests_waiting(s.max_requests_waiting)
         .batch_timeout(Duration::from_millis(500))
         .build()
         .unwrap();
@@ -122,9 +140,23 @@ async fn run(s: Scenario) -> Result<(), TestCaseError> {
         .iter()
         .cloned()
         .map(|c| {
-            let loader = engine.loader(TestFn::on(&format!("g{}", c.group), &backend));
+            let engine = engine.clone();
+            let f = TestFn::on(&format!("g{}", c.group), &backend);
             tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_millis(c.start_ms)).await;
+                let request = if c.request {
+                    match engine.admit_request().await {
+                        Ok(scope) => Some(scope),
+                        Err(LoadError::Overloaded { .. }) => return Answer::Refused,
+                        Err(e) => panic!("the door failed with {e}"),
+                    }
+                } else {
+                    None
+                };
+                let loader = match &request {
+                    Some(scope) => engine.loader(f).in_request(scope),
+                    None => engine.loader(f),
+                };
                 let load = async {
                     if c.many {
                         loader
@@ -190,7 +222,13 @@ async fn run(s: Scenario) -> Result<(), TestCaseError> {
                     );
                 }
             }
-            Answer::Failed(LoadError::Overloaded { .. }) | Answer::Cancelled => {}
+            Answer::Failed(LoadError::Overloaded { .. }) => prop_assert!(
+                !c.request,
+                "a caller admitted at the door was refused part-way: {:?}",
+                c
+            ),
+            Answer::Refused => prop_assert!(c.request),
+            Answer::Cancelled => {}
             Answer::Failed(LoadError::Batch { .. } | LoadError::Panicked { .. }) => {
                 let poisoned = calls.iter().zip(&groups).any(|(keys, g)| {
                     *g == group
@@ -228,6 +266,12 @@ async fn run(s: Scenario) -> Result<(), TestCaseError> {
     tokio::time::sleep(Duration::from_secs(1)).await;
     prop_assert_eq!(engine.in_flight(), 0, "a permit leaked");
     prop_assert_eq!(engine.queued(), 0, "a queue slot leaked");
+    let door = engine.snapshot();
+    prop_assert_eq!(
+        (door.requests_in_flight, door.requests_waiting),
+        (0, 0),
+        "a place at the door leaked"
+    );
     prop_assert_eq!(backend.running.load(Ordering::SeqCst), 0);
     Ok(())
 }

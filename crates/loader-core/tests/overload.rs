@@ -12,7 +12,7 @@ use std::{
 };
 
 use common::{Backend, Recording, TestFn};
-use loader_core::{Engine, LoadError};
+use loader_core::{Engine, LoadError, OverloadReason};
 use tokio::{task::JoinSet, time::Instant};
 
 /// 4 ms per call plus 0.5 ms per key, at most 4 calls at once: about 6.7 keys per ms at most
@@ -100,7 +100,7 @@ fn spawn_load(
             match result {
                 Ok(Some(_)) => seen.served_ms.push(start.elapsed().as_secs_f64() * 1e3),
                 Err(LoadError::Overloaded {
-                    reason: "overload",
+                    reason: OverloadReason::Overload,
                     retry_after,
                 }) => {
                     assert!(retry_after > Duration::ZERO);
@@ -200,7 +200,7 @@ async fn a_long_closed_loop_queue_is_not_an_overload() {
 #[tokio::test(start_paused = true)]
 async fn requests_at_the_door_and_their_loads_are_served_through_an_overload() {
     let (engine, loader) = engine_and_loader();
-    let request = engine.admit_request().expect("an idle engine admits");
+    let request = engine.admit_request().await.expect("an idle engine admits");
     let scoped = loader.clone().in_request(&request);
     let flood = {
         let loader = loader.clone();
@@ -213,9 +213,10 @@ async fn requests_at_the_door_and_their_loads_are_served_through_an_overload() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     // The door does not apply the overload mode: a request fans out into levels that need
-    // the queue to batch (the door has its own rules).
+    // the queue to batch (the door has its own law).
     let at_door = engine
         .admit_request()
+        .await
         .expect("the door is not subject to the overload mode");
     let door_loader = loader.clone().in_request(&at_door);
     let values = door_loader.load_many(60_000_000..60_000_010).await.unwrap();

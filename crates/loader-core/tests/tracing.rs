@@ -1,5 +1,6 @@
-//! The tracing contract: a `loader.batch` span per batch call with its figures, linked
-//! (`follows_from`) to the span of every load that joined it, and an event per limit change.
+//! The tracing contract: a `loader.batch` span per batch call with its figures, a child of the
+//! span of the load that opened it, linked (`follows_from`) to the span of every other load
+//! that joined it, and an event per limit change.
 
 mod common;
 
@@ -21,6 +22,8 @@ type SpanFields = HashMap<String, String>;
 struct Captured {
     /// Span id -> (name, fields).
     spans: Arc<Mutex<HashMap<u64, (String, SpanFields)>>>,
+    /// Span id -> its parent's span id.
+    parents: Arc<Mutex<HashMap<u64, u64>>>,
     /// (span, follows) pairs.
     follows: Arc<Mutex<Vec<(u64, u64)>>>,
     /// Fields of `loader_core::limit` events.
@@ -40,7 +43,12 @@ impl Visit for Fields<'_> {
 }
 
 impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Captured {
-    fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, _: Context<'_, S>) {
+    fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
+        if let Some(parent) = ctx.span(id).and_then(|s| s.parent()) {
+            self.parents
+                .lock()
+                .insert(id.into_u64(), parent.id().into_u64());
+        }
         let mut fields = HashMap::new();
         attrs.record(&mut Fields(&mut fields));
         self.spans
@@ -109,6 +117,15 @@ async fn each_batch_call_has_a_span_linked_to_the_loads_that_joined_it() {
     assert_eq!(fields["outcome"], "success");
     assert!(fields.contains_key("queue_wait_ms"));
 
+    // The load that opened the batch (request 0's, the first to run) is its parent: the
+    // batch shows inside that request's trace.
+    let parent = captured.parents.lock()[batch_id];
+    assert_eq!(spans[&parent].0, "request");
+    assert_eq!(
+        spans[&parent].1["n"], "0",
+        "the opener's span is the parent"
+    );
+
     let mut linked: Vec<String> = captured
         .follows
         .lock()
@@ -119,8 +136,8 @@ async fn each_batch_call_has_a_span_linked_to_the_loads_that_joined_it() {
     linked.sort();
     assert_eq!(
         linked,
-        ["0", "1", "2"],
-        "one link per distinct request span"
+        ["1", "2"],
+        "one link per distinct request span but the parent's"
     );
 
     let events = captured.limit_events.lock();

@@ -127,17 +127,23 @@ where
 
     async fn load(&self, keys: &[K]) -> Result<HashMap<K, M>, Error> {
         let pk = (E::default(), single_primary_key::<E>()?).into_column_ref();
-        let rows = fetch::<K, M>(&self.db, keys, self.max_keys_per_statement, |values| {
-            let mut select = self.projection.select();
-            if let Some(filter) = &self.filter {
-                select = select.filter(filter.clone());
-            }
-            select
-                .into_query()
-                .expr_as(Expr::col(pk.clone()), Alias::new(KEY_ALIAS))
-                .and_where(Expr::col(pk.clone()).is_in(values))
-                .to_owned()
-        })
+        let rows = fetch::<K, M>(
+            &self.db,
+            &self.group(),
+            keys,
+            self.max_keys_per_statement,
+            |values| {
+                let mut select = self.projection.select();
+                if let Some(filter) = &self.filter {
+                    select = select.filter(filter.clone());
+                }
+                select
+                    .into_query()
+                    .expr_as(Expr::col(pk.clone()), Alias::new(KEY_ALIAS))
+                    .and_where(Expr::col(pk.clone()).is_in(values))
+                    .to_owned()
+            },
+        )
         .await?;
         Ok(rows.into_iter().collect())
     }

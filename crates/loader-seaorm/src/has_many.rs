@@ -169,29 +169,35 @@ where
         let pk = (table, single_primary_key::<E>()?).into_column_ref();
         let fk = (table, self.foreign_key).into_column_ref();
         let backend = self.db.get_database_backend();
-        let rows = fetch::<K, M>(&self.db, keys, self.max_keys_per_statement, |values| {
-            let mut select = self.projection.select();
-            if let Some(filter) = &self.filter {
-                select = select.filter(filter.clone());
-            }
-            let inner = select
-                .into_query()
-                .expr_as(Expr::col(fk.clone()), Alias::new(KEY_ALIAS))
-                .to_owned();
-            let order = self
-                .order
-                .iter()
-                .map(|(c, o)| ((table, *c).into_column_ref(), o.clone()))
-                .collect();
-            PerParent {
-                inner,
-                parent: fk.clone(),
-                order,
-                primary_key: pk.clone(),
-                limit: self.limit,
-            }
-            .statement(values, backend)
-        })
+        let rows = fetch::<K, M>(
+            &self.db,
+            &self.group(),
+            keys,
+            self.max_keys_per_statement,
+            |values| {
+                let mut select = self.projection.select();
+                if let Some(filter) = &self.filter {
+                    select = select.filter(filter.clone());
+                }
+                let inner = select
+                    .into_query()
+                    .expr_as(Expr::col(fk.clone()), Alias::new(KEY_ALIAS))
+                    .to_owned();
+                let order = self
+                    .order
+                    .iter()
+                    .map(|(c, o)| ((table, *c).into_column_ref(), o.clone()))
+                    .collect();
+                PerParent {
+                    inner,
+                    parent: fk.clone(),
+                    order,
+                    primary_key: pk.clone(),
+                    limit: self.limit,
+                }
+                .statement(values, backend)
+            },
+        )
         .await?;
 
         Ok(per_key(keys, rows))

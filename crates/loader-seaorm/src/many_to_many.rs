@@ -226,30 +226,36 @@ where
         let parent = (J::default(), self.parent).into_column_ref();
         let target = (J::default(), self.target).into_column_ref();
         let backend = self.db.get_database_backend();
-        let rows = fetch::<K, M>(&self.db, keys, self.max_keys_per_statement, |values| {
-            let mut select = self.projection.select();
-            if let Some(filter) = &self.filter {
-                select = select.filter(filter.clone());
-            }
-            let inner = select
-                .into_query()
-                .inner_join(J::default(), Expr::col(target.clone()).equals(pk.clone()))
-                .expr_as(Expr::col(parent.clone()), Alias::new(KEY_ALIAS))
-                .to_owned();
-            let order = self
-                .order
-                .iter()
-                .map(|(c, o)| (c.column_ref(), o.clone()))
-                .collect();
-            PerParent {
-                inner,
-                parent: parent.clone(),
-                order,
-                primary_key: pk.clone(),
-                limit: self.limit,
-            }
-            .statement(values, backend)
-        })
+        let rows = fetch::<K, M>(
+            &self.db,
+            &self.group(),
+            keys,
+            self.max_keys_per_statement,
+            |values| {
+                let mut select = self.projection.select();
+                if let Some(filter) = &self.filter {
+                    select = select.filter(filter.clone());
+                }
+                let inner = select
+                    .into_query()
+                    .inner_join(J::default(), Expr::col(target.clone()).equals(pk.clone()))
+                    .expr_as(Expr::col(parent.clone()), Alias::new(KEY_ALIAS))
+                    .to_owned();
+                let order = self
+                    .order
+                    .iter()
+                    .map(|(c, o)| (c.column_ref(), o.clone()))
+                    .collect();
+                PerParent {
+                    inner,
+                    parent: parent.clone(),
+                    order,
+                    primary_key: pk.clone(),
+                    limit: self.limit,
+                }
+                .statement(values, backend)
+            },
+        )
         .await?;
 
         Ok(per_key(keys, rows))

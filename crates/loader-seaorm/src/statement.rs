@@ -4,6 +4,7 @@ use sea_orm::{
     ConnectionTrait, DatabaseConnection, FromQueryResult, Value, sea_query::SelectStatement,
 };
 
+use loader_core::QueryGroup;
 use tracing::Instrument as _;
 
 use crate::{Error, Key, key::KEY_ALIAS};
@@ -15,8 +16,13 @@ pub const DEFAULT_MAX_KEYS_PER_STATEMENT: usize = 30_000;
 /// Runs `build(chunk)` for each chunk of at most `max_keys` keys (one statement per chunk,
 /// so exactly one for any batch up to `max_keys`) and decodes every row into the key it
 /// belongs to (the `__loader_key` column) and its model, in row order.
+///
+/// Each statement runs in a `db.query` span (kind client) with `db.system`, `db.operation`,
+/// the parameter-free `db.statement` and the batch's query `group`, the same name its
+/// `loader.batch` span and metrics carry.
 pub(crate) async fn fetch<K: Key, M: FromQueryResult>(
     db: &DatabaseConnection,
+    group: &QueryGroup,
     keys: &[K],
     max_keys: usize,
     build: impl Fn(Vec<Value>) -> SelectStatement,
@@ -36,6 +42,7 @@ pub(crate) async fn fetch<K: Key, M: FromQueryResult>(
             db.system = system,
             db.operation = "SELECT",
             db.statement = %backend.build(&stmt).sql,
+            group = group.as_str(),
         );
         for row in db.query_all(&stmt).instrument(span).await? {
             let key = row.try_get::<K>("", KEY_ALIAS)?;

@@ -65,7 +65,9 @@ async fn scrape_reports_engine_group_and_batch_histogram_figures() {
     assert_eq!(value(&text, "loader_requests_refused_total"), 0.0);
     assert_eq!(value(&text, "loader_overloaded"), 0.0);
     assert_eq!(value(&text, "loader_overloads_total"), 0.0);
-    assert_eq!(value(&text, "loader_slowdown_shedding"), 0.0);
+    assert_eq!(value(&text, "loader_requests_in_flight"), 0.0);
+    assert_eq!(value(&text, "loader_requests_waiting"), 0.0);
+    assert_eq!(value(&text, "loader_request_cap"), 16.0);
     let group = r#"{group="users.by_id"}"#;
     assert_eq!(
         value(&text, &format!("loader_group_window_batches{group}")),

@@ -156,18 +156,31 @@ async fn request_trace_continues_the_caller_and_batch_span_links_every_waiting_r
         assert_eq!(resolver.parent_span_id(), Some(http.span_id()));
     }
 
-    // One batch served both keys, and links to both waiting resolver spans.
+    // One batch served both keys: the child of the resolver that opened it, linked to the
+    // other one (a link to its own parent would be redundant, and Jaeger would fold it into
+    // the parent reference).
     let batches = by_name(&spans, "loader.batch");
     assert_eq!(batches.len(), 1, "both keys coalesce into one batch");
     let batch = batches[0];
-    let mut linked: Vec<(String, String)> = batch.links();
-    linked.sort();
+    assert_eq!(batch.trace_id(), CALLER_TRACE, "in the opener's trace");
+    let parent = batch.parent_span_id().expect("the batch has a parent");
+    let mut waiters: Vec<(String, String)> = batch.links();
+    assert_eq!(waiters.len(), 1, "{waiters:?}");
+    assert!(
+        waiters.iter().all(|(_, span)| *span != parent),
+        "no link to the parent"
+    );
+    waiters.push((batch.trace_id(), parent));
+    waiters.sort();
     let mut expected: Vec<(String, String)> = resolvers
         .iter()
         .map(|r| (r.trace_id(), r.span_id()))
         .collect();
     expected.sort();
-    assert_eq!(linked, expected, "links = the resolvers that waited");
+    assert_eq!(
+        waiters, expected,
+        "parent + links = the resolvers that waited"
+    );
     assert_eq!(batch.attribute("group").as_deref(), Some("squares"));
     assert_eq!(batch.attribute("batch_size").as_deref(), Some("2"));
     assert_eq!(batch.attribute("keys_requested").as_deref(), Some("2"));

@@ -1,5 +1,5 @@
 //! Settings from flags and environment variables (clap): database, listen address, request
-//! guards, and every loader-engine option under the engine's own names.
+//! guards, authentication, CORS, and every loader-engine option under the engine's own names.
 //!
 //! Each setting is a flag and an environment variable of the same name (`--listen-addr` and
 //! `LISTEN_ADDR`); the flag wins. Loader options default to [`LoaderConfig::default`], so
@@ -41,9 +41,57 @@ pub enum Command {
         #[arg(long, default_value = "schema/schema.graphql")]
         out: PathBuf,
     },
+    /// Print a bearer token for a user, signed with the server's secret (the development
+    /// secret when no key is configured), for `Authorization: Bearer <token>`.
+    Token(TokenArgs),
     /// Ask a running server's `GET /healthz` (at `LISTEN_ADDR`) and exit 0 when it answers
     /// 200 within 2 s; for container health checks, which have no curl.
     Healthcheck,
+}
+
+/// What `server token` mints.
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    /// The user the token speaks for (its `sub` claim).
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
+    pub user: i64,
+    /// How long the token is valid: seconds, or a number with `s`, `m`, `h` or `d`.
+    #[arg(long, default_value = "24h", value_parser = parse_ttl)]
+    pub ttl: Duration,
+    /// Sign with this PEM private key (for a server that verifies with
+    /// `JWT_PUBLIC_KEY_FILE`); the algorithm is the server's.
+    #[arg(long)]
+    pub private_key_file: Option<PathBuf>,
+}
+
+/// `90`, `90s`, `15m`, `24h`, `7d`.
+fn parse_ttl(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let seconds: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "`{text}`: write a number with s, m, h or d (e.g. 24h)"
+            ));
+        }
+    };
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}`: write a number with s, m, h or d (e.g. 24h)"))?;
+    if number == 0 {
+        return Err("a token must be valid for some time".into());
+    }
+    number
+        .checked_mul(seconds)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("`{text}` is too long"))
 }
 
 /// Sizes of a generated data set (`seed` subcommand).
@@ -119,6 +167,12 @@ pub struct Settings {
     /// Request guards.
     #[command(flatten)]
     pub limits: Limits,
+    /// Bearer tokens: keys, algorithm, claims, whether reads need a token.
+    #[command(flatten)]
+    pub auth: crate::auth::AuthSettings,
+    /// Which browser origins may call the API.
+    #[command(flatten)]
+    pub cors: crate::cors::CorsSettings,
     /// Loader engine options.
     #[command(flatten)]
     pub loader: LoaderSettings,
@@ -220,10 +274,16 @@ pub struct LoaderSettings {
     /// The adaptive batch size keeps one call's predicted time under this (ms).
     #[arg(long, env = "LOADER_TARGET_RESPONSE_TIME_MS", default_value_t = millis(LoaderConfig::default().target_response_time))]
     pub loader_target_response_time_ms: u64,
-    /// Most loads waiting for a permit at once; beyond it loads fail with OVERLOADED.
+    /// Most standalone loads (outside a GraphQL request) waiting for a permit at once.
     #[arg(long, env = "LOADER_QUEUE_CAPACITY", default_value_t = LoaderConfig::default().queue_capacity)]
     pub loader_queue_capacity: usize,
-    /// Loads whose expected wait exceeds this fail fast with OVERLOADED (ms).
+    /// Most GraphQL requests in flight at once, whatever the door's law allows.
+    #[arg(long, env = "LOADER_MAX_REQUESTS", default_value_t = LoaderConfig::default().max_requests)]
+    pub loader_max_requests: usize,
+    /// Most GraphQL requests waiting at the door at once; more are refused with OVERLOADED.
+    #[arg(long, env = "LOADER_MAX_REQUESTS_WAITING", default_value_t = LoaderConfig::default().max_requests_waiting)]
+    pub loader_max_requests_waiting: usize,
+    /// A request that would wait longer than this at the door is refused with OVERLOADED (ms).
     #[arg(long, env = "LOADER_MAX_QUEUE_WAIT_MS", default_value_t = millis(LoaderConfig::default().max_queue_wait))]
     pub loader_max_queue_wait_ms: u64,
     /// A batch call running longer than this is cut (ms).
@@ -254,6 +314,8 @@ impl LoaderSettings {
             max_batch_size: self.loader_max_batch_size,
             target_response_time: Duration::from_millis(self.loader_target_response_time_ms),
             queue_capacity: self.loader_queue_capacity,
+            max_requests: self.loader_max_requests,
+            max_requests_waiting: self.loader_max_requests_waiting,
             max_queue_wait: Duration::from_millis(self.loader_max_queue_wait_ms),
             batch_timeout: Duration::from_millis(self.loader_batch_timeout_ms),
             isolate_errors: self.loader_isolate_errors,
@@ -268,12 +330,15 @@ impl Settings {
     }
 
     /// Defaults for a test or an embedded server: the given database, a free port on
-    /// loopback, no demo data.
+    /// loopback, no demo data, and a random HS256 secret of this process (so no secret
+    /// file is written; mint tokens with the state's
+    /// [`Authenticator::mint`](crate::auth::Authenticator::mint)).
     pub fn for_database(database_url: impl Into<String>) -> Self {
         let mut settings = Self::defaults();
         settings.database_url = database_url.into();
         settings.listen_addr = SocketAddr::from(([127, 0, 0, 1], 0));
         settings.no_demo_data = true;
+        settings.auth.jwt_secret = Some(crate::auth::Secret::random());
         settings
     }
 }
@@ -358,6 +423,70 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("adaptive"), "{err}");
+    }
+
+    #[test]
+    fn token_subcommand_takes_a_user_and_a_lifetime() {
+        let cli = Cli::try_parse_from(["server", "token", "--user", "2", "--ttl", "15m"]).unwrap();
+        match cli.command {
+            Some(Command::Token(args)) => {
+                assert_eq!(args.user, 2);
+                assert_eq!(args.ttl, Duration::from_secs(900));
+            }
+            other => panic!("expected token, got {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["server", "token", "--user", "0"]).is_err());
+        assert!(Cli::try_parse_from(["server", "token"]).is_err());
+    }
+
+    #[test]
+    fn token_lifetimes_parse() {
+        assert_eq!(parse_ttl("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_ttl("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_ttl("7d"), Ok(Duration::from_secs(604_800)));
+        assert!(parse_ttl("1w").is_err());
+        assert!(parse_ttl("0s").is_err());
+        assert!(parse_ttl("h").is_err());
+    }
+
+    #[test]
+    fn auth_defaults_open_reads_and_no_configured_key() {
+        let auth = Settings::defaults().auth;
+        assert!(!auth.require_auth);
+        assert!(!auth.has_configured_key());
+        assert_eq!(auth.jwt_leeway_secs, 30);
+        assert!(Settings::defaults().cors.cors_allowed_origins.is_empty());
+    }
+
+    #[test]
+    fn auth_and_cors_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "server",
+            "--jwt-public-key-file",
+            "k.pem",
+            "--jwt-algorithm",
+            "es256",
+            "--require-auth",
+            "--cors-allowed-origins",
+            "https://a.org,http://localhost:5173",
+        ])
+        .unwrap();
+        let s = cli.settings;
+        assert_eq!(s.auth.jwt_algorithm, Some(crate::auth::JwtAlgorithm::Es256));
+        assert!(s.auth.require_auth);
+        assert_eq!(s.cors.cors_allowed_origins.len(), 2);
+    }
+
+    #[test]
+    fn the_secret_never_shows_in_debug_output() {
+        let cli = Cli::try_parse_from([
+            "server",
+            "--jwt-secret",
+            "hunter2-hunter2-hunter2-hunter2-x",
+        ])
+        .unwrap();
+        let debug = format!("{:?}", cli.settings);
+        assert!(!debug.contains("hunter2"), "{debug}");
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
             .with_context(|| format!("cannot create the database directory {}", dir.display()))?;
     }
     let mut options = ConnectOptions::new(url);
-    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    let in_memory = is_in_memory(url);
     options
         // An in-memory SQLite database exists once per connection: keep exactly one.
         .max_connections(if in_memory {
@@ -57,13 +57,18 @@ pub(crate) async fn migrated_in_memory() -> DatabaseConnection {
     db
 }
 
+/// Whether the URL names an in-memory SQLite database.
+pub(crate) fn is_in_memory(url: &str) -> bool {
+    url.starts_with("sqlite:") && (url.contains(":memory:") || url.contains("mode=memory"))
+}
+
 /// The file of a `sqlite:` URL, if it names one.
-fn sqlite_file(url: &str) -> Option<PathBuf> {
+pub(crate) fn sqlite_file(url: &str) -> Option<PathBuf> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
+    if path.is_empty() || path == ":memory:" || is_in_memory(url) {
         return None;
     }
     Some(PathBuf::from(path))

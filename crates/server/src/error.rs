@@ -2,7 +2,7 @@
 //!
 //! Every resolver returns [`AppError`]; the GraphQL layer turns it into an error whose
 //! `extensions.code` tells a client what happened (`NOT_FOUND`, `BAD_USER_INPUT`,
-//! `OVERLOADED` with `retryAfterMs`, `TIMEOUT`, `INTERNAL`). Resolvers return it with `?`
+//! `UNAUTHENTICATED`, `FORBIDDEN`, `OVERLOADED` with `retryAfterMs`, `TIMEOUT`, `INTERNAL`). Resolvers return it with `?`
 //! (async-graphql keeps it as the error's source); the [`ErrorCodes`](crate::graphql::ErrorCodes)
 //! extension then writes the codes and logs internal causes, whose text never reaches the
 //! client (an internal error's message is just "internal server error").
@@ -31,13 +31,21 @@ pub enum AppError {
         /// What is wrong with it.
         message: String,
     },
-    /// The database is saturated: the loader shed this load. Retry later.
+    /// The operation needs an identity and the request has none (no bearer token), or the
+    /// token names a user that does not exist.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller is known but may not do this (it acts on another user's object).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The database is saturated: the engine refused the request at its door before it ran.
+    /// Retry later.
     #[error("the server is overloaded ({reason}); retry after {} ms", retry_after.as_millis())]
     Overloaded {
         /// When capacity is expected to be free again.
         retry_after: Duration,
-        /// Which bound refused the load.
-        reason: &'static str,
+        /// Which bound refused it.
+        reason: loader_core::OverloadReason,
     },
     /// The request's deadline passed or a database call took too long.
     #[error("the request timed out")]
@@ -69,6 +77,8 @@ impl AppError {
         match self {
             AppError::NotFound { .. } => "NOT_FOUND",
             AppError::BadUserInput { .. } => "BAD_USER_INPUT",
+            AppError::Unauthenticated(_) => "UNAUTHENTICATED",
+            AppError::Forbidden(_) => "FORBIDDEN",
             AppError::Overloaded { .. } => "OVERLOADED",
             AppError::Timeout => "TIMEOUT",
             AppError::Internal(_) => "INTERNAL",
@@ -151,7 +161,7 @@ mod tests {
     fn overloaded_load_becomes_overloaded_with_retry_after() {
         let app: AppError = LoadError::Overloaded {
             retry_after: Duration::from_millis(250),
-            reason: "queue full",
+            reason: loader_core::OverloadReason::DoorFull,
         }
         .into();
         let gql = app.extend();

@@ -2,6 +2,9 @@
 //! adaptive loader engine ([`loader_core`]) with one SQL statement per relation level.
 //!
 //! - [`config`]: flags and environment ([`config::Settings`]).
+//! - [`auth`]: who is asking — bearer JWTs, the caller behind every mutation.
+//! - [`cors`]: which browser origins may call the API.
+//! - [`echo`]: bounded quotes of client input in messages and logs.
 //! - [`startup`]: [`Application`] (build, bind, serve, graceful shutdown) and [`router`].
 //! - [`routes`]: `POST`/`GET /graphql`, `/healthz`, `/readyz`, `/loader/stats`.
 //! - [`graphql`]: the schema, per-domain types, queries and mutations, and the per-request
@@ -19,8 +22,11 @@
 //! # }
 //! ```
 
+pub mod auth;
 pub mod config;
+pub mod cors;
 pub mod database;
+pub mod echo;
 pub mod error;
 pub mod fleet;
 pub mod graphql;

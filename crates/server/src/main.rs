@@ -1,4 +1,4 @@
-//! `server`: serve GraphQL (default), `seed` a database, or `export-schema`.
+//! `server`: serve GraphQL (default), `seed` a database, mint a `token`, or `export-schema`.
 
 use anyhow::Context as _;
 use clap::Parser as _;
@@ -32,7 +32,16 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve => {
             let app = Application::build(settings).await?;
             let addr = app.local_addr();
+            let auth = &app.state().auth;
+            tracing::info!(
+                algorithm = ?auth.algorithm(),
+                key = %auth.source(),
+                development = auth.source().is_development(),
+                require_auth = auth.requires_auth(),
+                "authentication"
+            );
             tracing::info!(%addr, loader = %app.state().settings.loader_mode, "listening");
+            println!("{}", auth.announcement());
             println!("GraphiQL: http://{addr}/graphql");
             app.run_until_stopped().await
         }
@@ -48,6 +57,11 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
             seed::run(&db, args.plan(), true).await
+        }
+        Command::Token(args) => {
+            let token = server::auth::token_command::mint(&settings, &args)?;
+            println!("{token}");
+            Ok(())
         }
         Command::Healthcheck => server::healthcheck::probe(settings.listen_addr).await,
         Command::ExportSchema { out } => {

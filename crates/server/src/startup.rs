@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::{
+    auth::Authenticator,
     config::Settings,
     database,
     graphql::{LoaderBackend, build_schema},
@@ -119,8 +120,12 @@ impl Application {
 }
 
 /// The state for `settings` on `db`: the engine (from the `LOADER_*` settings and
-/// `--loader`), the loader backend and the schema.
+/// `--loader`), the loader backend, the schema and the authenticator (reading its key, or
+/// creating the development secret). Invalid auth or CORS settings are refused here.
 pub fn app_state(settings: Settings, db: DatabaseConnection) -> anyhow::Result<AppState> {
+    settings.cors.origins()?;
+    let auth = Authenticator::new(&settings.auth, &settings.database_url)
+        .context("invalid authentication settings")?;
     let mut config = settings.loader.to_config();
     if let Some(strategy) = settings.loader_mode.strategy() {
         config.scaling_strategy = strategy;
@@ -133,19 +138,28 @@ pub fn app_state(settings: Settings, db: DatabaseConnection) -> anyhow::Result<A
         engine,
         loaders,
         schema,
+        auth: Arc::new(auth),
         settings: Arc::new(settings),
     })
 }
 
-/// Every route, with the body-size limit, panic catcher and request tracing.
+/// Every route, with the body-size limit, panic catcher, CORS (when origins are allowed)
+/// and request tracing.
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.limits.max_body_bytes;
     let engine = state.engine.clone();
+    // `app_state` has checked the origins; should they be wrong anyway, no origin is
+    // allowed (closed, not open).
+    let cors = state.settings.cors.layer().unwrap_or_else(|err| {
+        tracing::error!(error = %err, "invalid CORS settings: no origin is allowed");
+        None
+    });
     Router::new()
         .route(
             "/graphql",
             get(routes::graphql::get).post(routes::graphql::post),
         )
+        .route("/graphql/assets/{file}", get(routes::graphiql::asset))
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/loader/stats", get(routes::loader_stats))
@@ -153,6 +167,7 @@ pub fn router(state: AppState) -> Router {
         .merge(observability::dashboard::dashboard_router(engine))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(tower::util::option_layer(cors))
         .layer(observability::metrics::http_metrics_layer())
         .layer(observability::telemetry::HttpTraceLayer::new())
         .with_state(state)

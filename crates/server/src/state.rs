@@ -1,5 +1,5 @@
-//! What every handler shares: the database pool, the one loader engine, the schema and the
-//! settings.
+//! What every handler shares: the database pool, the one loader engine, the schema, the
+//! authenticator and the settings.
 
 use std::sync::Arc;
 
@@ -7,6 +7,7 @@ use loader_core::Engine;
 use sea_orm::DatabaseConnection;
 
 use crate::{
+    auth::Authenticator,
     config::Settings,
     graphql::{AppSchema, LoaderBackend},
 };
@@ -22,6 +23,8 @@ pub struct AppState {
     pub loaders: LoaderBackend,
     /// The executable schema.
     pub schema: AppSchema,
+    /// Verifies bearer tokens (and mints them, with a shared secret).
+    pub auth: Arc<Authenticator>,
     /// The settings the server started with.
     pub settings: Arc<Settings>,
 }

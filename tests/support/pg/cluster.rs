@@ -8,7 +8,8 @@ use std::{
     },
 };
 
-use super::{PgError, binaries::PgBinaries, watchdog};
+use super::{PgError, binaries::PgBinaries};
+use crate::watchdog;
 
 /// How many free ports to try when another process grabs the one we picked.
 const START_ATTEMPTS: usize = 3;
@@ -80,10 +81,14 @@ impl PgCluster {
             dir,
         };
         cluster.initdb()?;
-        *cluster.watchdog.lock().expect("watchdog lock") = Some(watchdog::spawn(
-            cluster.dir.path(),
-            &cluster.pg_ctl_argv(&["stop", "-m", "immediate"]),
-        )?);
+        *cluster.watchdog.lock().expect("watchdog lock") = Some(
+            watchdog::spawn(
+                "pg-watchdog",
+                cluster.dir.path(),
+                &cluster.pg_ctl_argv(&["stop", "-m", "immediate"]),
+            )
+            .map_err(|e| PgError::io("spawning the cluster watchdog", e))?,
+        );
 
         let mut last_error = None;
         for _ in 0..START_ATTEMPTS {
@@ -171,7 +176,10 @@ impl PgCluster {
     /// it accepts connections.
     pub fn restart(&self) -> Result<(), PgError> {
         let options = format!(
+            // Log lines name their database: a test that turns on `log_statement` for its own
+            // database counts the statements the server ran there (`database_statements`).
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300 \
+             -c log_line_prefix='%m [%p] db=%d ' \
              -c fsync=off -c full_page_writes=off",
             self.port,
             self.socket_dir.display()
@@ -190,6 +198,19 @@ impl PgCluster {
     /// The server's log so far (for failure messages).
     pub fn server_log(&self) -> String {
         std::fs::read_to_string(&self.log_file).unwrap_or_default()
+    }
+
+    /// Statements the server logged for database `name` so far: after
+    /// `ALTER DATABASE name SET log_statement = 'all'`, every statement of the sessions opened
+    /// afterwards (an `execute` of a prepared statement, or a simple query), counted from
+    /// PostgreSQL's own log.
+    pub fn database_statements(&self, name: &str) -> u64 {
+        let tag = format!(" db={name} LOG:  ");
+        self.server_log()
+            .lines()
+            .filter_map(|line| line.split_once(&tag).map(|(_, rest)| rest))
+            .filter(|rest| rest.starts_with("execute ") || rest.starts_with("statement: "))
+            .count() as u64
     }
 
     fn initdb(&self) -> Result<(), PgError> {

@@ -6,7 +6,6 @@ mod binaries;
 mod cluster;
 mod error;
 mod skip;
-mod watchdog;
 
 pub use cluster::PgCluster;
 pub use error::PgError;

@@ -1,29 +1,18 @@
-use std::io::Write;
-
 use super::{PgCluster, PgError};
 
 /// Unwraps a PostgreSQL set-up result, or skips the test when PostgreSQL is not installed.
 ///
 /// - `Ok(v)` gives `Some(v)`.
-/// - [`PgError::NotInstalled`] prints a loud banner straight to the terminal (bypassing the
-///   test harness's output capture, so it shows for passing tests too) and gives `None`;
-///   when the `CI` environment variable is set it panics instead: in CI these tests must run.
+/// - [`PgError::NotInstalled`] skips through [`skip_missing`](crate::skip_missing): a loud
+///   banner straight to the terminal (bypassing the test harness's output capture, so it
+///   shows for passing tests too) and `None`; when the `CI` environment variable is set it
+///   panics instead: in CI these tests must run.
 /// - Any other error panics: PostgreSQL is installed but broken, which a skip would hide.
 pub fn skip_unless_installed<T>(result: Result<T, PgError>, test: &str) -> Option<T> {
     match result {
         Ok(value) => Some(value),
         Err(err @ PgError::NotInstalled { .. }) => {
-            if std::env::var_os("CI").is_some() {
-                panic!("{test}: CI is set, so PostgreSQL tests must run, but: {err}");
-            }
-            let banner = format!(
-                "\n\
-                 ************************************************************************\n\
-                 *** PostgreSQL NOT INSTALLED: skipping {test}\n\
-                 *** {err}\n\
-                 ************************************************************************\n"
-            );
-            let _ = std::io::stderr().write_all(banner.as_bytes());
+            crate::skip_missing("PostgreSQL", test, &err.to_string());
             None
         }
         Err(err) => panic!("{test}: PostgreSQL is installed but unusable: {err}"),

@@ -1,7 +1,11 @@
 //! `spawn_app`: the real server on port 0 over a fresh, seeded database, with a SQL
 //! statement counter on its connection.
 
-use std::net::SocketAddr;
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::Instant,
+};
 
 use loader_seaorm::StatementCounter;
 use sea_orm::{
@@ -30,6 +34,8 @@ pub struct TestApp {
     /// A clone of the server's connection: statements through it are counted too.
     pub db: DatabaseConnection,
     pub counter: StatementCounter,
+    /// When each statement ran, as seen at the connection.
+    pub edge: DatabaseEdge,
     pub state: AppState,
     pub url: String,
     stop: Option<oneshot::Sender<()>>,
@@ -55,7 +61,22 @@ pub async fn spawn_app_with(
             let dir = tempfile::tempdir().expect("a temporary directory");
             (test_support::sqlite_url(dir.path()), Some(dir))
         }
-        Backend::Postgres => (test_support::pg_database_or_skip(test)?, None),
+        Backend::Postgres => {
+            let url = test_support::pg_database_or_skip(test)?;
+            // Every session opened from now on logs its statements (`database_statements`).
+            let admin = Database::connect(url.as_str())
+                .await
+                .expect("PostgreSQL answers");
+            admin
+                .execute_unprepared(&format!(
+                    "ALTER DATABASE {} SET log_statement = 'all'",
+                    database_name(&url)
+                ))
+                .await
+                .expect("log_statement is set");
+            admin.close().await.expect("the admin connection closes");
+            (url, None)
+        }
     };
     let mut settings = Settings::for_database(url.clone());
     configure(&mut settings);
@@ -63,7 +84,14 @@ pub async fn spawn_app_with(
         .await
         .expect("the database opens");
     let counter = StatementCounter::new();
-    counter.attach(&mut db);
+    let edge = DatabaseEdge::default();
+    {
+        let (counter, edge) = (counter.clone(), edge.clone());
+        db.set_metric_callback(move |info| {
+            counter.record(info);
+            edge.record(info);
+        });
+    }
     database::migrate(&db).await.expect("migrations apply");
     seed::run(&db, plan, false).await.expect("seeding works");
 
@@ -81,12 +109,55 @@ pub async fn spawn_app_with(
         client: reqwest::Client::new(),
         db,
         counter,
+        edge,
         state,
         url,
         stop: Some(stop),
         server: Some(server),
         _dir: dir,
     })
+}
+
+/// The time span of every statement the server ran, taken at the database edge: SeaORM's
+/// metric callback, called as each statement's result comes back with how long it took.
+#[derive(Clone, Default)]
+pub struct DatabaseEdge {
+    spans: Arc<Mutex<Vec<(Instant, Instant)>>>,
+}
+
+impl DatabaseEdge {
+    fn record(&self, info: &sea_orm::metric::Info<'_>) {
+        let end = Instant::now();
+        let start = end.checked_sub(info.elapsed).unwrap_or(end);
+        self.spans.lock().unwrap().push((start, end));
+    }
+
+    /// Forgets what was recorded.
+    pub fn reset(&self) {
+        self.spans.lock().unwrap().clear();
+    }
+
+    /// Statements recorded since the last reset.
+    pub fn statements(&self) -> usize {
+        self.spans.lock().unwrap().len()
+    }
+
+    /// The most statements that were running at one instant.
+    pub fn most_at_once(&self) -> usize {
+        let mut events: Vec<(Instant, i32)> = Vec::new();
+        for (start, end) in self.spans.lock().unwrap().iter() {
+            events.push((*start, 1));
+            events.push((*end, -1));
+        }
+        // At the same instant an end comes before a start: back-to-back is not overlap.
+        events.sort();
+        let (mut now, mut most) = (0i32, 0i32);
+        for (_, step) in events {
+            now += step;
+            most = most.max(now);
+        }
+        most as usize
+    }
 }
 
 /// A table locked `ACCESS EXCLUSIVE` by a transaction on a connection of its own (so queries
@@ -103,7 +174,25 @@ impl TableLock {
     }
 }
 
+/// The database name at the end of a PostgreSQL URL.
+fn database_name(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or(url)
+}
+
 impl TestApp {
+    /// SQL statements the database ran for this app so far, counted on the database side
+    /// where it can: PostgreSQL's own statement log (`log_statement = 'all'` on the test's
+    /// database); on SQLite, which has no server, at the connection (the metric callback).
+    pub fn database_statements(&self) -> u64 {
+        if self.url.starts_with("postgres") {
+            test_support::PgCluster::shared()
+                .expect("the cluster this app runs on")
+                .database_statements(database_name(&self.url))
+        } else {
+            self.counter.count()
+        }
+    }
+
     /// Locks `table` from a second connection (PostgreSQL) until the lock is released.
     pub async fn lock_table(&self, table: &str) -> TableLock {
         let db = Database::connect(self.url.as_str()).await.unwrap();
@@ -114,24 +203,61 @@ impl TestApp {
         TableLock { txn, _db: db }
     }
 
-    /// `POST /graphql`; returns the status and the JSON body.
+    /// A bearer token for `user`, valid for an hour, signed with the server's secret.
+    pub fn token(&self, user: i64) -> String {
+        self.state
+            .auth
+            .mint(user, std::time::Duration::from_secs(3_600))
+            .expect("the test settings carry a secret")
+    }
+
+    /// `POST /graphql`, anonymous; returns the status and the JSON body.
     pub async fn post(&self, query: &str, variables: Value) -> (reqwest::StatusCode, Value) {
-        let response = self
+        self.post_with(None, query, variables).await
+    }
+
+    /// `POST /graphql` as `user` (with a bearer token).
+    pub async fn post_as(
+        &self,
+        user: i64,
+        query: &str,
+        variables: Value,
+    ) -> (reqwest::StatusCode, Value) {
+        self.post_with(Some(&self.token(user)), query, variables)
+            .await
+    }
+
+    async fn post_with(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> (reqwest::StatusCode, Value) {
+        let mut request = self
             .client
             .post(format!("http://{}/graphql", self.addr))
             .header("accept", "application/graphql-response+json")
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .expect("the server answers");
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("the server answers");
         let status = response.status();
         let body = response.json().await.expect("the body is JSON");
         (status, body)
     }
 
-    /// A request that must succeed without errors; returns `data`.
+    /// A request that must succeed without errors, anonymous; returns `data`.
     pub async fn data(&self, query: &str) -> Value {
         let (status, body) = self.post(query, Value::Null).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// A request that must succeed without errors, as `user`; returns `data`.
+    pub async fn data_as(&self, user: i64, query: &str) -> Value {
+        let (status, body) = self.post_as(user, query, Value::Null).await;
         assert_eq!(status, 200, "{body}");
         assert!(body.get("errors").is_none(), "unexpected errors: {body}");
         body["data"].clone()
@@ -161,16 +287,21 @@ impl TestApp {
 /// Instantiates `async fn name(Backend, test_name)` tests once per backend: `sqlite::name`
 /// and `postgres::name`.
 ///
-/// The tests run on tokio's current-thread runtime (server and client in one thread), where
-/// the engine's batch window sees every key a GraphQL level registers before it closes, so
-/// statement counts are exact. On a multi-threaded runtime the window may close early and
-/// split a level into several batches (see the server report).
+/// By default the tests run on tokio's current-thread runtime (server and client in one
+/// thread). With `multi_thread:` first they run on two worker threads, as the real server
+/// does (its batch windows then see keys arrive from another thread).
 #[macro_export]
 macro_rules! on_both_backends {
+    (multi_thread: $($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(@with (flavor = "multi_thread", worker_threads = 2); $($name),*);
+    };
     ($($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(@with (); $($name),*);
+    };
+    (@with $flavor:tt; $($name:ident),*) => {
         mod sqlite {
             $(
-                #[tokio::test]
+                #[tokio::test $flavor]
                 async fn $name() {
                     super::$name($crate::app::Backend::Sqlite, concat!(module_path!(), "::", stringify!($name))).await
                 }
@@ -178,7 +309,7 @@ macro_rules! on_both_backends {
         }
         mod postgres {
             $(
-                #[tokio::test]
+                #[tokio::test $flavor]
                 async fn $name() {
                     super::$name($crate::app::Backend::Postgres, concat!(module_path!(), "::", stringify!($name))).await
                 }

@@ -7,6 +7,8 @@
 
 mod app;
 mod goldens;
+mod introspection;
+mod limit;
 mod loader_modes;
 mod mutations;
 mod n_plus_one;

@@ -15,24 +15,25 @@ async fn writes_then_reads_in_one_request_see_the_writes(backend: Backend, test:
         return;
     };
     let data = app
-        .data(
+        .data_as(
+            4,
             r#"mutation {
-                warm: follow(followerId: "4", followeeId: "5") {
+                warm: follow(followeeId: "5") {
                     posts(first: 3) { id }
                     following(first: 50) { id }
                 }
                 user: createUser(input: {name: "Barbara", email: "barbara@example.org"}) { id name }
-                post: createPost(input: {authorId: "4", title: "Liskov", body: "substitution", tags: ["types"]}) {
+                post: createPost(input: {title: "Liskov", body: "substitution", tags: ["types"]}) {
                     title
                     author { posts(first: 3) { title } }
                     tags { name }
                 }
-                comment: addComment(input: {postId: "1", authorId: "4", body: "agreed"}) {
+                comment: addComment(input: {postId: "1", body: "agreed"}) {
                     body
                     post { comments(first: 1) { body author { id } } }
                     author { comments(first: 1) { body } }
                 }
-                again: follow(followerId: "4", followeeId: "6") { following(first: 50) { id } }
+                again: follow(followeeId: "6") { following(first: 50) { id } }
             }"#,
         )
         .await;
@@ -76,8 +77,16 @@ async fn writes_are_read_back_by_later_requests(backend: Backend, test: &str) {
     let before = app.data(r#"{ post(id: "2") { comments(first: 1) { body } } user(id: "3") { posts(first: 1) { title } } }"#).await;
     assert_ne!(before["post"]["comments"][0]["body"], "late comment");
 
-    app.data(r#"mutation { addComment(input: {postId: "2", authorId: "3", body: "late comment"}) { id } }"#).await;
-    app.data(r#"mutation { createPost(input: {authorId: "3", title: "newest", body: "b", tags: ["fresh"]}) { id } }"#).await;
+    app.data_as(
+        3,
+        r#"mutation { addComment(input: {postId: "2", body: "late comment"}) { id } }"#,
+    )
+    .await;
+    app.data_as(
+        3,
+        r#"mutation { createPost(input: {title: "newest", body: "b", tags: ["fresh"]}) { id } }"#,
+    )
+    .await;
 
     let after = app
         .data(r#"{ post(id: "2") { comments(first: 1) { body } } user(id: "3") { posts(first: 1) { title tags { name } } } tag(name: "fresh") { posts { title } } }"#)
@@ -113,8 +122,9 @@ async fn concurrent_writers_all_commit(backend: Backend, test: &str) {
         let app = &app;
         async move {
             let (status, body) = app
-                .post(
-                    "mutation($b: String!) { addComment(input: {postId: \"3\", authorId: \"1\", body: $b}) { id } }",
+                .post_as(
+                    1,
+                    "mutation($b: String!) { addComment(input: {postId: \"3\", body: $b}) { id } }",
                     json!({ "b": format!("concurrent {i}") }),
                 )
                 .await;

@@ -1,5 +1,6 @@
 //! The N+1 proof: the issue's nested query runs exactly one SQL statement per relation
-//! level, and returns what naive per-row queries return.
+//! level, and returns what naive per-row queries return; on SQLite and PostgreSQL, counted
+//! on the database side (PostgreSQL's own statement log; SQLite at the connection).
 
 use entity::{comment, post, tag, user};
 use sea_orm::{
@@ -9,7 +10,7 @@ use serde_json::{Value, json};
 use server::seed::SeedPlan;
 
 use crate::{
-    app::{Backend, spawn_app},
+    app::{Backend, spawn_app, spawn_app_with},
     on_both_backends,
 };
 
@@ -20,13 +21,27 @@ const NESTED: &str = "{ users(first: 50) { posts(first: 10) { comments(first: 5)
 const STATEMENTS_PER_LEVEL: u64 = 5;
 
 async fn nested_query_runs_one_statement_per_level(backend: Backend, test: &str) {
-    let Some(app) = spawn_app(backend, SeedPlan::demo(7), test).await else {
+    // The cost model may cap a batch's size so that one call stays within the target
+    // response time (25 ms), which a debug build on a busy machine can exceed for a few
+    // hundred keys: that is sizing under load, not the window this test is about.
+    let Some(app) = spawn_app_with(backend, SeedPlan::demo(7), test, |s| {
+        s.loader.loader_target_response_time_ms = 60_000;
+    })
+    .await
+    else {
         return;
     };
-    app.counter.reset();
-    let data = app.data(NESTED).await;
-    let statements = app.counter.count();
-    let sql = app.counter.statements();
+    // A few lone requests, one after the other: every one runs one statement per level.
+    let mut data = Value::Null;
+    for _ in 0..3 {
+        app.counter.reset();
+        let before = app.database_statements();
+        data = app.data(NESTED).await;
+        let statements = app.database_statements() - before;
+        let sql = app.counter.statements();
+        assert_eq!(statements, STATEMENTS_PER_LEVEL, "statements run: {sql:#?}");
+    }
+    let statements = STATEMENTS_PER_LEVEL;
 
     app.counter.reset();
     let naive = naive_nested(&app.db).await;
@@ -36,7 +51,6 @@ async fn nested_query_runs_one_statement_per_level(backend: Backend, test: &str)
          the naive per-row walk needs {naive_statements}"
     );
 
-    assert_eq!(statements, STATEMENTS_PER_LEVEL, "statements run: {sql:#?}");
     assert!(
         naive_statements > 500,
         "the naive walk is the N+1 it replaces"
@@ -64,6 +78,7 @@ async fn aliased_roots_share_batches_and_the_cache(backend: Backend, test: &str)
         return;
     };
     app.counter.reset();
+    let before = app.database_statements();
     let data = app
         .data(
             r#"{
@@ -75,7 +90,7 @@ async fn aliased_roots_share_batches_and_the_cache(backend: Backend, test: &str)
         .await;
     assert_eq!(data["a"], data["c"]);
     assert_eq!(
-        app.counter.count(),
+        app.database_statements() - before,
         3,
         "users by key, posts per author, tags per post: {:#?}",
         app.counter.statements()

@@ -138,6 +138,14 @@ impl RunningServer {
         &self.state.db
     }
 
+    /// A bearer token for `user`, valid for an hour, signed with the server's secret.
+    pub fn token(&self, user: i64) -> String {
+        self.state
+            .auth
+            .mint(user, Duration::from_secs(3_600))
+            .expect("the test settings carry a secret")
+    }
+
     /// Stops serving (graceful shutdown) and waits for the server thread.
     pub async fn stop(mut self) {
         self.shutdown();
@@ -257,6 +265,8 @@ pub struct Seen {
     pub json: Value,
     /// The transport error, if any.
     pub transport: Option<String>,
+    /// The `Retry-After` header, if any.
+    pub retry_after: Option<String>,
 }
 
 impl Seen {
@@ -294,18 +304,37 @@ pub async fn post_graphql(
     variables: Value,
     origin: Instant,
 ) -> Seen {
+    post_graphql_as(client, url, None, query, variables, origin).await
+}
+
+/// As [`post_graphql`], with `Authorization: Bearer <token>` when a token is given.
+pub async fn post_graphql_as(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+    origin: Instant,
+) -> Seen {
     let at = origin.elapsed();
     let start = Instant::now();
     let body = serde_json::json!({ "query": query, "variables": variables });
-    let sent = client
+    let mut request = client
         .post(url)
         .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await;
+        .body(body.to_string());
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let sent = request.send().await;
     match sent {
         Ok(response) => {
             let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
             match response.bytes().await {
                 Ok(bytes) => Seen {
                     at,
@@ -313,6 +342,7 @@ pub async fn post_graphql(
                     status: Some(status),
                     json: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
                     transport: None,
+                    retry_after,
                 },
                 Err(e) => Seen {
                     at,
@@ -320,6 +350,7 @@ pub async fn post_graphql(
                     status: Some(status),
                     json: Value::Null,
                     transport: Some(e.to_string()),
+                    retry_after,
                 },
             }
         }
@@ -329,6 +360,7 @@ pub async fn post_graphql(
             status: None,
             json: Value::Null,
             transport: Some(e.to_string()),
+            retry_after: None,
         },
     }
 }

@@ -4,61 +4,34 @@
 //! cargo run --release -p bench --bin loadgen -- --url http://127.0.0.1:8000/graphql \
 //!     --clients 64 --duration 30s --warmup 5s --query-mix builtin --json out.json
 //! ```
-
-use std::{path::PathBuf, time::Duration};
+//!
+//! The random user and post ids are drawn from the ids the server holds, asked at start
+//! (`--id-ranges server`, the default); see [`LoadgenArgs`]. A mix with mutations (or a
+//! server with `REQUIRE_AUTH`) needs a bearer token:
+//! `LOADGEN_TOKEN=$(server token --user 2) loadgen ...`. It reports complete, partial (data
+//! plus errors) and refused (`503`) responses per second apart.
 
 use anyhow::Context as _;
-use bench::{
-    duration::parse_duration,
-    load::{LoadConfig, QueryMix, run},
-};
+use bench::load::{IdRangeSource, LoadConfig, LoadgenArgs, QueryMix, discover_id_ranges, run};
 use clap::Parser;
-
-/// Closed-loop load: N clients, each sending its next GraphQL request when the previous
-/// one finished; reports requests/s, latency percentiles and errors by `extensions.code`.
-#[derive(Debug, Parser)]
-#[command(name = "loadgen", version)]
-struct Args {
-    /// GraphQL endpoint.
-    #[arg(long, default_value = "http://127.0.0.1:8000/graphql")]
-    url: String,
-    /// Concurrent clients (closed loop).
-    #[arg(long, default_value_t = 64)]
-    clients: usize,
-    /// Measured time after the warm-up (`30s`, `2m`, `500ms`).
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
-    duration: Duration,
-    /// Warm-up, not counted in the totals.
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
-    warmup: Duration,
-    /// A request without a response after this is a timeout.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
-    timeout: Duration,
-    /// Clients refused with `OVERLOADED` retry at once instead of waiting the server's
-    /// `retryAfterMs` hint (at most 1 s).
-    #[arg(long)]
-    ignore_retry_after: bool,
-    /// `builtin` or a TOML mix file (see the README).
-    #[arg(long, default_value = "builtin")]
-    query_mix: String,
-    /// Highest user id to draw (overrides the mix's `[id_ranges] user`).
-    #[arg(long)]
-    users: Option<u64>,
-    /// Highest post id to draw (overrides the mix's `[id_ranges] post`).
-    #[arg(long)]
-    posts: Option<u64>,
-    /// Seed of the random picks.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Write the full report (with the per-second series) as JSON here.
-    #[arg(long)]
-    json: Option<PathBuf>,
-}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let args = LoadgenArgs::parse();
     let mut mix = QueryMix::load(&args.query_mix)?;
+    if args.asks_server() {
+        let client = reqwest::Client::builder().timeout(args.timeout).build()?;
+        let ranges = discover_id_ranges(&client, &args.url).await?;
+        eprintln!(
+            "id ranges from {}: users 1..={}, posts 1..={}",
+            args.url, ranges.users, ranges.posts
+        );
+        mix = mix
+            .with_id_range("user", ranges.users)
+            .with_id_range("post", ranges.posts);
+    } else if args.id_ranges == IdRangeSource::Mix {
+        eprintln!("id ranges from the query mix: {:?}", mix.id_ranges);
+    }
     if let Some(users) = args.users {
         mix = mix.with_id_range("user", users);
     }
@@ -72,6 +45,7 @@ async fn main() -> anyhow::Result<()> {
     config.timeout = args.timeout;
     config.honor_retry_after = !args.ignore_retry_after;
     config.seed = args.seed;
+    config.bearer_token = args.token;
     config.progress = true;
     let report = run(config).await?;
     println!("{report}");

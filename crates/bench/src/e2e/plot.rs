@@ -1,5 +1,6 @@
-//! The slowdown plot (plotters SVG): ok req/s, p99 latency and shed/failed requests per
-//! second for each mode, with the competing load's window shaded.
+//! The slowdown plot (plotters SVG) of one mix: complete responses per second, their p99
+//! latency, and the failed ones (partial, refused, other) per second for each server, with
+//! the competing load's window shaded.
 
 use std::path::Path;
 
@@ -37,8 +38,8 @@ pub fn plot_slowdown(path: &Path, runs: &[SlowdownRun]) -> anyhow::Result<()> {
     let root = SVGBackend::new(path, (1100, 1000)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let title = format!(
-        "database gets slower: competing load from {:.0} s to {:.0} s ({} clients)",
-        runs[0].competitor_from_s, runs[0].competitor_to_s, runs[0].clients
+        "database gets slower ({} mix): competing load from {:.0} s to {:.0} s ({} clients)",
+        runs[0].workload, runs[0].competitor_from_s, runs[0].competitor_to_s, runs[0].clients
     );
     let root = root.titled(&title, ("sans-serif", 20)).map_err(err)?;
     let panels = root.split_evenly((3, 1));
@@ -56,13 +57,13 @@ pub fn plot_slowdown(path: &Path, runs: &[SlowdownRun]) -> anyhow::Result<()> {
                     .iter()
                     .filter_map(|s| f(s).map(|v| (s.t_s + 0.5, v)))
                     .collect();
-                (run.mode.to_string(), points)
+                (run.contender.to_string(), points)
             })
             .collect()
     };
     panel(
         &panels[0],
-        "ok responses per second",
+        "complete responses per second",
         &lines(&|s| Some(s.ok as f64)),
         x_max,
         window,
@@ -70,15 +71,15 @@ pub fn plot_slowdown(path: &Path, runs: &[SlowdownRun]) -> anyhow::Result<()> {
     )?;
     panel(
         &panels[1],
-        "p99 latency of each second, ms (log)",
-        &lines(&|s| (s.answered > 0).then_some(s.p99_ms.max(0.1))),
+        "p99 latency of complete responses in each second, ms (log)",
+        &lines(&|s| (s.ok > 0).then_some(s.ok_p99_ms.max(0.1))),
         x_max,
         window,
         true,
     )?;
     panel(
         &panels[2],
-        "OVERLOADED + other errors + timeouts per second",
+        "partial + refused + other failed responses per second",
         &lines(&|s| Some((s.errors + s.timeouts + s.transport_errors) as f64)),
         x_max,
         window,

@@ -95,6 +95,11 @@ impl BenchPostgres {
         self.cluster.port()
     }
 
+    /// The postmaster's process id (its backends are its children), if known.
+    pub fn postmaster_pid(&self) -> Option<u32> {
+        self.cluster.postmaster_pid().ok()
+    }
+
     /// Whether statements can be counted.
     pub fn statements_available(&self) -> bool {
         self.statements_available

@@ -4,35 +4,45 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use super::Mode;
+use super::{
+    Confirmation, Contender, Cost, Estimate, Figures, FinalTable, OutsideRun, Picks, Plan,
+    TargetCheck, Workload, equivalence::EquivalenceCheck, final_table, targets,
+};
 use crate::load::{LatencySummary, LoadReport, PhaseSummary};
 
-/// One cell of the matrix: a mode at a client count.
+/// One cell of the matrix: a server on a mix at a client count.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MatrixCell {
-    /// The server's loader mode.
-    pub mode: Mode,
+    /// The mix.
+    pub workload: Workload,
+    /// The server.
+    pub contender: Contender,
     /// Closed-loop clients.
     pub clients: usize,
-    /// SQL statements the server ran in the measured part (`pg_stat_statements`), if
-    /// counted.
-    pub statements: Option<u64>,
-    /// `false` when `pg_stat_statements` evicted entries during the cell: `statements` is
-    /// then a lower bound.
-    pub statements_exact: bool,
-    /// `statements / answered`, if counted.
-    pub statements_per_request: Option<f64>,
+    /// Whether the clients waited the server's retry hint after a refusal.
+    pub honor_retry_after: bool,
+    /// CPU and statements.
+    pub cost: Cost,
     /// `/loader/stats` at the end of the cell (the engine's limit, groups, costs).
     pub loader_stats: Option<serde_json::Value>,
     /// The load report (with its per-second series).
     pub report: LoadReport,
 }
 
-/// A "database gets slower" run of one mode.
+impl MatrixCell {
+    /// The cell's figures.
+    pub fn figures(&self) -> Figures {
+        Figures::of(&self.report, &self.cost)
+    }
+}
+
+/// A "database gets slower" run of one server.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SlowdownRun {
-    /// The server's loader mode.
-    pub mode: Mode,
+    /// The mix.
+    pub workload: Workload,
+    /// The server.
+    pub contender: Contender,
     /// Closed-loop clients.
     pub clients: usize,
     /// When the competing load started and stopped, seconds from the start of the run.
@@ -43,8 +53,8 @@ pub struct SlowdownRun {
     pub competitor: String,
     /// Before, during and after.
     pub phases: Vec<PhaseSummary>,
-    /// Seconds after the competing load stopped until ok/s was back to 90% of "before"
-    /// for 3 s in a row; `None` if it never was.
+    /// Seconds after the competing load stopped until complete/s was back to 90% of
+    /// "before" for 3 s in a row; `None` if it never was.
     pub recovery_s: Option<f64>,
     /// The load report (with its per-second series).
     pub report: LoadReport,
@@ -54,7 +64,7 @@ pub struct SlowdownRun {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Soak {
     /// The server's loader mode.
-    pub mode: Mode,
+    pub mode: super::Mode,
     /// Closed-loop clients.
     pub clients: usize,
     /// Soak length, seconds.
@@ -138,17 +148,34 @@ impl RssTrend {
 pub struct E2eResults {
     /// The command line.
     pub command: String,
+    /// The commit of the working tree (`git describe --always --dirty`), if known.
+    pub commit: Option<String>,
+    /// What was planned, and the estimate of its wall time.
+    pub plan: Option<Plan>,
+    /// The estimate printed at the start.
+    pub estimate: Option<Estimate>,
+    /// Wall time of the whole run, seconds.
+    pub elapsed_s: f64,
+    /// Logical CPUs of the machine and its load average at the start (1, 5, 15 min).
+    pub machine: String,
     /// Data set sizes.
     pub data_set: DataSet,
-    /// Modes that were asked for but could not run, and why.
+    /// What was asked for but could not run, and why.
     pub skipped: Vec<String>,
-    /// The mode x clients matrix.
+    /// The peer's answers against this server's, before timing.
+    pub equivalence: Vec<EquivalenceCheck>,
+    /// The matrix: mix x server x clients (x retry behaviour at some client counts).
     pub matrix: Vec<MatrixCell>,
-    /// The best fixed limit by ok/s at the highest client count, if any fixed mode ran.
-    pub best_fixed: Option<Mode>,
-    /// The modes the targets compare, again at the most clients in alternating order.
-    #[serde(default)]
-    pub confirmation: Option<super::confirm::Confirmation>,
+    /// Per mix: the best fixed limit and async-graphql's best pool.
+    pub picks: Vec<Picks>,
+    /// The servers of the final tables again, in alternating order.
+    pub confirmation: Confirmation,
+    /// The headline: one table per mix and final client count.
+    pub final_tables: Vec<FinalTable>,
+    /// The targets, judged.
+    pub targets: Vec<TargetCheck>,
+    /// The autocannon check of the heavy mix.
+    pub outside: Vec<OutsideRun>,
     /// The slowdown runs.
     pub slowdown: Vec<SlowdownRun>,
     /// The soak, if asked for.
@@ -173,38 +200,53 @@ pub struct DataSet {
 }
 
 impl E2eResults {
-    /// The best fixed mode: highest ok/s at the highest client count measured.
-    pub fn pick_best_fixed(&self) -> Option<Mode> {
-        let top = self.matrix.iter().map(|c| c.clients).max()?;
-        self.matrix
+    /// Builds the final tables of every mix at `final_clients` and judges the targets.
+    pub fn conclude(&mut self, final_clients: &[usize]) {
+        self.final_tables.clear();
+        for picks in &self.picks {
+            let w = picks.workload;
+            let servers = final_table::final_servers(
+                picks,
+                final_table::engine_of(&self.matrix, w),
+                final_table::postgraphile_of(&self.matrix, w),
+            );
+            for &n in final_clients {
+                if let Some(t) = FinalTable::build(w, n, &servers, &self.confirmation, &self.matrix)
+                {
+                    self.final_tables.push(t);
+                }
+            }
+        }
+        self.targets = self
+            .final_tables
             .iter()
-            .filter(|c| c.clients == top && matches!(c.mode, Mode::Fixed(_)))
-            .max_by(|a, b| a.report.ok_per_s.total_cmp(&b.report.ok_per_s))
-            .map(|c| c.mode)
+            .flat_map(targets::final_table_targets)
+            .collect();
+        self.targets
+            .extend(targets::heavy_mix_targets(&self.matrix, &self.final_tables));
     }
 
     /// The matrix as a Markdown table.
     pub fn matrix_table(&self) -> String {
-        let mut out = String::from(
-            "| mode | clients | req/s | ok/s | p50 ms | p99 ms | ok p99 ms | errors | overloaded | timeouts | stmts/req |\n\
-             |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        let mut out = format!(
+            "| mix | server | clients | Retry-After | {} | stmts/req |\n|---|---|---:|---|{}|---:|\n",
+            Figures::HEADER.0,
+            Figures::HEADER.1
         );
         for cell in &self.matrix {
-            let r = &cell.report;
             let _ = writeln!(
                 out,
-                "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} |",
-                cell.mode,
+                "| {} | {} | {} | {} | {} | {} |",
+                cell.workload,
+                cell.contender,
                 cell.clients,
-                r.requests_per_s,
-                r.ok_per_s,
-                r.latency.p50_ms,
-                r.latency.p99_ms,
-                r.ok_latency.p99_ms,
-                r.error_requests + r.transport_errors,
-                r.overloaded,
-                r.timeouts,
-                match (cell.statements_per_request, cell.statements_exact) {
+                if cell.honor_retry_after {
+                    "honoured"
+                } else {
+                    "ignored"
+                },
+                cell.figures().cells(),
+                match (cell.cost.statements_per_request, cell.cost.statements_exact) {
                     (None, _) => "n/a".to_string(),
                     (Some(s), true) => format!("{s:.2}"),
                     (Some(s), false) => format!(">={s:.2}"),
@@ -214,11 +256,11 @@ impl E2eResults {
         out
     }
 
-    /// The slowdown runs as a Markdown table: one row per mode and phase.
+    /// The slowdown runs as a Markdown table: one row per mix, server and phase.
     pub fn slowdown_table(&self) -> String {
         let mut out = String::from(
-            "| mode | phase | seconds | req/s | ok/s | p99 ms | ok p99 ms | error rate | overloaded | timeouts | recovery s |\n\
-             |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+            "| mix | server | phase | seconds | req/s | complete/s | partial/s | refused/s | p99 ms (complete) | error rate | timeouts | recovery s |\n\
+             |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
         );
         for run in &self.slowdown {
             for p in &run.phases {
@@ -230,16 +272,17 @@ impl E2eResults {
                 };
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2}% | {} | {} | {} |",
-                    run.mode,
+                    "| {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2}% | {} | {} |",
+                    run.workload,
+                    run.contender,
                     p.phase.name,
                     p.seconds,
                     p.requests_per_s,
                     p.ok_per_s,
-                    p.latency.p99_ms,
+                    p.partial_per_s,
+                    p.refused_per_s,
                     p.ok_latency.p99_ms,
                     p.error_rate * 100.0,
-                    p.overloaded,
                     p.timeouts,
                     recovery
                 );
@@ -248,34 +291,81 @@ impl E2eResults {
         out
     }
 
-    /// Every table and line, as Markdown.
+    /// Every table and line, as Markdown: the headline first.
     pub fn markdown(&self) -> String {
         let d = &self.data_set;
-        let mut out = format!(
-            "command: `{}`\n\ndata set: {} users, {} posts, {} comments, {} tags, {} follows (seeded in {:.1} s)\n\n",
-            self.command, d.users, d.posts, d.comments, d.tags, d.follows, d.seed_s
-        );
-        out.push_str(&self.matrix_table());
-        if let Some(best) = self.best_fixed {
-            let _ = writeln!(out, "\nbest fixed limit (ok/s at the most clients): {best}");
+        let mut out = format!("command: `{}`\n\n", self.command);
+        if let Some(commit) = &self.commit {
+            let _ = writeln!(out, "commit: `{commit}`\n");
         }
-        if let Some(confirmation) = &self.confirmation {
-            out.push_str(&confirmation.markdown());
+        let _ = writeln!(
+            out,
+            "data set: {} users, {} posts, {} comments, {} tags, {} follows (seeded in {:.1} s); machine: {}; wall time {}{}\n",
+            d.users,
+            d.posts,
+            d.comments,
+            d.tags,
+            d.follows,
+            d.seed_s,
+            self.machine,
+            if self.elapsed_s > 0.0 {
+                format!("{:.0} s", self.elapsed_s)
+            } else {
+                "not known yet (the run is going on, or was cut short)".to_string()
+            },
+            self.estimate.map_or_else(String::new, |e| format!(
+                " (estimated {:.0} s)",
+                e.total_s()
+            ))
+        );
+        for skipped in &self.skipped {
+            let _ = writeln!(out, "**skipped:** {skipped}\n");
+        }
+        if !self.final_tables.is_empty() {
+            out.push_str("## Final table\n\nComplete responses are `2xx` with data and no errors; partial answers carry data plus errors; refusals are `503`; other errors are errors without data, other statuses, no response or client timeouts. p50/p99 are of complete responses. CPU is per response, the server process and the PostgreSQL cluster apart.\n\n");
+            for table in &self.final_tables {
+                out.push_str(&table.markdown());
+                out.push('\n');
+            }
+        }
+        if !self.targets.is_empty() {
+            out.push_str("## Targets\n\n");
+            out.push_str(&targets::markdown(&self.targets));
+            out.push('\n');
+        }
+        if !self.outside.is_empty() {
+            out.push_str("## A load generator nobody here wrote\n\n");
+            out.push_str(&super::outside_markdown(&self.outside));
+            out.push('\n');
+        }
+        if !self.picks.is_empty() {
+            out.push_str("## Tuned by hand\n\n");
+            for picks in &self.picks {
+                let _ = writeln!(out, "{} mix:\n", picks.workload);
+                out.push_str(&picks.markdown());
+                out.push('\n');
+            }
+        }
+        if !self.equivalence.is_empty() {
+            out.push_str("## Same rows from PostGraphile\n\n");
+            out.push_str(&super::equivalence::markdown(&self.equivalence));
+            out.push('\n');
+        }
+        if !self.matrix.is_empty() {
+            out.push_str("## Matrix (one run per cell)\n\n");
+            out.push_str(&self.matrix_table());
         }
         if !self.slowdown.is_empty() {
             let run = &self.slowdown[0];
             let _ = writeln!(
                 out,
-                "\nslowdown ({} clients; competing load {:.0}..{:.0} s: {})\n",
+                "\n## Slowdown ({} clients; competing load {:.0}..{:.0} s: {})\n",
                 run.clients, run.competitor_from_s, run.competitor_to_s, run.competitor
             );
             out.push_str(&self.slowdown_table());
         }
         if let Some(line) = self.soak_line() {
             let _ = writeln!(out, "\n{line}");
-        }
-        for skipped in &self.skipped {
-            let _ = writeln!(out, "\nskipped: {skipped}");
         }
         out
     }
@@ -319,14 +409,15 @@ impl E2eResults {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::e2e::Mode;
 
-    fn cell(mode: Mode, clients: usize, ok_per_s: f64) -> MatrixCell {
+    fn cell(contender: Contender, clients: usize, ok_per_s: f64) -> MatrixCell {
         MatrixCell {
-            mode,
+            workload: Workload::Heavy,
+            contender,
             clients,
-            statements: None,
-            statements_exact: true,
-            statements_per_request: None,
+            honor_retry_after: true,
+            cost: Cost::default(),
             loader_stats: None,
             report: LoadReport {
                 ok_per_s,
@@ -367,32 +458,74 @@ mod tests {
     }
 
     #[test]
-    fn best_fixed_limit_is_the_fastest_at_the_most_clients() {
+    fn the_matrix_table_names_the_retry_behaviour_and_says_na_without_statements() {
+        let mut counted = cell(Contender::ours(Mode::Adaptive, 32), 64, 10.0);
+        counted.cost.statements_per_request = Some(4.5);
+        counted.cost.statements_exact = true;
+        let mut ignoring = cell(Contender::ours(Mode::AsyncGraphql, 8), 64, 1.0);
+        ignoring.honor_retry_after = false;
         let results = E2eResults {
-            matrix: vec![
-                cell(Mode::Fixed(4), 8, 900.0),
-                cell(Mode::Fixed(16), 8, 100.0),
-                cell(Mode::Fixed(4), 256, 300.0),
-                cell(Mode::Fixed(16), 256, 500.0),
-                cell(Mode::Adaptive, 256, 9000.0),
-            ],
-            ..E2eResults::default()
-        };
-        assert_eq!(results.pick_best_fixed(), Some(Mode::Fixed(16)));
-        assert_eq!(E2eResults::default().pick_best_fixed(), None);
-    }
-
-    #[test]
-    fn matrix_table_says_na_when_statements_were_not_counted() {
-        let mut counted = cell(Mode::Adaptive, 8, 10.0);
-        counted.statements_per_request = Some(4.5);
-        let results = E2eResults {
-            matrix: vec![counted, cell(Mode::None, 8, 1.0)],
+            matrix: vec![counted, ignoring],
             ..E2eResults::default()
         };
         let table = results.matrix_table();
-        assert!(table.contains("| adaptive | 8 |"), "{table}");
+        assert!(
+            table.contains("| heavy | adaptive | 64 | honoured | 10.0 |"),
+            "{table}"
+        );
         assert!(table.contains("| 4.50 |"), "{table}");
+        assert!(
+            table.contains("| heavy | async-graphql pool 8 | 64 | ignored |"),
+            "{table}"
+        );
         assert!(table.trim_end().ends_with("| n/a |"), "{table}");
+    }
+
+    #[test]
+    fn conclude_builds_final_tables_and_targets_from_the_matrix() {
+        let engine = Contender::ours(Mode::Adaptive, 32);
+        let fixed = Contender::ours(Mode::Fixed(4), 32);
+        let default = Contender::ours(Mode::AsyncGraphql, 32);
+        let small = Contender::ours(Mode::AsyncGraphql, 8);
+        let matrix = vec![
+            cell(engine, 64, 30.0),
+            cell(fixed, 64, 25.0),
+            cell(default, 64, 20.0),
+            cell(small, 64, 24.0),
+        ];
+        let mut results = E2eResults {
+            picks: vec![Picks::choose(&matrix, Workload::Heavy, &[64], 32)],
+            matrix,
+            ..E2eResults::default()
+        };
+        results.conclude(&[64]);
+        assert_eq!(results.final_tables.len(), 1);
+        let labels: Vec<String> = results.final_tables[0]
+            .rows
+            .iter()
+            .map(|r| r.role.label(r.contender))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "engine (adaptive)",
+                "fixed best (fixed:4)",
+                "async-graphql, default pool (32)",
+                "async-graphql, best pool (8)"
+            ]
+        );
+        assert!(
+            results
+                .targets
+                .iter()
+                .any(|t| t.target.contains("best pool") && t.pass)
+        );
+        let md = results.markdown();
+        let final_at = md.find("## Final table").unwrap();
+        assert!(
+            final_at < md.find("## Matrix").unwrap(),
+            "the headline comes first"
+        );
+        assert!(md.contains("## Targets"), "{md}");
     }
 }

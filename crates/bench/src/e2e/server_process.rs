@@ -1,5 +1,7 @@
-//! [`ServerProcess`]: the `server` binary started on a free port in one [`Mode`], ready
-//! when `/readyz` says so, stopped with SIGTERM when dropped or [`stop`](ServerProcess::stop)ped.
+//! [`ServerProcess`]: a server under test as a child process: the `server` binary started
+//! on a free port in one [`Mode`] and pool ([`ServerLaunch`]), ready when `/readyz` says
+//! so, or a peer (PostGraphile) ready when it answers a query; stopped with SIGTERM when
+//! [`stop`](ServerProcess::stop)ped, killed when dropped.
 
 use std::{
     path::{Path, PathBuf},
@@ -42,19 +44,33 @@ pub struct ServerProcess {
 }
 
 impl ServerLaunch {
-    /// Starts the server in `mode` and waits until `/readyz` answers 200 (at most 60 s).
+    /// Starts the server in `mode` on `max_connections` and waits until `/readyz` answers
+    /// 200 (at most 60 s).
     pub async fn start(&self, mode: Mode) -> anyhow::Result<ServerProcess> {
+        self.start_pooled(mode, self.max_connections).await
+    }
+
+    /// Starts the server in `mode` with `DATABASE_MAX_CONNECTIONS=pool`.
+    pub async fn start_pooled(&self, mode: Mode, pool: u32) -> anyhow::Result<ServerProcess> {
         std::fs::create_dir_all(&self.log_dir)?;
-        let log_path = self.log_dir.join(format!("server-{}.log", mode.slug()));
+        let label = if pool == self.max_connections {
+            mode.slug()
+        } else {
+            format!("{}-pool-{pool}", mode.slug())
+        };
+        let log_path = self.log_dir.join(format!("server-{label}.log"));
         let log = std::fs::File::create(&log_path)
             .with_context(|| format!("cannot create {}", log_path.display()))?;
         let mut command = Command::new(&self.binary);
         command
             .arg("serve")
             .env("DATABASE_URL", &self.database_url)
-            .env("DATABASE_MAX_CONNECTIONS", self.max_connections.to_string())
+            .env("DATABASE_MAX_CONNECTIONS", pool.to_string())
             .env("LISTEN_ADDR", "127.0.0.1:0")
             .env("NO_DEMO_DATA", "true")
+            // The server's development secret (it sends reads only) stays with the run's
+            // files instead of the working directory.
+            .env("JWT_DEV_SECRET_FILE", self.log_dir.join("jwt-dev-secret"))
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -108,6 +124,43 @@ impl ServerLaunch {
 }
 
 impl ServerProcess {
+    /// A server started elsewhere as `child`, listening on `base_url` (`http://ADDR`),
+    /// GraphQL at `/graphql`.
+    pub(super) fn adopt(child: Child, base_url: String) -> anyhow::Result<Self> {
+        let pid = child.id().context("the server exited at once")?;
+        Ok(Self {
+            child,
+            pid,
+            base_url,
+        })
+    }
+
+    /// Waits until `POST /graphql` answers `{ __typename }` with `200` (a server without
+    /// `/readyz`), at most `patience`; fails at once if the process exited.
+    pub(super) async fn wait_graphql(&mut self, patience: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + patience;
+        let url = self.graphql_url();
+        let client = reqwest::Client::new();
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("the server exited before it was ready: {status}");
+            }
+            let status = client
+                .post(&url)
+                .json(&serde_json::json!({ "query": "{ __typename }" }))
+                .send()
+                .await
+                .map(|r| r.status());
+            if matches!(status, Ok(s) if s.is_success()) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                bail!("{url} not ready after {patience:?} (last: {status:?})");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// `http://ADDR/graphql`.
     pub fn graphql_url(&self) -> String {
         format!("{}/graphql", self.base_url)
@@ -191,7 +244,7 @@ fn parse_vm_rss(status: &str) -> Option<u64> {
 }
 
 /// The last lines of a log file, for error messages.
-fn tail(path: &Path) -> String {
+pub(super) fn tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(20)..].join("\n")

@@ -27,11 +27,15 @@ pub struct LoadConfig {
     /// Draw a progress bar on standard error (hidden when it is not a terminal).
     /// By default, this is `false`.
     pub progress: bool,
-    /// A client refused with `OVERLOADED` waits the server's hint (`retryAfterMs`, at most
+    /// A client refused (`503`) or answered with `OVERLOADED` waits the server's hint
+    /// (`extensions.retryAfterMs`, else the `Retry-After` header; at most
     /// [`MAX_RETRY_WAIT`]) before its next request, as a well-behaved client does; `false`:
     /// it sends the next one at once, and a closed loop turns refusals into a hot loop that
     /// measures the cost of refusing more than anything else. By default, this is `true`.
     pub honor_retry_after: bool,
+    /// Sent as `Authorization: Bearer <token>` with every request: needed for a mix with
+    /// mutations, or against a server with `REQUIRE_AUTH`. By default, this is `None`.
+    pub bearer_token: Option<String>,
 }
 
 /// The longest a client waits on a `retryAfterMs` hint.
@@ -50,6 +54,7 @@ impl LoadConfig {
             seed: 1,
             progress: false,
             honor_retry_after: true,
+            bearer_token: None,
         }
     }
 }

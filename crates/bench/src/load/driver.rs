@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::{
     LoadConfig, LoadReport, MAX_RETRY_WAIT, Outcome, Recorder, RunFacts,
-    outcome::{TransportKind, retry_after_hint},
+    outcome::{TransportKind, retry_after_header, retry_after_hint},
 };
 use crate::BenchError;
 
@@ -80,7 +80,8 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, BenchError> {
                 let (_, body) = config.mix.pick(&mut rng);
                 recorder.lock().expect("recorder lock").issued();
                 let sent = Instant::now();
-                let (outcome, retry_after) = send(&client, &config.url, &body).await;
+                let (outcome, retry_after) =
+                    send(&client, &config.url, config.bearer_token.as_deref(), &body).await;
                 let finished = Instant::now();
                 recorder.lock().expect("recorder lock").record(
                     finished.duration_since(start),
@@ -127,32 +128,42 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, BenchError> {
 }
 
 /// Sends one request and classifies what came back, with the server's retry hint when it
-/// refused the request as overloaded.
+/// asked the client to come back later: `extensions.retryAfterMs` of the body, else the
+/// `Retry-After` header.
 async fn send(
     client: &reqwest::Client,
     url: &str,
+    bearer_token: Option<&str>,
     body: &serde_json::Value,
 ) -> (Outcome, Option<Duration>) {
-    let response = client
+    let mut request = client
         .post(url)
         .header(
             reqwest::header::ACCEPT,
             "application/graphql-response+json, application/json",
         )
-        .json(body)
-        .send()
-        .await;
+        .json(body);
+    if let Some(token) = bearer_token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await;
     let response = match response {
         Ok(response) => response,
         Err(e) => return (transport_failure(&e), None),
     };
     let status = response.status().as_u16();
+    let header = retry_after_header(
+        response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()),
+    );
     match response.bytes().await {
         Ok(bytes) => {
             let outcome = Outcome::from_response(status, &bytes);
             let hint = outcome
-                .overloaded()
-                .then(|| retry_after_hint(&bytes))
+                .asks_to_retry_later()
+                .then(|| retry_after_hint(&bytes).or(header))
                 .flatten();
             (outcome, hint)
         }

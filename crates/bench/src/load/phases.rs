@@ -36,8 +36,14 @@ pub struct PhaseSummary {
     pub seconds: usize,
     /// Responses per second.
     pub requests_per_s: f64,
-    /// Responses without errors per second.
+    /// Complete responses per second.
     pub ok_per_s: f64,
+    /// Partial responses (data plus errors) per second.
+    #[serde(default)]
+    pub partial_per_s: f64,
+    /// Refusals (`503`) per second.
+    #[serde(default)]
+    pub refused_per_s: f64,
     /// Failed over all finished requests.
     pub error_rate: f64,
     /// Responses with `OVERLOADED`.
@@ -74,6 +80,8 @@ pub fn summarize_phases(report: &LoadReport, phases: &[Phase]) -> Vec<PhaseSumma
                 seconds,
                 requests_per_s: rate(sum.answered),
                 ok_per_s: rate(sum.ok),
+                partial_per_s: rate(sum.partial),
+                refused_per_s: rate(sum.refused),
                 error_rate: sum.error_rate(),
                 overloaded: sum.overloaded,
                 timeouts: sum.timeouts,

@@ -98,6 +98,8 @@ impl Recorder {
                 answered: s.answered,
                 ok: s.ok,
                 errors: s.error_requests,
+                partial: s.partial,
+                refused: s.refused,
                 overloaded: s.overloaded,
                 timeouts: s.timeouts,
                 transport_errors: s.transport_errors,
@@ -118,6 +120,9 @@ impl Recorder {
             answered: m.answered,
             ok: m.ok,
             error_requests: m.error_requests,
+            partial: m.partial,
+            refused: m.refused,
+            other_errors: m.other_errors(),
             overloaded: m.overloaded,
             transport_errors: m.transport_errors,
             connect_errors: m.connect_errors,
@@ -125,6 +130,9 @@ impl Recorder {
             errors_by_code: m.codes.clone(),
             requests_per_s: rate(m.answered),
             ok_per_s: rate(m.ok),
+            partial_per_s: rate(m.partial),
+            refused_per_s: rate(m.refused),
+            other_errors_per_s: rate(m.other_errors()),
             error_rate: m.error_rate(),
             latency: LatencySummary::of(&m.latency),
             ok_latency: LatencySummary::of(&m.ok_latency),
@@ -172,18 +180,30 @@ mod tests {
         let s = Duration::from_millis;
         r.record(s(10), s(1), &Outcome::Errors(vec!["OVERLOADED".into()]));
         r.record(s(20), s(1), &Outcome::Errors(vec!["INTERNAL".into()]));
+        r.record(s(30), s(1), &Outcome::Partial(vec!["OVERLOADED".into()]));
+        r.record(s(40), s(1), &Outcome::Refused(vec!["OVERLOADED".into()]));
         r.record(s(2500), s(30_000), &Outcome::Timeout);
         let report = r.finish(facts(3));
+        assert_eq!(
+            (report.seconds[0].partial, report.seconds[0].refused),
+            (1, 1)
+        );
+        assert_eq!(
+            (report.partial, report.refused, report.other_errors),
+            (1, 1, 3),
+            "two error answers without data and a timeout"
+        );
+        assert!((report.refused_per_s - 1.0 / 3.0).abs() < 1e-9);
         assert_eq!(report.seconds.len(), 3);
-        assert_eq!(report.seconds[0].errors, 2);
-        assert_eq!(report.seconds[0].overloaded, 1);
+        assert_eq!(report.seconds[0].errors, 4);
+        assert_eq!(report.seconds[0].overloaded, 3);
         assert_eq!(
             report.seconds[1].answered, 0,
             "a quiet second is still a point"
         );
         assert_eq!(report.seconds[2].timeouts, 1);
         assert_eq!(report.errors_by_code["INTERNAL"], 1);
-        assert_eq!(report.overloaded, 1);
+        assert_eq!(report.overloaded, 3);
         assert!((report.error_rate - 1.0).abs() < 1e-9);
     }
 

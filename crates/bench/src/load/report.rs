@@ -28,10 +28,16 @@ pub struct SecondPoint {
     pub t_s: f64,
     /// Responses received in this second (its requests/s).
     pub answered: u64,
-    /// Responses without errors.
+    /// Complete responses (data, no errors).
     pub ok: u64,
-    /// Responses with GraphQL errors.
+    /// Responses with errors (partial, refused and other).
     pub errors: u64,
+    /// Partial responses (data plus errors).
+    #[serde(default)]
+    pub partial: u64,
+    /// Refusals (`503`).
+    #[serde(default)]
+    pub refused: u64,
     /// Responses with an `OVERLOADED` error.
     pub overloaded: u64,
     /// Requests that hit the client timeout.
@@ -69,10 +75,20 @@ pub struct LoadReport {
     pub answered_total: u64,
     /// Responses received (measured part).
     pub answered: u64,
-    /// Responses without errors.
+    /// Complete responses: `2xx`, data, no errors.
     pub ok: u64,
-    /// Responses with at least one GraphQL error.
+    /// Responses with at least one error (partial, refused and other error answers).
     pub error_requests: u64,
+    /// Partial responses: data plus errors (also in `error_requests`).
+    #[serde(default)]
+    pub partial: u64,
+    /// Refusals: `503` (also in `error_requests`).
+    #[serde(default)]
+    pub refused: u64,
+    /// Requests that failed otherwise: error answers without data, transport failures,
+    /// timeouts.
+    #[serde(default)]
+    pub other_errors: u64,
     /// Responses with an `OVERLOADED` error (also in `error_requests`).
     pub overloaded: u64,
     /// Requests that got no response (connection refused or reset).
@@ -85,13 +101,22 @@ pub struct LoadReport {
     pub errors_by_code: BTreeMap<String, u64>,
     /// Responses per second.
     pub requests_per_s: f64,
-    /// Responses without errors per second.
+    /// Complete responses per second (goodput).
     pub ok_per_s: f64,
+    /// Partial responses per second.
+    #[serde(default)]
+    pub partial_per_s: f64,
+    /// Refusals per second.
+    #[serde(default)]
+    pub refused_per_s: f64,
+    /// Other failed requests per second.
+    #[serde(default)]
+    pub other_errors_per_s: f64,
     /// Failed requests (errors, transport, timeouts) over all finished requests.
     pub error_rate: f64,
     /// Latency of every response.
     pub latency: LatencySummary,
-    /// Latency of the responses without errors.
+    /// Latency of the complete responses.
     pub ok_latency: LatencySummary,
     /// The run second by second.
     pub seconds: Vec<SecondPoint>,
@@ -109,20 +134,28 @@ impl fmt::Display for LoadReport {
         )?;
         writeln!(
             f,
-            "  requests/s {:>9.1}   ok/s {:>9.1}   answered {}   issued {} (whole run)",
-            self.requests_per_s, self.ok_per_s, self.answered, self.issued
+            "  requests/s {:>9.1}   complete/s {:>9.1}   partial/s {:.1}   refused/s {:.1}   other errors/s {:.1}   answered {}   issued {} (whole run)",
+            self.requests_per_s,
+            self.ok_per_s,
+            self.partial_per_s,
+            self.refused_per_s,
+            self.other_errors_per_s,
+            self.answered,
+            self.issued
         )?;
         let l = &self.latency;
         writeln!(
             f,
-            "  latency ms  p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}  (ok only: p50 {:.2}, p99 {:.2})",
+            "  latency ms  p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}  (complete only: p50 {:.2}, p99 {:.2})",
             l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms, self.ok_latency.p50_ms, self.ok_latency.p99_ms
         )?;
         write!(
             f,
-            "  errors {} ({:.2}%), overloaded {}, transport {}, timeouts {}",
+            "  errors {} ({:.2}%): partial {}, refused {}; overloaded {}, transport {}, timeouts {}",
             self.error_requests,
             self.error_rate * 100.0,
+            self.partial,
+            self.refused,
             self.overloaded,
             self.transport_errors,
             self.timeouts

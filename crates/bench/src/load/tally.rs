@@ -15,7 +15,12 @@ const MAX_LATENCY_US: u64 = 3_600_000_000;
 pub(crate) struct Tally {
     pub(crate) answered: u64,
     pub(crate) ok: u64,
+    /// Answers with errors of any class (partial, refused, other).
     pub(crate) error_requests: u64,
+    /// Answers with data and errors.
+    pub(crate) partial: u64,
+    /// `503` answers.
+    pub(crate) refused: u64,
     pub(crate) overloaded: u64,
     pub(crate) transport_errors: u64,
     pub(crate) connect_errors: u64,
@@ -38,6 +43,8 @@ impl Tally {
             answered: 0,
             ok: 0,
             error_requests: 0,
+            partial: 0,
+            refused: 0,
             overloaded: 0,
             transport_errors: 0,
             connect_errors: 0,
@@ -58,9 +65,14 @@ impl Tally {
                 self.latency.saturating_record(us);
                 self.ok_latency.saturating_record(us);
             }
-            Outcome::Errors(codes) => {
+            Outcome::Partial(codes) | Outcome::Refused(codes) | Outcome::Errors(codes) => {
                 self.answered += 1;
                 self.error_requests += 1;
+                match outcome {
+                    Outcome::Partial(_) => self.partial += 1,
+                    Outcome::Refused(_) => self.refused += 1,
+                    _ => {}
+                }
                 self.latency.saturating_record(us);
                 for code in codes {
                     *self.codes.entry(code.clone()).or_default() += 1;
@@ -84,6 +96,8 @@ impl Tally {
         self.answered += other.answered;
         self.ok += other.ok;
         self.error_requests += other.error_requests;
+        self.partial += other.partial;
+        self.refused += other.refused;
         self.overloaded += other.overloaded;
         self.transport_errors += other.transport_errors;
         self.connect_errors += other.connect_errors;
@@ -94,6 +108,12 @@ impl Tally {
         // Same bounds on both sides: `add` cannot fail.
         let _ = self.latency.add(&other.latency);
         let _ = self.ok_latency.add(&other.ok_latency);
+    }
+
+    /// Requests that failed otherwise than partial or refused: error answers without data,
+    /// transport failures and timeouts.
+    pub(crate) fn other_errors(&self) -> u64 {
+        self.error_requests - self.partial - self.refused + self.transport_errors + self.timeouts
     }
 
     /// Requests that got no useful answer (errors, transport failures, timeouts) over all
@@ -164,12 +184,38 @@ mod tests {
         t.record(ms(1), &Outcome::Errors(vec!["INTERNAL".into()]));
         t.record(ms(1), &Outcome::Ok);
         assert_eq!(t.error_requests, 3);
+        assert_eq!((t.partial, t.refused), (0, 0));
         assert_eq!(t.overloaded, 2);
         assert_eq!(t.codes["OVERLOADED"], 2);
         assert_eq!(t.codes["TIMEOUT"], 1);
         assert_eq!(t.ok_latency.len(), 1);
         assert_eq!(t.latency.len(), 4);
         assert!((t.error_rate() - 0.75).abs() < 1e-9);
+    }
+
+    #[test]
+    fn partial_refused_and_other_errors_are_apart() {
+        let mut t = Tally::new(2);
+        t.record(ms(1), &Outcome::Partial(vec!["OVERLOADED".into()]));
+        t.record(ms(1), &Outcome::Refused(vec!["OVERLOADED".into()]));
+        t.record(ms(1), &Outcome::Refused(vec![]));
+        t.record(ms(1), &Outcome::Errors(vec!["INTERNAL".into()]));
+        t.record(ms(1), &Outcome::Timeout);
+        t.record(ms(2), &Outcome::Ok);
+        assert_eq!((t.partial, t.refused, t.other_errors()), (1, 2, 2));
+        assert_eq!(t.overloaded, 2);
+        assert_eq!(
+            t.ok_latency.len(),
+            1,
+            "only complete answers in the ok histogram"
+        );
+        let mut merged = Tally::new(2);
+        merged.merge(&t);
+        merged.merge(&t);
+        assert_eq!(
+            (merged.partial, merged.refused, merged.other_errors()),
+            (2, 4, 4)
+        );
     }
 
     #[test]

@@ -32,15 +32,14 @@
 
 mod args;
 mod backing;
-mod cpu;
 mod mix;
 mod results;
 mod run;
 mod schedule;
 
+pub use crate::proc_cpu::cpu_time;
 pub use args::OverheadArgs;
 pub use backing::{Backing, BackingStore};
-pub use cpu::cpu_time;
 pub use mix::overhead_mix;
 pub use results::{
     ModeSummary, OverheadResults, Ratio, RoundResult, TARGET_MIN_RATIO, median, summarize,

@@ -37,13 +37,18 @@ pub struct Snapshot {
     /// Recent limit changes and periodic (limit, throughput) points, oldest first.
     pub limit_history: Vec<LimitPoint>,
     /// Requests refused at the door by [`Engine::admit_request`](crate::Engine::admit_request)
-    /// since the engine started (loads refused later are each group's `shed`).
+    /// since the engine started (standalone loads refused are each group's `shed`).
     #[serde(default)]
     pub requests_refused: u64,
-    /// Whether new requests are being shed because the downstream is much slower than normal
-    /// (see [`Engine::admit_request`](crate::Engine::admit_request)).
+    /// Requests admitted at the door and not ended yet.
     #[serde(default)]
-    pub slowdown_shedding: bool,
+    pub requests_in_flight: usize,
+    /// Requests waiting at the door for a place.
+    #[serde(default)]
+    pub requests_waiting: usize,
+    /// How many requests the door admits at once now (its law's cap).
+    #[serde(default)]
+    pub request_cap: usize,
     /// Whether an overload is on: the wait queue kept growing (more new work arrived than the
     /// downstream completed), so new work is admitted only when it can start at once and the
     /// rest is refused as `Overloaded` with reason `"overload"`.

@@ -28,7 +28,7 @@ fn quantiles(p: &Percentiles) -> [(&'static str, f64); 4] {
 impl Collector for LoaderCollector {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
         let s = &self.snapshot;
-        let engine_gauges: [(&str, &str, f64); 7] = [
+        let engine_gauges: [(&str, &str, f64); 9] = [
             (
                 "loader_concurrency_limit",
                 "Current concurrency limit: batch calls allowed to run at once against the downstream",
@@ -55,9 +55,19 @@ impl Collector for LoaderCollector {
                 f64::from(u8::from(s.overloaded)),
             ),
             (
-                "loader_slowdown_shedding",
-                "1 while the door sheds new requests because the downstream is much slower than normal, else 0",
-                f64::from(u8::from(s.slowdown_shedding)),
+                "loader_requests_in_flight",
+                "Requests admitted at the door and not ended yet",
+                s.requests_in_flight as f64,
+            ),
+            (
+                "loader_requests_waiting",
+                "Requests waiting at the door for a place",
+                s.requests_waiting as f64,
+            ),
+            (
+                "loader_request_cap",
+                "Requests the door admits at once (its law's cap)",
+                s.request_cap as f64,
             ),
             (
                 "loader_metrics_window_seconds",

@@ -2,7 +2,10 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{SpanExporter, WithExportConfig};
 use opentelemetry_sdk::{Resource, propagation::TraceContextPropagator, trace::SdkTracerProvider};
 use tracing_subscriber::{
-    EnvFilter, Layer, filter::filter_fn, layer::SubscriberExt, util::SubscriberInitExt,
+    EnvFilter, Layer,
+    filter::{FilterExt, filter_fn},
+    layer::SubscriberExt,
+    util::SubscriberInitExt,
 };
 
 use super::{OtlpExport, OtlpProtocol, TelemetryConfig, TelemetryGuard};
@@ -11,6 +14,9 @@ use crate::{TelemetryError, metrics::Metrics};
 /// Crates of the export path itself: never exported, or each export would trace itself.
 /// (Targets match by prefix: `hyper` covers `hyper_util`, `opentelemetry` the SDK and OTLP.)
 const EXPORTER_TARGETS_OFF: &str = "h2=off,hyper=off,tonic=off,reqwest=off,opentelemetry=off";
+
+/// The target of async-graphql's per-field events, kept out of the console logs.
+const GRAPHQL_FIELD_EVENTS: &str = "async_graphql::graphql";
 
 /// Installs telemetry configured from the environment
 /// ([`TelemetryConfig::from_env`]); see [`init_with`].
@@ -33,7 +39,12 @@ pub fn init(default_service_name: &str) -> Result<TelemetryGuard, TelemetryError
 /// A filter that does not parse, an exporter that cannot be built, or a global subscriber
 /// installed earlier.
 pub fn init_with(config: TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
-    let log_filter = parse_filter(config.logs())?;
+    // async-graphql's tracing extension logs an event for every field that failed, and its
+    // parents, so one failed request could write thousands of lines; the server logs each
+    // request's errors once instead (its `ErrorCodes` extension). The spans stay.
+    let log_filter = parse_filter(config.logs())?.and(filter_fn(|meta| {
+        !(meta.is_event() && meta.target() == GRAPHQL_FIELD_EVENTS)
+    }));
     let console = if config.is_json() {
         tracing_subscriber::fmt::layer()
             .json()
@@ -107,6 +118,14 @@ fn parse_filter(directives: &str) -> Result<EnvFilter, TelemetryError> {
     })
 }
 
+/// Links kept per span unless `OTEL_SPAN_LINK_COUNT_LIMIT` says otherwise.
+///
+/// A `loader.batch` span links every resolver span that waited on it, and a batch holds up to
+/// the loader's `max_batch_size` keys (1000 by default). The OpenTelemetry default of 128
+/// links per span silently dropped the rest: in a trace of the README's nested query, 160 of
+/// the 1232 `author` resolvers were reached by no batch.
+pub const DEFAULT_MAX_LINKS_PER_SPAN: u32 = 4096;
+
 /// Builds a batching tracer provider that exports to `export`.
 pub(crate) fn tracer_provider(
     service_name: &str,
@@ -116,10 +135,14 @@ pub(crate) fn tracer_provider(
     let resource = Resource::builder()
         .with_service_name(service_name.to_owned())
         .build();
-    Ok(SdkTracerProvider::builder()
+    let mut builder = SdkTracerProvider::builder()
         .with_resource(resource)
-        .with_batch_exporter(exporter)
-        .build())
+        .with_batch_exporter(exporter);
+    // The SDK reads the variable itself; only its default is replaced.
+    if std::env::var_os("OTEL_SPAN_LINK_COUNT_LIMIT").is_none() {
+        builder = builder.with_max_links_per_span(DEFAULT_MAX_LINKS_PER_SPAN);
+    }
+    Ok(builder.build())
 }
 
 fn span_exporter(export: &OtlpExport) -> Result<SpanExporter, TelemetryError> {

@@ -18,9 +18,12 @@
 //!
 //! One trace per request: `http.request` ([`HttpTraceLayer`], a child of the caller's
 //! `traceparent` when there is one) → async-graphql's `request` / `parse` / `validation` /
-//! `execute` / `field` spans → `loader.batch` (one per batch call; it has a span *link* to
-//! every resolver span that waited on it, because one batch serves many requests) →
-//! `db.query`. Limit changes are events, which become span events.
+//! `execute` / `field` spans → `loader.batch` (one per batch call, a child of the resolver
+//! span that opened it, with a span *link* to every other resolver span that waited on it,
+//! because one batch serves many requests) → `db.query`. Limit changes are events, which
+//! become span events. Spans keep up to [`DEFAULT_MAX_LINKS_PER_SPAN`] links (the
+//! OpenTelemetry default, 128, is too few for a large batch) unless
+//! `OTEL_SPAN_LINK_COUNT_LIMIT` is set.
 //!
 //! # Examples
 //!
@@ -42,5 +45,5 @@ mod propagation;
 pub use config::{OtlpExport, OtlpProtocol, TelemetryConfig};
 pub use guard::TelemetryGuard;
 pub use http_span::{HttpTrace, HttpTraceFuture, HttpTraceLayer};
-pub use init::{init, init_with};
+pub use init::{DEFAULT_MAX_LINKS_PER_SPAN, init, init_with};
 pub use propagation::{HeaderExtractor, remote_parent};

@@ -3,7 +3,10 @@
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 
-use crate::error::{AppError, AppResult};
+use crate::{
+    echo::quote,
+    error::{AppError, AppResult},
+};
 
 /// The kind of cursors in `users(after:)`.
 pub const USER: &str = "user";
@@ -17,7 +20,8 @@ pub fn encode(kind: &str, id: i64) -> String {
 
 /// Decodes a cursor made by [`encode`] for the same `kind`; anything else is bad input.
 pub fn decode(kind: &str, cursor: &str) -> AppResult<i64> {
-    let invalid = || AppError::bad_input("after", format!("`{cursor}` is not a {kind} cursor"));
+    let invalid =
+        || AppError::bad_input("after", format!("{} is not a {kind} cursor", quote(cursor)));
     let bytes = URL_SAFE_NO_PAD
         .decode(cursor.trim_end_matches('='))
         .map_err(|_| invalid())?;
@@ -50,6 +54,14 @@ mod tests {
     fn cursor_of_another_kind_is_bad_input() {
         let err = decode("user", &encode("post", 1)).unwrap_err();
         assert_eq!(err.code(), "BAD_USER_INPUT");
+    }
+
+    #[test]
+    fn a_long_cursor_is_quoted_bounded() {
+        let message = decode("user", &"A".repeat(200_000))
+            .unwrap_err()
+            .to_string();
+        assert!(message.len() < 200, "{message:.300}");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! [`ErrorCodes`]: an async-graphql extension that turns every [`AppError`] a resolver
 //! returned into `extensions.code` (plus `retryAfterMs` / `field`) and logs internal causes.
-//! It runs once per request over the response's errors, not per field.
+//! It runs once per request over the response's errors, and logs one line per request
+//! whatever the number of fields that failed: a failed batch fails every field that waited
+//! on it, and a line each would make the log grow with the size of the query.
 
 use std::sync::Arc;
 
@@ -29,6 +31,8 @@ impl Extension for ErrorCodes {
         next: NextExecute<'_>,
     ) -> Response {
         let mut response = next.run(ctx, operation_name).await;
+        let mut internal = 0_usize;
+        let mut first = None;
         for error in &mut response.errors {
             let Some(app) = error
                 .source
@@ -38,13 +42,18 @@ impl Extension for ErrorCodes {
                 continue;
             };
             if let AppError::Internal(cause) = app {
-                tracing::error!(
-                    error = format!("{cause:#}"),
-                    path = ?error.path,
-                    "internal error while resolving a field"
-                );
+                internal += 1;
+                first.get_or_insert_with(|| (format!("{cause:#}"), format!("{:?}", error.path)));
             }
             app.write_extensions(error.extensions.get_or_insert_with(Default::default));
+        }
+        if let Some((cause, path)) = first {
+            tracing::error!(
+                error = cause,
+                path,
+                fields = internal,
+                "internal error while resolving fields (the first one; `fields` failed in all)"
+            );
         }
         response
     }

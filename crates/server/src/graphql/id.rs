@@ -2,7 +2,10 @@
 
 use async_graphql::ID;
 
-use crate::error::{AppError, AppResult};
+use crate::{
+    echo::quote,
+    error::{AppError, AppResult},
+};
 
 /// The GraphQL id of row `id`.
 pub fn to_id(id: i64) -> ID {
@@ -15,7 +18,7 @@ pub fn parse(field: &'static str, id: &ID) -> AppResult<i64> {
         .parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
-        .ok_or_else(|| AppError::bad_input(field, format!("`{}` is not a valid id", id.as_str())))
+        .ok_or_else(|| AppError::bad_input(field, format!("{} is not a valid id", quote(id))))
 }
 
 #[cfg(test)]
@@ -32,6 +35,14 @@ mod tests {
         let err = parse("id", &ID::from("1 OR 1=1")).unwrap_err();
         assert_eq!(err.code(), "BAD_USER_INPUT");
         assert!(err.to_string().contains("1 OR 1=1"));
+    }
+
+    #[test]
+    fn a_long_id_is_quoted_bounded() {
+        let err = parse("id", &ID::from("9".repeat(200_000))).unwrap_err();
+        let message = err.to_string();
+        assert!(message.len() < 200, "{message:.300}");
+        assert!(message.contains("(200000 characters)"), "{message}");
     }
 
     #[test]

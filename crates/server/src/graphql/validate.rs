@@ -1,7 +1,11 @@
 //! Input rules for mutations and filters: each returns the cleaned value or a
-//! `BAD_USER_INPUT` error naming the field and the rule it broke.
+//! `BAD_USER_INPUT` error naming the field and the rule it broke. A message quotes at most
+//! a short prefix of the input ([`quote`]).
 
-use crate::error::{AppError, AppResult};
+use crate::{
+    echo::quote,
+    error::{AppError, AppResult},
+};
 
 /// Longest user name, in characters.
 pub const MAX_NAME: usize = 100;
@@ -58,7 +62,7 @@ pub fn email(value: &str) -> AppResult<String> {
     } else {
         Err(AppError::bad_input(
             "email",
-            format!("`{value}` is not an e-mail address"),
+            format!("{} is not an e-mail address", quote(&value)),
         ))
     }
 }
@@ -76,7 +80,10 @@ pub fn tag_name(value: &str) -> AppResult<String> {
     } else {
         Err(AppError::bad_input(
             "tag",
-            format!("`{value}` is not a tag name (1 to {MAX_TAG} of a-z, 0-9 and -)"),
+            format!(
+                "{} is not a tag name (1 to {MAX_TAG} of a-z, 0-9 and -)",
+                quote(&value)
+            ),
         ))
     }
 }
@@ -122,6 +129,27 @@ mod tests {
         ] {
             assert!(email(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn every_validator_quotes_a_long_input_bounded() {
+        let long = format!("{}\u{0}", "Q".repeat(200_000));
+        let errors = [
+            text("body", &long, MAX_BODY).unwrap_err(),
+            text("title", &format!("{}\u{0}", "Q".repeat(100)), MAX_TITLE).unwrap_err(),
+            email(&format!("{}@", "Q".repeat(200))).unwrap_err(),
+            tag_name(&long).unwrap_err(),
+        ];
+        for err in errors {
+            let message = err.to_string();
+            assert!(
+                message.len() < 300,
+                "{} bytes: {message:.300}",
+                message.len()
+            );
+        }
+        let err = tag_name(&"q".repeat(200_000)).unwrap_err().to_string();
+        assert!(err.contains("(200000 characters)"), "{err:.300}");
     }
 
     #[test]

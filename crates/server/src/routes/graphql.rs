@@ -3,31 +3,38 @@
 //! - Requests: `POST` with `Content-Type: application/json` (`{query, operationName,
 //!   variables, extensions}`); `GET` with the same fields in the query string, for queries
 //!   only (a mutation over `GET` is `405`). `GET` without a query from a browser serves the
-//!   GraphiQL page.
+//!   GraphiQL page (`graphiql.rs`).
 //! - Responses: `application/graphql-response+json` when the client accepts it, otherwise
 //!   `application/json`. With the former, a request that fails before execution (bad JSON,
 //!   parse or validation error, too deep or too complex) is `400` and has no `data`; with
 //!   the latter such responses are `200`, as legacy clients expect. Field errors are `200`.
 //! - Errors are always the GraphQL JSON shape with `extensions.code`. An `OVERLOADED` error
-//!   adds a `Retry-After` header.
+//!   adds a `Retry-After` header. Messages quote at most a short prefix of the input
+//!   ([`crate::echo`]).
+//! - Identity: an `Authorization: Bearer <JWT>` header is verified before anything runs
+//!   ([`crate::auth`]); a bad one is `401` with `WWW-Authenticate` and code `INVALID_TOKEN`.
+//!   A mutation without a token (any request, with `REQUIRE_AUTH`) is `401` with code
+//!   `UNAUTHENTICATED`. The verified caller goes into the request's data as a [`Caller`].
 
 use std::{collections::BTreeMap, time::Duration};
 
 use async_graphql::{
     Name, ServerError, Value, Variables,
-    http::GraphiQLSource,
     parser::types::{DocumentOperations, OperationDefinition, OperationType},
 };
 use axum::{
     body::Bytes,
     extract::{RawQuery, State, rejection::BytesRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
 use serde_json::json;
 use tokio::time::Instant;
 
+use super::refusals::REFUSALS;
 use crate::{
+    auth::{Caller, TokenError},
+    echo::{bound_message, quote},
     error::AppError,
     graphql::{LoaderBackend, Loaders},
     state::AppState,
@@ -107,7 +114,10 @@ pub async fn post(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 media,
                 "UNSUPPORTED_MEDIA_TYPE",
-                &format!("unsupported Content-Type `{content_type}`; send application/json"),
+                &format!(
+                    "unsupported Content-Type {}; send application/json",
+                    quote(content_type)
+                ),
             );
         }
     }
@@ -117,7 +127,7 @@ pub async fn post(
             return error_response(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", &message);
         }
     };
-    execute(state, request, media, false).await
+    execute(state, &headers, request, media, false).await
 }
 
 /// `GET /graphql`: a query in the query string, or the GraphiQL page.
@@ -133,13 +143,7 @@ pub async fn get(
         .is_some_and(|v| v.contains("text/html"));
     let has_query = query.split('&').any(|p| p.starts_with("query="));
     if !has_query && wants_html && !state.settings.limits.disable_graphiql {
-        return Html(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .title("Forum GraphQL")
-                .finish(),
-        )
-        .into_response();
+        return super::graphiql::page().into_response();
     }
     let Some(media) = ResponseMedia::negotiate(&headers) else {
         return not_acceptable();
@@ -153,7 +157,7 @@ pub async fn get(
         );
     }
     match async_graphql::http::parse_query_string(&query) {
-        Ok(request) => execute(state, request, media, true).await,
+        Ok(request) => execute(state, &headers, request, media, true).await,
         Err(err) => error_response(
             StatusCode::BAD_REQUEST,
             media,
@@ -181,19 +185,33 @@ fn parse_body(body: &[u8]) -> Result<async_graphql::Request, String> {
 
 async fn execute(
     state: AppState,
+    headers: &HeaderMap,
     mut request: async_graphql::Request,
     media: ResponseMedia,
     is_get: bool,
 ) -> Response {
     // Admission at the door: under overload a new request is refused before it costs a
-    // parse, a root query or a first level that a later refusal would waste.
+    // parse, a root query or a first level. Once admitted it is served whole: its loads are
+    // never refused.
     let admitted = match &state.loaders {
-        LoaderBackend::Engine(engine) => match engine.admit_request() {
+        LoaderBackend::Engine(engine) => match engine.admit_request().await {
             Ok(scope) => Some(scope),
-            Err(err) => return overloaded(media, &AppError::from(err)),
+            Err(err) => {
+                let err = AppError::from(err);
+                REFUSALS.note(&err);
+                return overloaded(media, &err);
+            }
         },
         _ => None,
     };
+    // Then who is asking: a bad token ends the request here, whatever it asks for.
+    let caller = match state.auth.authenticate(headers) {
+        Ok(caller) => caller,
+        Err(err) => return unauthorized(media, &err),
+    };
+    if caller == Caller::Anonymous && state.auth.requires_auth() {
+        return unauthorized(media, &TokenError::request_needs_token());
+    }
     // Then parse: a parse failure is a request error with its own code, and `GET` must
     // not run mutations.
     let operation_name = request.operation_name.clone();
@@ -230,29 +248,74 @@ async fn execute(
             .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
         return response;
     }
+    if caller == Caller::Anonymous && operation == Some(OperationType::Mutation) {
+        return unauthorized(media, &TokenError::mutation_needs_token());
+    }
     if state.settings.limits.disable_introspection {
         request = request.disable_introspection();
     }
 
     let timeout = state.settings.limits.request_timeout();
     let deadline = Instant::now() + timeout;
-    // Loads give up a little before the request does, so a slow relation becomes a
-    // `TIMEOUT` field error next to the data that did load, not a bare 504.
+    // Loads give up a little before the request does, so that the request ends with its
+    // own answer (a whole `TIMEOUT`, see `render`) rather than being cut mid-write.
     let load_deadline = deadline - (timeout / 10).min(Duration::from_millis(100));
     let mut loaders = Loaders::new(&state.loaders, &state.db, load_deadline);
     if let Some(scope) = admitted {
         loaders = loaders.in_request(scope);
     }
-    let request = request.data(loaders);
-    match tokio::time::timeout_at(deadline, state.schema.execute(request)).await {
+    // The engine sees when the request has registered a level's keys (one statement per
+    // level, `loader_core::RequestScope::track`).
+    let scope = loaders.request_scope().cloned();
+    let request = request.data(loaders).data(caller);
+    let executed = state.schema.execute(request);
+    let executed = match &scope {
+        Some(scope) => futures::future::Either::Left(scope.track(executed)),
+        None => futures::future::Either::Right(executed),
+    };
+    match tokio::time::timeout_at(deadline, executed).await {
         Ok(response) => render(response, media, Some("GRAPHQL_VALIDATION_FAILED")),
-        Err(_) => error_response(
-            StatusCode::GATEWAY_TIMEOUT,
-            media,
-            "TIMEOUT",
-            &format!("the request took longer than {} ms", timeout.as_millis()),
-        ),
+        Err(_) => timed_out(media, timeout),
     }
+}
+
+/// `504` with a `TIMEOUT` error and no data: the request did not finish in time.
+fn timed_out(media: ResponseMedia, timeout: Duration) -> Response {
+    error_response(
+        StatusCode::GATEWAY_TIMEOUT,
+        media,
+        "TIMEOUT",
+        &format!("the request took longer than {} ms", timeout.as_millis()),
+    )
+}
+
+/// A response is whole or refused: one whose fields failed for load (`OVERLOADED`) or time
+/// (`TIMEOUT`) is answered as a whole refusal (`503`) or timeout (`504`), without the data
+/// that did load, so a client never takes data with holes for an answer. Such field errors
+/// do not come from the engine (an admitted request's loads are never refused, and wait
+/// until the request's deadline); this holds whatever produced them.
+fn whole_failure(response: &async_graphql::Response, media: ResponseMedia) -> Option<Response> {
+    let code = |e: &ServerError| match e.extensions.as_ref().and_then(|x| x.get("code")) {
+        Some(Value::String(c)) => Some(c.clone()),
+        _ => None,
+    };
+    let field_errors = || response.errors.iter().filter(|e| !e.path.is_empty());
+    if let Some(retry) = retry_after(&response.errors) {
+        let message = field_errors()
+            .find(|e| code(e).as_deref() == Some("OVERLOADED"))
+            .map_or("the server is overloaded", |e| e.message.as_str());
+        return Some(overloaded_response(media, message, retry));
+    }
+    field_errors()
+        .any(|e| code(e).as_deref() == Some("TIMEOUT"))
+        .then(|| {
+            error_response(
+                StatusCode::GATEWAY_TIMEOUT,
+                media,
+                "TIMEOUT",
+                "the request did not finish before its deadline",
+            )
+        })
 }
 
 fn selected_operation<'a>(
@@ -298,12 +361,21 @@ fn render(
     media: ResponseMedia,
     request_error_code: Option<&str>,
 ) -> Response {
+    if let Some(whole) = whole_failure(&response, media) {
+        return whole;
+    }
     let request_error = response.data == Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
     if request_error && let Some(code) = request_error_code {
         for error in &mut response.errors {
             label(error, code);
+        }
+    }
+    // Parser and validation messages may quote a variable whole.
+    for error in &mut response.errors {
+        if let std::borrow::Cow::Owned(bounded) = bound_message(&error.message) {
+            error.message = bounded;
         }
     }
     let body = Body {
@@ -325,12 +397,6 @@ fn render(
     let mut http = (status, body).into_response();
     http.headers_mut()
         .insert(header::CONTENT_TYPE, media.content_type());
-    if let Some(retry) = retry_after(&response.errors) {
-        let secs = retry.as_millis().div_ceil(1000).max(1);
-        if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
-            http.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-    }
     http
 }
 
@@ -341,6 +407,7 @@ fn label(error: &mut ServerError, code: &str) {
     }
 }
 
+/// The longest `retryAfterMs` of the `OVERLOADED` errors, if any.
 fn retry_after(errors: &[ServerError]) -> Option<Duration> {
     errors
         .iter()
@@ -371,11 +438,30 @@ pub fn error_response(
     code: &str,
     message: &str,
 ) -> Response {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    let body = json!({ "errors": [{
+        "message": bound_message(message),
+        "extensions": { "code": code },
+    }] });
     let mut response = (status, body.to_string()).into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, media.content_type());
+    response
+}
+
+/// `401 Unauthorized` with a `WWW-Authenticate: Bearer` challenge: the credentials were
+/// refused, or a token is needed and none was sent. Nothing of the request ran.
+fn unauthorized(media: ResponseMedia, error: &TokenError) -> Response {
+    let body = json!({ "errors": [{
+        "message": error.to_string(),
+        "extensions": { "code": error.code(), "reason": error.reason() },
+    }] });
+    let mut response = (StatusCode::UNAUTHORIZED, body.to_string()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, media.content_type());
+    if let Ok(challenge) = HeaderValue::from_str(&error.challenge()) {
+        headers.insert(header::WWW_AUTHENTICATE, challenge);
+    }
     response
 }
 
@@ -386,9 +472,14 @@ fn overloaded(media: ResponseMedia, error: &AppError) -> Response {
         AppError::Overloaded { retry_after, .. } => *retry_after,
         _ => Duration::from_secs(1),
     };
+    overloaded_response(media, &error.to_string(), retry)
+}
+
+/// `503` with one `OVERLOADED` error, its `retryAfterMs` and a `Retry-After` header.
+fn overloaded_response(media: ResponseMedia, message: &str, retry: Duration) -> Response {
     let body = json!({ "errors": [{
-        "message": error.to_string(),
-        "extensions": { "code": error.code(), "retryAfterMs": retry.as_millis() as u64 },
+        "message": message,
+        "extensions": { "code": "OVERLOADED", "retryAfterMs": retry.as_millis() as u64 },
     }] });
     let mut response = (StatusCode::SERVICE_UNAVAILABLE, body.to_string()).into_response();
     let headers = response.headers_mut();
@@ -454,13 +545,58 @@ mod tests {
         error
     }
 
-    #[test]
-    fn overloaded_field_error_sets_retry_after_in_whole_seconds() {
-        let mut response = async_graphql::Response::new(Value::Null);
+    #[tokio::test]
+    async fn data_with_overloaded_field_errors_becomes_a_whole_503_with_retry_after() {
+        let mut response = async_graphql::Response::new(
+            Value::from_json(json!({"users": [{"name": "a"}]})).unwrap(),
+        );
         response.errors = vec![overloaded_error(250), overloaded_error(1_500)];
         let http = render(response, ResponseMedia::GraphqlResponse, None);
-        assert_eq!(http.status(), StatusCode::OK);
+        assert_eq!(http.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(http.headers()[header::RETRY_AFTER], "2");
+        let body = axum::body::to_bytes(http.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(body.get("data").is_none(), "no partial data: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "OVERLOADED");
+    }
+
+    #[tokio::test]
+    async fn data_with_a_timed_out_field_becomes_a_whole_504() {
+        let mut response = async_graphql::Response::new(
+            Value::from_json(json!({"users": [{"name": "a"}]})).unwrap(),
+        );
+        let mut error = ServerError::new("the request timed out", None);
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", "TIMEOUT");
+        error.path = vec![async_graphql::PathSegment::Field("users".into())];
+        response.errors = vec![error];
+        let http = render(response, ResponseMedia::Json, None);
+        assert_eq!(http.status(), StatusCode::GATEWAY_TIMEOUT);
+        let body = axum::body::to_bytes(http.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(body.get("data").is_none(), "no partial data: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "TIMEOUT");
+    }
+
+    #[test]
+    fn other_field_errors_keep_their_data() {
+        let mut response =
+            async_graphql::Response::new(Value::from_json(json!({"user": null})).unwrap());
+        let mut error = ServerError::new("user 9 does not exist", None);
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", "NOT_FOUND");
+        error.path = vec![async_graphql::PathSegment::Field("user".into())];
+        response.errors = vec![error];
+        let http = render(response, ResponseMedia::Json, None);
+        assert_eq!(http.status(), StatusCode::OK);
     }
 
     #[test]

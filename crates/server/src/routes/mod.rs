@@ -1,7 +1,10 @@
-//! The HTTP routes: GraphQL, health and loader statistics.
+//! The HTTP routes: GraphQL (with the GraphiQL page and its files), health and loader
+//! statistics.
 
+pub mod graphiql;
 pub mod graphql;
 mod health;
+mod refusals;
 mod stats;
 
 pub use health::{healthz, readyz};

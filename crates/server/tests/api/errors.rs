@@ -101,8 +101,9 @@ async fn missing_user_is_null_not_an_error() {
 async fn comment_on_a_missing_post_is_not_found() {
     let app = test_app().await;
     let reply = app
-        .graphql(
-            "mutation { addComment(input: {postId: \"999999\", authorId: \"1\", body: \"hi\"}) { id } }",
+        .graphql_as(
+            1,
+            "mutation { addComment(input: {postId: \"999999\", body: \"hi\"}) { id } }",
             json!(null),
         )
         .await;

@@ -130,7 +130,7 @@ async fn get_refuses_mutations_with_405() {
     let app = test_app().await;
     let reply = app
         .get(
-            "/graphql?query=mutation%20%7B%20follow(followerId%3A%221%22%2C%20followeeId%3A%222%22)%20%7B%20id%20%7D%20%7D",
+            "/graphql?query=mutation%20%7B%20follow(followeeId%3A%222%22)%20%7B%20id%20%7D%20%7D",
             Some("application/json"),
         )
         .await;
@@ -148,6 +148,28 @@ async fn browser_get_without_query_serves_graphiql() {
     assert_eq!(reply.status, StatusCode::OK);
     assert!(reply.content_type().starts_with("text/html"));
     assert!(reply.text.contains("graphiql"), "not a GraphiQL page");
+    assert!(
+        !reply.text.contains("unpkg.com") && !reply.text.contains("https://"),
+        "the page loads nothing from the internet"
+    );
+}
+
+#[tokio::test]
+async fn graphiql_files_are_served_from_the_binary() {
+    let app = test_app().await;
+    for (file, media) in [
+        ("graphiql.min.js", "text/javascript"),
+        ("graphiql.min.css", "text/css"),
+        ("react.production.min.js", "text/javascript"),
+        ("react-dom.production.min.js", "text/javascript"),
+    ] {
+        let reply = app.get(&format!("/graphql/assets/{file}"), None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{file}");
+        assert!(reply.content_type().starts_with(media), "{file}");
+        assert!(reply.text.len() > 5_000, "{file}");
+    }
+    let missing = app.get("/graphql/assets/nothing.js", None).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -155,4 +177,6 @@ async fn graphiql_can_be_turned_off() {
     let app = crate::helpers::test_app_with(|s| s.limits.disable_graphiql = true).await;
     let reply = app.get("/graphql", Some("text/html")).await;
     assert_ne!(reply.status, StatusCode::OK);
+    let asset = app.get("/graphql/assets/graphiql.min.js", None).await;
+    assert_eq!(asset.status, StatusCode::NOT_FOUND);
 }

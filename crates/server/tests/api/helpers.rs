@@ -1,4 +1,7 @@
-//! `TestApp`: a router on a fresh, seeded SQLite database, and request helpers.
+//! `TestApp`: a router on a fresh, seeded SQLite database, and request helpers. Tokens
+//! come from the app's own authenticator (a random secret of the test's settings).
+
+use std::time::Duration;
 
 use axum::{
     Router,
@@ -102,26 +105,77 @@ impl TestApp {
         }
     }
 
+    /// A bearer token for `user`, valid for an hour.
+    pub fn token(&self, user: i64) -> String {
+        self.state
+            .auth
+            .mint(user, Duration::from_secs(3_600))
+            .expect("the test settings carry a secret")
+    }
+
     /// `POST /graphql` with a raw body and optional `Accept`.
     pub async fn post_raw(&self, body: impl Into<Body>, accept: Option<&str>) -> Reply {
+        self.post_raw_with(body, accept, None).await
+    }
+
+    /// `POST /graphql` with a raw body, optional `Accept` and optional `Authorization`.
+    pub async fn post_raw_with(
+        &self,
+        body: impl Into<Body>,
+        accept: Option<&str>,
+        authorization: Option<&str>,
+    ) -> Reply {
         let mut request =
             Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
         if let Some(accept) = accept {
             request = request.header(header::ACCEPT, accept);
         }
+        if let Some(authorization) = authorization {
+            request = request.header(header::AUTHORIZATION, authorization);
+        }
         self.send(request.body(body.into()).unwrap()).await
     }
 
-    /// `POST /graphql` of `{query, variables}` with `Accept: application/graphql-response+json`.
+    /// `POST /graphql` of `{query, variables}` with `Accept: application/graphql-response+json`,
+    /// anonymous.
     pub async fn graphql(&self, query: &str, variables: Value) -> Reply {
-        let body = serde_json::json!({ "query": query, "variables": variables }).to_string();
-        self.post_raw(body, Some("application/graphql-response+json"))
+        self.graphql_auth(None, query, variables).await
+    }
+
+    /// As [`graphql`](Self::graphql), as `user`.
+    pub async fn graphql_as(&self, user: i64, query: &str, variables: Value) -> Reply {
+        let authorization = format!("Bearer {}", self.token(user));
+        self.graphql_auth(Some(&authorization), query, variables)
             .await
     }
 
-    /// Runs a query that must succeed; returns `data`.
+    /// As [`graphql`](Self::graphql), with this `Authorization` header value.
+    pub async fn graphql_auth(
+        &self,
+        authorization: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Reply {
+        let body = serde_json::json!({ "query": query, "variables": variables }).to_string();
+        self.post_raw_with(
+            body,
+            Some("application/graphql-response+json"),
+            authorization,
+        )
+        .await
+    }
+
+    /// Runs a query that must succeed, anonymous; returns `data`.
     pub async fn data(&self, query: &str) -> Value {
-        let reply = self.graphql(query, Value::Null).await;
+        Self::data_of(self.graphql(query, Value::Null).await)
+    }
+
+    /// Runs a request that must succeed, as `user`; returns `data`.
+    pub async fn data_as(&self, user: i64, query: &str) -> Value {
+        Self::data_of(self.graphql_as(user, query, Value::Null).await)
+    }
+
+    fn data_of(reply: Reply) -> Value {
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
         let json = reply.json();
         assert!(

@@ -12,12 +12,14 @@ async fn read_after_write_in_one_request_sees_the_write() {
     // Each field of a mutation runs after the previous one: the second read of post 1's
     // comments must not come from the cache the first one filled.
     let data = app
-        .data(
+        .data_as(
+            2,
             r#"mutation {
-                a: addComment(input: {postId: "1", authorId: "2", body: "first!"}) {
+                a: addComment(input: {postId: "1", body: "first!"}) {
                     post { comments(first: 2) { body } }
                 }
-                b: addComment(input: {postId: "1", authorId: "3", body: "second!"}) {
+                b: addComment(input: {postId: "1", body: "second!"}) {
+                    author { id }
                     post { comments(first: 2) { body } }
                 }
             }"#,
@@ -26,24 +28,40 @@ async fn read_after_write_in_one_request_sees_the_write() {
     assert_eq!(data["a"]["post"]["comments"][0]["body"], "first!");
     assert_eq!(data["b"]["post"]["comments"][0]["body"], "second!");
     assert_eq!(data["b"]["post"]["comments"][1]["body"], "first!");
+    assert_eq!(data["b"]["author"]["id"], "2", "the caller is the author");
+}
+
+/// The id of a post written by `user` in the seed data.
+async fn a_post_of(app: &crate::helpers::TestApp, user: i64) -> i64 {
+    post::Entity::find()
+        .filter(post::Column::AuthorId.eq(user))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .expect("the seed gives every early user a post")
+        .id
 }
 
 #[tokio::test]
 async fn created_post_is_visible_through_every_relation_in_the_same_request() {
     let app = test_app().await;
+    let own = a_post_of(&app, 1).await;
     let data = app
-        .data(
-            r#"mutation {
-                before: follow(followerId: "1", followeeId: "2") { posts(first: 1) { id } }
-                post: createPost(input: {authorId: "1", title: " Hello ", body: "World", tags: ["Rust", "fresh-tag", "rust"]}) {
-                    id title published tags { name }
-                    author { posts(first: 1) { title } }
-                }
-                tagged: tagPost(postId: "1", tag: "fresh-tag") { tags { name } }
-                follow: follow(followerId: "2", followeeId: "1") {
-                    following(first: 1) { id name }
-                }
-            }"#,
+        .data_as(
+            1,
+            &format!(
+                r#"mutation {{
+                before: follow(followeeId: "2") {{ posts(first: 1) {{ id }} }}
+                post: createPost(input: {{title: " Hello ", body: "World", tags: ["Rust", "fresh-tag", "rust"]}}) {{
+                    id title published tags {{ name }}
+                    author {{ id posts(first: 1) {{ title }} }}
+                }}
+                tagged: tagPost(postId: "{own}", tag: "fresh-tag") {{ tags {{ name }} }}
+                follow: follow(followeeId: "3") {{
+                    id following(first: 5) {{ id name }}
+                }}
+            }}"#
+            ),
         )
         .await;
     assert_eq!(data["post"]["title"], "Hello");
@@ -52,23 +70,39 @@ async fn created_post_is_visible_through_every_relation_in_the_same_request() {
         data["post"]["tags"],
         json!([{ "name": "fresh-tag" }, { "name": "rust" }])
     );
+    assert_eq!(data["post"]["author"]["id"], "1");
     assert_eq!(data["post"]["author"]["posts"][0]["title"], "Hello");
     let tags = data["tagged"]["tags"].as_array().unwrap();
     assert!(tags.contains(&json!({ "name": "fresh-tag" })));
-    assert_eq!(data["follow"]["following"][0]["id"], "1");
+    assert_eq!(data["follow"]["id"], "1", "follow returns the caller");
+    let following: Vec<&str> = data["follow"]["following"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        following.contains(&"2") && following.contains(&"3"),
+        "{following:?}"
+    );
 }
 
 #[tokio::test]
 async fn writes_are_visible_to_later_requests() {
     let app = test_app().await;
     let created = app
-        .data(r#"mutation { createUser(input: {name: "Grace", email: "Grace@Navy.mil"}) { id email } }"#)
+        .data_as(
+            1,
+            r#"mutation { createUser(input: {name: "Grace", email: "Grace@Navy.mil"}) { id email } }"#,
+        )
         .await;
     assert_eq!(created["createUser"]["email"], "grace@navy.mil");
     let id = created["createUser"]["id"].as_str().unwrap().to_string();
-    app.data(&format!(
-        r#"mutation {{ createPost(input: {{authorId: "{id}", title: "COBOL", body: "compilers"}}) {{ id }} }}"#
-    ))
+    // The new user writes with a token of their own.
+    app.data_as(
+        id.parse().unwrap(),
+        r#"mutation { createPost(input: {title: "COBOL", body: "compilers"}) { id } }"#,
+    )
     .await;
     let read = app
         .data(&format!(
@@ -94,26 +128,23 @@ async fn invalid_input_says_which_field_and_writes_nothing() {
             "email",
         ),
         (
-            r#"createPost(input: {authorId: "1", title: "", body: "b"}) { id }"#,
+            r#"createPost(input: {title: "", body: "b"}) { id }"#,
             "title",
         ),
         (
-            r#"createPost(input: {authorId: "1", title: "t", body: "b", tags: ["bad tag"]}) { id }"#,
+            r#"createPost(input: {title: "t", body: "b", tags: ["bad tag"]}) { id }"#,
             "tag",
         ),
         (
-            r#"createPost(input: {authorId: "x", title: "t", body: "b"}) { id }"#,
-            "authorId",
+            r#"addComment(input: {postId: "x", body: "b"}) { id }"#,
+            "postId",
         ),
-        (
-            r#"follow(followerId: "1", followeeId: "1") { id }"#,
-            "followeeId",
-        ),
+        (r#"follow(followeeId: "1") { id }"#, "followeeId"),
         (r#"tagPost(postId: "1", tag: "") { id }"#, "tag"),
     ];
     for (mutation, field) in cases {
         let reply = app
-            .graphql(&format!("mutation {{ {mutation} }}"), json!(null))
+            .graphql_as(1, &format!("mutation {{ {mutation} }}"), json!(null))
             .await;
         assert_eq!(
             reply.error_codes(),
@@ -141,7 +172,8 @@ async fn taken_email_is_refused() {
         .unwrap()
         .to_uppercase();
     let reply = app
-        .graphql(
+        .graphql_as(
+            1,
             "mutation($e: String!) { createUser(input: {name: \"Dup\", email: $e}) { id } }",
             json!({ "e": taken }),
         )
@@ -151,15 +183,17 @@ async fn taken_email_is_refused() {
 }
 
 #[tokio::test]
-async fn post_for_a_missing_author_rolls_back_its_new_tags() {
+async fn post_by_a_token_for_a_missing_user_rolls_back_its_new_tags() {
     let app = test_app().await;
     let reply = app
-        .graphql(
-            r#"mutation { createPost(input: {authorId: "999999", title: "t", body: "b", tags: ["orphan"]}) { id } }"#,
+        .graphql_as(
+            999_999,
+            r#"mutation { createPost(input: {title: "t", body: "b", tags: ["orphan"]}) { id } }"#,
             json!(null),
         )
         .await;
-    assert_eq!(reply.error_codes(), ["NOT_FOUND"]);
+    assert_eq!(reply.error_codes(), ["UNAUTHENTICATED"], "{}", reply.text);
+    assert!(reply.text.contains("user 999999"), "{}", reply.text);
     let orphan = tag::Entity::find()
         .filter(tag::Column::Name.eq("orphan"))
         .count(&app.state.db)
@@ -171,9 +205,13 @@ async fn post_for_a_missing_author_rolls_back_its_new_tags() {
 #[tokio::test]
 async fn tagging_twice_links_once() {
     let app = test_app().await;
+    let own = a_post_of(&app, 3).await;
     for _ in 0..2 {
-        app.data(r#"mutation { tagPost(postId: "3", tag: "twice") { id } }"#)
-            .await;
+        app.data_as(
+            3,
+            &format!(r#"mutation {{ tagPost(postId: "{own}", tag: "twice") {{ id }} }}"#),
+        )
+        .await;
     }
     let twice = tag::Entity::find()
         .filter(tag::Column::Name.eq("twice"))

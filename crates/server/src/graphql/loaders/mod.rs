@@ -13,6 +13,9 @@
 //! The page size (`first`) is part of the query group: `posts(first: 10)` and
 //! `posts(first: 5)` are two groups, each one SQL statement per batch.
 //!
+//! Database work that is not a relation load (root lists, mutations) goes through
+//! [`Loaders::statement`], under the same engine limit.
+//!
 //! The same resolvers also run on async-graphql's `DataLoader` or on no loader at all
 //! ([`LoaderMode`], `--loader`), for comparisons.
 
@@ -21,6 +24,7 @@ mod batch_fns;
 mod dataloader;
 mod family;
 mod mode;
+mod statement;
 
 use entity::{comment, follow, post, post_tag, tag, user};
 use loader_core::{BatchFn, RequestScope};
@@ -39,9 +43,8 @@ pub struct Loaders {
     backend: LoaderBackend,
     db: DatabaseConnection,
     deadline: Instant,
-    /// Engine mode: the request's scope, so that a request admitted (at the door, see
-    /// [`Loaders::in_request`], or at its first load) is not refused at a later level
-    /// (`loader_core::RequestScope`).
+    /// Engine mode: the request's place at the engine's door ([`Loaders::in_request`]), so
+    /// that its loads are never refused (`loader_core::RequestScope`): it is served whole.
     request: Option<RequestScope>,
     users: Family<ByKey<user::Entity>>,
     posts: Family<ByKey<post::Entity>>,
@@ -63,16 +66,19 @@ impl Loaders {
         self
     }
 
+    /// The request's scope on the engine (engine mode): its execution is run through
+    /// [`RequestScope::track`] so that the engine sees when a level is fully registered.
+    pub fn request_scope(&self) -> Option<&RequestScope> {
+        self.request.as_ref()
+    }
+
     /// Loaders for one request on `backend`; loads still waiting at `deadline` fail.
     pub fn new(backend: &LoaderBackend, db: &DatabaseConnection, deadline: Instant) -> Self {
         Self {
             backend: backend.clone(),
             db: db.clone(),
             deadline,
-            request: match backend {
-                LoaderBackend::Engine(engine) => Some(engine.request()),
-                _ => None,
-            },
+            request: None,
             users: Family::new("users.by_id", |db, _| ByKey::new(db)),
             posts: Family::new("posts.by_id", |db, _| ByKey::new(db)),
             posts_of_author: Family::new("posts.of_author", |db, limit| {

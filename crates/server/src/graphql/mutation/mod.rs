@@ -1,4 +1,6 @@
-//! The root `Mutation`: one object per domain, merged. Each mutation validates its input,
+//! The root `Mutation`: one object per domain, merged. Each mutation first asks who the
+//! caller is ([`caller_id`](crate::auth::caller_id): `UNAUTHENTICATED` without a token) and
+//! acts as that user — no input names an author or follower —, then validates its input,
 //! writes in one transaction, then tells the request's [`Loaders`](super::Loaders) what it
 //! wrote so that reads later in the same request are fresh.
 

@@ -1,4 +1,4 @@
-//! `createUser`.
+//! `createUser`: registers another account; any authenticated caller may.
 
 use async_graphql::{Context, InputObject, Object, Result};
 use entity::user;
@@ -8,6 +8,8 @@ use sea_orm::{
 
 use super::begin_write;
 use crate::{
+    auth::{caller::unknown_user, caller_id},
+    echo::quote,
     error::{AppError, AppResult},
     graphql::{Loaders, types::User, validate},
 };
@@ -27,23 +29,32 @@ pub struct UserMutation;
 
 #[Object]
 impl UserMutation {
-    /// Registers a user. The e-mail address must not be taken.
+    /// Registers a user. The e-mail address must not be taken. Needs a bearer token (of
+    /// any user), so that anonymous clients cannot add rows.
     async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> Result<User> {
+        let caller = caller_id(ctx)?;
         let name = validate::text("name", &input.name, validate::MAX_NAME)?;
         let email = validate::email(&input.email)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        let user = insert_user(db, name, email).await?;
-        ctx.data::<Loaders>()?.created_user(&user);
+        let loaders = ctx.data::<Loaders>()?;
+        let user = loaders
+            .statement("users.create", insert_user(db, caller, name, email))
+            .await?;
+        loaders.created_user(&user);
         Ok(User(user))
     }
 }
 
 async fn insert_user(
     db: &DatabaseConnection,
+    caller: i64,
     name: String,
     email: String,
 ) -> AppResult<user::Model> {
     let txn = begin_write(db).await?;
+    if user::Entity::find_by_id(caller).one(&txn).await?.is_none() {
+        return Err(unknown_user(caller));
+    }
     let taken = user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str()))
         .one(&txn)
@@ -67,5 +78,5 @@ async fn insert_user(
 }
 
 fn email_taken(email: &str) -> AppError {
-    AppError::bad_input("email", format!("`{email}` is already registered"))
+    AppError::bad_input("email", format!("{} is already registered", quote(email)))
 }

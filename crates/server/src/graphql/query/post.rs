@@ -7,10 +7,7 @@ use sea_orm::{
     sea_query::SelectStatement,
 };
 
-use crate::{
-    error::AppError,
-    graphql::{Loaders, cursor, id, page, types::Post, validate},
-};
+use crate::graphql::{Loaders, cursor, id, page, types::Post, validate};
 
 /// Queries about posts.
 #[derive(Default)]
@@ -50,7 +47,10 @@ impl PostQuery {
         if let Some(tag) = tag {
             query = query.filter(post::Column::Id.in_subquery(post_ids_with_tag(tag)));
         }
-        let posts = query.all(db).await.map_err(AppError::from)?;
+        let posts = ctx
+            .data::<Loaders>()?
+            .statement("posts.page", query.all(db))
+            .await?;
         Ok(posts.into_iter().map(Post).collect())
     }
 }

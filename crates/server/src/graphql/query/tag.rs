@@ -4,10 +4,7 @@ use async_graphql::{Context, Object, Result};
 use entity::tag;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::{
-    error::AppError,
-    graphql::{types::Tag, validate},
-};
+use crate::graphql::{Loaders, types::Tag, validate};
 
 /// Queries about tags.
 #[derive(Default)]
@@ -19,11 +16,13 @@ impl TagQuery {
     async fn tag(&self, ctx: &Context<'_>, name: String) -> Result<Option<Tag>> {
         let name = validate::tag_name(&name)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        let tag = tag::Entity::find()
+        let find = tag::Entity::find()
             .filter(tag::Column::Name.eq(name))
-            .one(db)
-            .await
-            .map_err(AppError::from)?;
+            .one(db);
+        let tag = ctx
+            .data::<Loaders>()?
+            .statement("tags.by_name", find)
+            .await?;
         Ok(tag.map(Tag))
     }
 
@@ -31,11 +30,8 @@ impl TagQuery {
     #[graphql(complexity = "100 * child_complexity + 1")]
     async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
         let db = ctx.data::<DatabaseConnection>()?;
-        let tags = tag::Entity::find()
-            .order_by_asc(tag::Column::Name)
-            .all(db)
-            .await
-            .map_err(AppError::from)?;
+        let all = tag::Entity::find().order_by_asc(tag::Column::Name).all(db);
+        let tags = ctx.data::<Loaders>()?.statement("tags.all", all).await?;
         Ok(tags.into_iter().map(Tag).collect())
     }
 }

@@ -4,10 +4,7 @@ use async_graphql::{Context, ID, Object, Result};
 use entity::user;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use crate::{
-    error::AppError,
-    graphql::{Loaders, cursor, id, page, types::User},
-};
+use crate::graphql::{Loaders, cursor, id, page, types::User};
 
 /// Queries about users.
 #[derive(Default)]
@@ -41,7 +38,10 @@ impl UserQuery {
         if let Some(after) = after {
             query = query.filter(user::Column::Id.gt(after));
         }
-        let users = query.all(db).await.map_err(AppError::from)?;
+        let users = ctx
+            .data::<Loaders>()?
+            .statement("users.page", query.all(db))
+            .await?;
         Ok(users.into_iter().map(User).collect())
     }
 }
