@@ -102,7 +102,7 @@ impl Traffic {
         deadline: Instant,
     ) -> Result<(usize, usize), LoadError> {
         let scope = if self.spec.admit {
-            Some(self.engine.admit_request()?)
+            Some(self.engine.admit_request().await?)
         } else {
             None
         };

@@ -124,6 +124,10 @@ pub fn build(
 ) -> Result<Box<dyn ScalingStrategy>, String> {
     // Connect a tunable strategy here, before the built-in ones:
     // "law" => return Ok(Box::new(Law::new(config, overrides.apply(&Tuning::default())?))),
+    if name == "law" {
+        let tuning = overrides.apply(&loader_core::limit::Tuning::default())?;
+        return Ok(Box::new(loader_core::limit::Law::with_tuning(config, tuning)));
+    }
     if name == "schedule" {
         return schedule(overrides).map(|s| Box::new(s) as Box<dyn ScalingStrategy>);
     }

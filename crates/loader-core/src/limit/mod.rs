@@ -19,6 +19,7 @@ mod ewma;
 mod fixed;
 mod gradient2;
 mod kind;
+mod law;
 mod turn;
 mod vegas;
 
@@ -27,6 +28,7 @@ pub use aimd::Aimd;
 pub use fixed::Fixed;
 pub use gradient2::Gradient2;
 pub use kind::StrategyKind;
+pub use law::{Law, Tuning};
 pub use turn::FleetTurn;
 pub use vegas::Vegas;
 

@@ -1,0 +1,491 @@
+//! The goodput law: keep a change of the limit only when it pays, probe rarely, and let a
+//! latency alarm start the descent when the downstream slows down.
+//!
+//! The whole behaviour is documented on [`Law`] and in `docs/adaptive.md`.
+
+use super::{Outcome, Sample, ScalingStrategy, StrategyConfig};
+
+/// The law's constants. Every field has a default; the simulator's `--set NAME=VALUE` and
+/// `law[NAME=VALUE]` override them by name.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tuning {
+    /// A window holds at least this many calls dispatched under the limit it measures.
+    /// By default, this is `24`.
+    pub window_calls: usize,
+    /// A window lasts at least this many mean call latencies. By default, this is `2.0`.
+    pub window_rtts: f64,
+    /// The smallest relative goodput gain that counts as a gain. By default, this is `0.02`.
+    pub min_gain: f64,
+    /// A gain must also exceed this many times the measured window-to-window noise.
+    /// By default, this is `2.0`.
+    pub noise_z: f64,
+    /// A probe moves the limit by this fraction of it (at least 1). By default, this is `0.1`.
+    pub step: f64,
+    /// Held windows before the first probe after a change. By default, this is `4`.
+    pub hold: u32,
+    /// Held windows between probes at most: the hold doubles after each probe that did not
+    /// pay, up to this. By default, this is `32`.
+    pub max_hold: u32,
+    /// A held window whose mean latency exceeds the reference's by this factor, with less
+    /// goodput, starts a descent. `0` switches the alarm off. By default, this is `2.0`.
+    pub alarm: f64,
+    /// Weight of each held window in the reference (an EWMA). By default, this is `0.3`.
+    pub smoothing: f64,
+    /// Rule switch (for ablations): a step that keeps the goodput is kept when calls did not
+    /// slow down (up) or got faster (down). By default, this is `true`.
+    pub free: bool,
+    /// Rule switch (for ablations): a step that paid is followed at once by one twice as
+    /// big, and a big step that did not pay by one half as big. By default, this is `true`.
+    pub climb: bool,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            window_calls: 24,
+            window_rtts: 2.0,
+            min_gain: 0.02,
+            noise_z: 2.0,
+            step: 0.1,
+            hold: 4,
+            max_hold: 32,
+            alarm: 2.0,
+            smoothing: 0.3,
+            free: true,
+            climb: true,
+        }
+    }
+}
+
+/// What one window measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Measure {
+    /// Good keys per second (Little's law: mean in flight × good keys / Σ latency).
+    goodput: f64,
+    /// Mean call latency, s.
+    rtt: f64,
+}
+
+/// Sums over the calls of the current window.
+#[derive(Debug, Clone, Copy, Default)]
+struct Window {
+    start: Option<f64>,
+    calls: usize,
+    in_flight: f64,
+    rtt: f64,
+    good_keys: f64,
+    binding: usize,
+}
+
+impl Window {
+    fn add(&mut self, sample: &Sample, now: f64) {
+        self.start.get_or_insert(now);
+        self.calls += 1;
+        self.in_flight += sample.in_flight as f64;
+        self.rtt += sample.rtt.as_secs_f64();
+        if sample.outcome == Outcome::Success {
+            self.good_keys += sample.batch_size as f64;
+        }
+        if sample.queued > 0 || sample.in_flight >= sample.limit {
+            self.binding += 1;
+        }
+    }
+
+    /// The measure, once the window is long enough.
+    fn done(&self, now: f64, tuning: &Tuning) -> Option<Measure> {
+        let start = self.start?;
+        let mean_rtt = self.rtt / self.calls as f64;
+        if self.calls < tuning.window_calls || now - start < tuning.window_rtts * mean_rtt {
+            return None;
+        }
+        Some(Measure {
+            goodput: self.in_flight / self.calls as f64 * self.good_keys / self.rtt.max(1e-9),
+            rtt: mean_rtt,
+        })
+    }
+
+    /// Whether the limit was in use: most calls found it full or a queue behind it.
+    fn binding(&self) -> bool {
+        2 * self.binding >= self.calls
+    }
+}
+
+/// The change being tried, judged at the end of its first window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Trial {
+    /// One step up or down from `base`.
+    Probe { base: usize, step: usize, up: bool },
+    /// The alarm's descent from `base` towards `limit × sqrt(rtt_ref / rtt)`; `rtt_ref` is
+    /// the latency before the alarm.
+    Descent { base: usize, rtt_ref: f64 },
+}
+
+/// The default strategy: the largest goodput, found by changes that must pay.
+///
+/// # The law
+///
+/// The controller measures **goodput** (good keys per second, by Little's law from the calls
+/// of a window) in windows of at least [`Tuning::window_calls`] calls and
+/// [`Tuning::window_rtts`] mean latencies, counting only calls dispatched under the limit
+/// being measured. Every change of the limit is an experiment, judged against the goodput
+/// before it; a change is kept only when it **pays**:
+///
+/// ```text
+/// gain = goodput(new) / goodput(before) - 1
+/// pays  when gain > max(min_gain, noise_z × noise)
+/// noise = EWMA of |goodput(window) / reference - 1| over held windows
+/// ```
+///
+/// - **Hold**: the limit stays; the reference (goodput, latency) is an EWMA of the held
+///   windows. After `hold` windows, one **probe**: the limit ± `max(1, step × limit)`, up
+///   and down in turn.
+/// - **Probe up** that pays, or that keeps the goodput with calls no slower (below the knee,
+///   where more concurrency is free): kept, and the next probe follows at once with twice
+///   the step (a climb: doubling while it pays). One that does not pay and was bigger than the base
+///   step is halved (a bisection); otherwise the limit goes back.
+/// - **Probe down** that pays, or that keeps the goodput (within the threshold) with faster
+///   calls: kept (less concurrency for the same work: past the knee), and the descent goes
+///   on with twice the step. Otherwise the limit goes back.
+/// - Each probe that goes back doubles the hold (up to `max_hold`): at a steady optimum the
+///   probes become rare, so exploring costs little; any kept change resets the hold.
+/// - **Alarm**: a held window whose latency is `alarm` × the reference's and whose goodput is
+///   lower starts a **descent** to `limit × rtt_ref / rtt` (the concurrency the downstream
+///   served at the reference latency, by Little's law). Kept if calls got faster or no
+///   goodput was lost (the downstream lost capacity), followed by a probe up (an overloaded
+///   downstream that thrashes makes the descent overshoot); else the limit goes back and the
+///   reference is re-learnt (a uniformly slower downstream, whose capacity is unchanged).
+///
+/// Windows in which the limit was not in use (fewer than half of the calls found the limit
+/// full or a queue behind it) decide nothing, and a trial measured in one goes back.
+///
+/// Errors enter only through goodput: failed calls answer no key. Errors whose rate does not
+/// move with the limit cost every limit alike, so no probe pays for them; errors that rise
+/// with the limit make the lower limit pay.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use loader_core::limit::{Law, Outcome, Sample, ScalingStrategy, StrategyConfig};
+///
+/// let mut law = Law::new(StrategyConfig { initial_concurrency: 4, ..Default::default() });
+/// // A downstream with room for 32 calls, each taking 10 ms for 10 keys: every probe up pays.
+/// let mut now = Duration::ZERO;
+/// for _ in 0..4_000 {
+///     now += Duration::from_micros(500);
+///     let limit = law.limit();
+///     law.on_sample(&Sample {
+///         now, rtt: Duration::from_millis(10), batch_size: 10, in_flight: limit, limit,
+///         queued: 1, local_load: 0.0, outcome: Outcome::Success, requests_ended: 0,
+///     });
+/// }
+/// assert!(law.limit() > 4);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Law {
+    config: StrategyConfig,
+    tuning: Tuning,
+    limit: usize,
+    window: Window,
+    reference: Option<Measure>,
+    noise: f64,
+    trial: Option<(Trial, Measure)>,
+    hold: u32,
+    held: u32,
+    next_up: bool,
+    reason: &'static str,
+    /// The last held window found the limit not in use.
+    idle: bool,
+}
+
+impl Law {
+    /// Starts at `config.initial_concurrency` with the default [`Tuning`].
+    pub fn new(config: StrategyConfig) -> Self {
+        Self::with_tuning(config, Tuning::default())
+    }
+
+    /// Starts at `config.initial_concurrency` with `tuning`.
+    pub fn with_tuning(config: StrategyConfig, tuning: Tuning) -> Self {
+        Self {
+            config,
+            tuning,
+            limit: config.clamp(config.initial_concurrency),
+            window: Window::default(),
+            reference: None,
+            noise: tuning.min_gain,
+            trial: None,
+            hold: tuning.hold.max(1),
+            // The first probe (up) comes after the first held window: a climb from the start.
+            held: tuning.hold.max(1) - 1,
+            next_up: true,
+            reason: "initial limit",
+            idle: false,
+        }
+    }
+
+    /// The tuning in force.
+    pub fn tuning(&self) -> &Tuning {
+        &self.tuning
+    }
+
+    fn threshold(&self) -> f64 {
+        self.tuning.min_gain.max(self.tuning.noise_z * self.noise)
+    }
+
+    fn set(&mut self, limit: usize, reason: &'static str) {
+        self.limit = self.config.clamp(limit);
+        self.reason = reason;
+        self.window = Window::default();
+    }
+
+    fn step(&self) -> usize {
+        ((self.limit as f64 * self.tuning.step).round() as usize).max(1)
+    }
+
+    /// Goes back to `base` after a trial that did not pay; probes become rarer.
+    fn back(&mut self, base: usize, reason: &'static str) {
+        self.trial = None;
+        self.held = 0;
+        self.hold = (self.hold * 2).min(self.tuning.max_hold.max(1));
+        self.set(base, reason);
+    }
+
+    /// Keeps the trial's limit, measured as `m`; `then` is the next trial, if any.
+    fn keep(&mut self, m: Measure, then: Option<Trial>, reason: &'static str) {
+        self.reference = Some(m);
+        self.hold = self.tuning.hold.max(1);
+        self.held = 0;
+        self.trial = None;
+        self.reason = reason;
+        self.window = Window::default();
+        if let Some(next) = then {
+            self.start(next, m);
+        }
+    }
+
+    fn start(&mut self, trial: Trial, before: Measure) {
+        let target = match trial {
+            Trial::Probe { base, step, up: true } => base + step,
+            Trial::Probe { base, step, up: false } => base.saturating_sub(step),
+            Trial::Descent { base, .. } => base,
+        };
+        let target = self.config.clamp(target);
+        if target == self.limit {
+            // At a bound: nothing to try.
+            self.held = 0;
+            return;
+        }
+        self.trial = Some((trial, before));
+        self.set(
+            target,
+            if target > self.limit {
+                "probe up"
+            } else {
+                "probe down"
+            },
+        );
+    }
+
+    fn on_window(&mut self, m: Measure, binding: bool) {
+        let Some((trial, before)) = self.trial else {
+            self.on_held(m, binding);
+            return;
+        };
+        if !binding {
+            let base = match trial {
+                Trial::Probe { base, .. } | Trial::Descent { base, .. } => base,
+            };
+            self.trial = None;
+            self.held = 0;
+            self.set(base, "limit not in use: back");
+            return;
+        }
+        let gain = gain(before.goodput, m.goodput);
+        let threshold = self.threshold();
+        match trial {
+            Trial::Probe { base, step, up: true } => {
+                // More concurrency for free: no goodput lost and calls no slower, so the
+                // downstream is below its knee (past it, every call slows down).
+                let rel = step as f64 / base as f64;
+                let free =
+                    self.tuning.free && gain > -threshold && m.rtt < before.rtt * (1.0 + rel / 2.0);
+                if gain > threshold || free {
+                    let next = self.tuning.climb.then_some(Trial::Probe {
+                        base: self.limit,
+                        step: (step * 2).min(self.limit),
+                        up: true,
+                    });
+                    self.keep(m, next, "probe up paid: climbing");
+                } else if step > self.step_at(base) {
+                    self.trial = None;
+                    self.set(base, "bisecting");
+                    self.start(
+                        Trial::Probe {
+                            base,
+                            step: step / 2,
+                            up: true,
+                        },
+                        before,
+                    );
+                } else {
+                    self.back(base, "probe up did not pay");
+                }
+            }
+            Trial::Probe { base, step, up: false } => {
+                let rel = step as f64 / base as f64;
+                let free =
+                    self.tuning.free && gain > -threshold && m.rtt < before.rtt * (1.0 - rel / 2.0);
+                if gain > threshold || free {
+                    let next = self.tuning.climb.then_some(Trial::Probe {
+                        base: self.limit,
+                        step: (step * 2).min(self.limit / 2).max(1),
+                        up: false,
+                    });
+                    self.keep(m, next, "probe down paid: descending");
+                } else {
+                    self.back(base, "probe down did not pay");
+                }
+            }
+            Trial::Descent { base, rtt_ref } => {
+                // Nothing lost with less concurrency: the slowdown was load, the downstream
+                // lost capacity. The descent may have gone too far (an overloaded
+                // downstream also thrashes), so a probe up follows.
+                if gain > -threshold {
+                    if m.rtt > rtt_ref * self.tuning.alarm {
+                        // Still slow: descend again from here.
+                        self.keep(m, None, "descent kept, still slow: descending");
+                        self.descend(rtt_ref, m);
+                        return;
+                    }
+                    let next = Trial::Probe {
+                        base: self.limit,
+                        step: self.step(),
+                        up: true,
+                    };
+                    self.keep(m, Some(next), "descent kept: the downstream lost capacity");
+                } else {
+                    // A uniformly slower downstream: same capacity, new latency.
+                    self.trial = None;
+                    self.reference = None;
+                    self.held = 0;
+                    self.set(base, "latency shift: back, reference re-learnt");
+                }
+            }
+        }
+    }
+
+    /// Starts a descent towards `limit × sqrt(rtt_ref / m.rtt)`, at least one step.
+    fn descend(&mut self, rtt_ref: f64, m: Measure) {
+        let target = (self.limit as f64 * (rtt_ref / m.rtt).sqrt()).floor() as usize;
+        let target = self.config.clamp(target.min(self.limit.saturating_sub(self.step())));
+        if target == self.limit {
+            return;
+        }
+        self.trial = Some((
+            Trial::Descent {
+                base: self.limit,
+                rtt_ref,
+            },
+            m,
+        ));
+        self.set(target, "latency alarm: descent");
+    }
+
+    fn step_at(&self, limit: usize) -> usize {
+        ((limit as f64 * self.tuning.step).round() as usize).max(1)
+    }
+
+    fn on_held(&mut self, m: Measure, binding: bool) {
+        if !binding {
+            self.idle = true;
+            return;
+        }
+        if std::mem::take(&mut self.idle) {
+            // Demand came back: conditions may have changed, so probe soon, from a fresh
+            // reference.
+            self.hold = self.tuning.hold.max(1);
+            self.held = 0;
+            self.reference = None;
+        }
+        let Some(reference) = self.reference else {
+            self.reference = Some(m);
+            return;
+        };
+        if self.tuning.alarm > 0.0 && m.rtt > reference.rtt * self.tuning.alarm {
+            self.descend(reference.rtt, m);
+            return;
+        }
+        let a = self.tuning.smoothing;
+        let deviation = (m.goodput / reference.goodput.max(1e-9) - 1.0).abs();
+        self.noise = (1.0 - a) * self.noise + a * deviation;
+        self.reference = Some(Measure {
+            goodput: (1.0 - a) * reference.goodput + a * m.goodput,
+            rtt: (1.0 - a) * reference.rtt + a * m.rtt,
+        });
+        self.held += 1;
+        if self.held >= self.hold {
+            self.held = 0;
+            let up = self.next_up;
+            self.next_up = !up;
+            let before = self.reference.expect("set above");
+            self.start(
+                Trial::Probe {
+                    base: self.limit,
+                    step: self.step(),
+                    up,
+                },
+                before,
+            );
+        }
+    }
+}
+
+impl ScalingStrategy for Law {
+    fn name(&self) -> &'static str {
+        "law"
+    }
+
+    fn limit(&self) -> usize {
+        self.limit
+    }
+
+    fn on_sample(&mut self, sample: &Sample) -> usize {
+        // Calls dispatched under another limit describe that one.
+        if sample.limit != self.limit {
+            return self.limit;
+        }
+        let now = sample.now.as_secs_f64();
+        self.window.add(sample, now);
+        if let Some(m) = self.window.done(now, &self.tuning) {
+            let binding = self.window.binding();
+            self.window = Window::default();
+            self.on_window(m, binding);
+        }
+        self.limit
+    }
+
+    fn reason(&self) -> &str {
+        self.reason
+    }
+
+    fn warm_start(&mut self, limit: usize) {
+        *self = Self {
+            limit: self.config.clamp(limit),
+            reason: "restored from learned state",
+            ..Self::with_tuning(self.config, self.tuning)
+        };
+    }
+}
+
+/// The relative gain from goodput `before` to `after`; none when neither served anything.
+fn gain(before: f64, after: f64) -> f64 {
+    if before <= 0.0 {
+        if after > 0.0 { f64::INFINITY } else { 0.0 }
+    } else {
+        after / before - 1.0
+    }
+}
+
+#[cfg(test)]
+mod tests;

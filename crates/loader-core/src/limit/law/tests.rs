@@ -1,0 +1,202 @@
+//! The law against a synthetic downstream: processor sharing with an overload penalty, the
+//! simulator's model (`loader-sim`'s `backend/model.rs`) without the engine around it.
+
+use std::time::Duration;
+
+use super::{Law, Tuning};
+use crate::limit::{Outcome, Sample, ScalingStrategy, StrategyConfig};
+
+/// A closed loop: every permit busy, a queue behind the limit, 10 keys per call.
+struct Downstream {
+    /// Calls it serves at full speed at once.
+    capacity: f64,
+    /// Extra slowdown per unit of relative overload.
+    penalty: f64,
+    /// Full-speed latency of one call, s.
+    service: f64,
+    /// Share of calls that fail whatever the load.
+    errors: f64,
+    /// Share of calls that fail per unit of relative overload.
+    overload_errors: f64,
+    /// Relative jitter of each call's latency.
+    jitter: f64,
+    now: f64,
+    rng: u64,
+}
+
+impl Downstream {
+    fn new(capacity: f64, penalty: f64) -> Self {
+        Self {
+            capacity,
+            penalty,
+            service: 0.010,
+            errors: 0.0,
+            overload_errors: 0.0,
+            jitter: 0.2,
+            now: 0.0,
+            rng: 0x2545_F491_4F6C_DD1D,
+        }
+    }
+
+    fn uniform(&mut self) -> f64 {
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        (self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// One finished call under `limit`; the clock advances by the time between completions.
+    fn call(&mut self, limit: usize) -> Sample {
+        let n = limit as f64;
+        let over = (n - self.capacity).max(0.0) / self.capacity;
+        let slowdown = (n / self.capacity).max(1.0) * (1.0 + self.penalty * over);
+        let rtt = self.service * slowdown * (1.0 + self.jitter * (2.0 * self.uniform() - 1.0));
+        self.now += rtt / n;
+        let fails = self.uniform() < self.errors + self.overload_errors * over;
+        Sample {
+            now: Duration::from_secs_f64(self.now),
+            rtt: Duration::from_secs_f64(rtt),
+            batch_size: 10,
+            in_flight: limit,
+            limit,
+            queued: 4,
+            local_load: 0.0,
+            outcome: if fails {
+                Outcome::Error
+            } else {
+                Outcome::Success
+            },
+            requests_ended: 0,
+        }
+    }
+
+    /// Runs `law` for `seconds` of model time; returns the limits seen, one per call.
+    fn run(&mut self, law: &mut Law, seconds: f64) -> Vec<usize> {
+        let end = self.now + seconds;
+        let mut limits = Vec::new();
+        while self.now < end {
+            let sample = self.call(law.limit());
+            limits.push(law.on_sample(&sample));
+        }
+        limits
+    }
+}
+
+fn law(initial: usize) -> Law {
+    Law::new(StrategyConfig {
+        initial_concurrency: initial,
+        max_concurrency: 512,
+        ..StrategyConfig::default()
+    })
+}
+
+/// The mean of the last quarter of `limits`.
+fn settled(limits: &[usize]) -> f64 {
+    let tail = &limits[limits.len() * 3 / 4..];
+    tail.iter().sum::<usize>() as f64 / tail.len() as f64
+}
+
+#[test]
+fn it_climbs_to_the_knee_and_stays() {
+    for capacity in [4.0, 32.0, 150.0] {
+        let mut down = Downstream::new(capacity, 1.0);
+        let mut law = law(4);
+        let limits = down.run(&mut law, 30.0);
+        let at = settled(&limits);
+        assert!(
+            (at - capacity).abs() <= (0.15 * capacity).max(1.0),
+            "capacity {capacity}: settled at {at}"
+        );
+    }
+}
+
+#[test]
+fn it_follows_a_capacity_that_falls_and_one_that_rises() {
+    let mut down = Downstream::new(48.0, 1.5);
+    let mut law = law(4);
+    down.run(&mut law, 20.0);
+    down.capacity = 12.0;
+    let after = down.run(&mut law, 5.0);
+    assert!(
+        settled(&after) <= 12.0 * 1.2,
+        "after the fall: {}",
+        settled(&after)
+    );
+    down.capacity = 60.0;
+    let after = down.run(&mut law, 10.0);
+    assert!(
+        settled(&after) >= 60.0 * 0.8,
+        "after the rise: {}",
+        settled(&after)
+    );
+}
+
+#[test]
+fn a_uniformly_slower_downstream_keeps_its_limit() {
+    let mut down = Downstream::new(32.0, 1.0);
+    let mut law = law(4);
+    let before = settled(&down.run(&mut law, 20.0));
+    down.service *= 3.0;
+    let after = settled(&down.run(&mut law, 20.0));
+    assert!(
+        (after - before).abs() <= 0.2 * before,
+        "before {before}, after {after}"
+    );
+}
+
+#[test]
+fn errors_that_do_not_move_with_the_limit_do_not_hold_it_down() {
+    let mut down = Downstream::new(32.0, 1.0);
+    down.errors = 0.2;
+    let mut law = law(4);
+    let at = settled(&down.run(&mut law, 30.0));
+    assert!(at >= 32.0 * 0.8, "settled at {at}");
+}
+
+#[test]
+fn errors_that_rise_with_the_limit_bring_it_down() {
+    // No latency penalty at all: only the errors say that 32 is too many.
+    let mut down = Downstream::new(32.0, 0.0);
+    down.overload_errors = 1.0;
+    let mut law = law(64);
+    let at = settled(&down.run(&mut law, 30.0));
+    assert!(at <= 32.0 * 1.2, "settled at {at}");
+}
+
+#[test]
+fn a_limit_not_in_use_does_not_move() {
+    let mut law = law(16);
+    for i in 1..=5_000u64 {
+        law.on_sample(&Sample {
+            now: Duration::from_micros(500 * i),
+            rtt: Duration::from_millis(10),
+            batch_size: 10,
+            in_flight: 3,
+            limit: law.limit(),
+            queued: 0,
+            local_load: 0.0,
+            outcome: Outcome::Success,
+            requests_ended: 0,
+        });
+    }
+    assert_eq!(law.limit(), 16);
+}
+
+#[test]
+fn probes_at_a_sharp_optimum_are_rare() {
+    // Capacity 4, penalty 2: limit 5 serves ~60% of limit 4's goodput.
+    let mut down = Downstream::new(4.0, 2.0);
+    let mut law = law(4);
+    let limits = down.run(&mut law, 60.0);
+    let tail = &limits[limits.len() / 2..];
+    let away = tail.iter().filter(|&&l| l != 4).count() as f64 / tail.len() as f64;
+    assert!(away < 0.1, "{:.1}% of calls away from 4", away * 100.0);
+}
+
+#[test]
+fn the_tuning_round_trips_through_serde() {
+    let tuning = Tuning::default();
+    let json = serde_json::to_string(&tuning).unwrap();
+    assert_eq!(serde_json::from_str::<Tuning>(&json).unwrap(), tuning);
+    assert!(serde_json::from_str::<Tuning>(r#"{"nope": 1}"#).is_err());
+}
