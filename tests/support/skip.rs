@@ -97,6 +97,10 @@ mod tests {
     fn a_skip_returns_outside_ci_and_fails_in_ci() {
         // The environment is process-wide: check the branch that matches it.
         let caught = std::panic::catch_unwind(|| skip_missing("X", "t", "install X"));
-        assert_eq!(caught.is_err(), ci_is_set(), "a skip fails exactly when CI is set");
+        assert_eq!(
+            caught.is_err(),
+            ci_is_set(),
+            "a skip fails exactly when CI is set"
+        );
     }
 }

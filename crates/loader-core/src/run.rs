@@ -477,7 +477,10 @@ mod tests {
         let alone = engine
             .run(QueryGroup::new("c"), async { Ok::<_, String>(()) })
             .await;
-        assert!(matches!(alone, Err(LoadError::Overloaded { .. })), "{alone:?}");
+        assert!(
+            matches!(alone, Err(LoadError::Overloaded { .. })),
+            "{alone:?}"
+        );
         // ...one of an admitted request waits for its turn.
         let request = engine.admit_request().await.unwrap();
         let mine = tokio::spawn({
