@@ -36,8 +36,8 @@ mod watchdog;
 
 pub use artifacts::{announce_artifact, artifacts_dir};
 pub use chromium::{
-    ChromiumError, DevTools, Event, HEADLESS_FLAGS, HeadlessChromium, Launch, LoopbackOnly, Page,
-    ProxyTrap, SeenRequest, chromium_binary, chromium_or_skip, is_loopback,
+    Chord, ChromiumError, DevTools, Event, HEADLESS_FLAGS, HeadlessChromium, Launch, LoopbackOnly,
+    Page, ProxyTrap, SeenRequest, chromium_binary, chromium_or_skip, is_loopback,
 };
 pub use jaeger::{
     JAEGER_MODULE_VERSION, Jaeger, JaegerError, JaegerPorts, JaegerSpan, JaegerTrace, RefType,

@@ -54,12 +54,13 @@ struct Subscriber {
 impl DevTools {
     /// Connects to the browser's WebSocket (`ws://127.0.0.1:<port>/devtools/browser/<id>`).
     pub async fn connect(url: &str) -> Result<Self, ChromiumError> {
-        let (socket, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .map_err(|err| ChromiumError::Connect {
-                url: url.to_owned(),
-                message: err.to_string(),
-            })?;
+        let (socket, _) =
+            tokio_tungstenite::connect_async(url)
+                .await
+                .map_err(|err| ChromiumError::Connect {
+                    url: url.to_owned(),
+                    message: err.to_string(),
+                })?;
         let (mut sink, mut stream) = socket.split();
         let (outgoing, mut queue) = mpsc::unbounded_channel::<Message>();
         let shared = Arc::new(Shared {
@@ -125,16 +126,18 @@ impl DevTools {
             .map_err(|_| closed())?;
         match tokio::time::timeout(COMMAND_TIMEOUT, answer).await {
             Ok(Ok(Ok(result))) => Ok(result),
-            Ok(Ok(Err(ChromiumError::Protocol { message, .. }))) => {
-                Err(ChromiumError::Protocol {
-                    method: method.to_owned(),
-                    message,
-                })
-            }
+            Ok(Ok(Err(ChromiumError::Protocol { message, .. }))) => Err(ChromiumError::Protocol {
+                method: method.to_owned(),
+                message,
+            }),
             Ok(Ok(Err(other))) => Err(other),
             Ok(Err(_)) => Err(closed()),
             Err(_) => {
-                self.shared.pending.lock().expect("pending lock").remove(&id);
+                self.shared
+                    .pending
+                    .lock()
+                    .expect("pending lock")
+                    .remove(&id);
                 Err(ChromiumError::Timeout {
                     what: format!("DevTools {method}"),
                     after: COMMAND_TIMEOUT,
@@ -194,8 +197,8 @@ impl Shared {
         let mut subscribers = self.subscribers.lock().expect("subscribers lock");
         subscribers.retain(|s| !s.sender.is_closed());
         for subscriber in subscribers.iter() {
-            let session_matches = subscriber.session_id.is_none()
-                || subscriber.session_id == event.session_id;
+            let session_matches =
+                subscriber.session_id.is_none() || subscriber.session_id == event.session_id;
             if subscriber.method == event.method && session_matches {
                 let _ = subscriber.sender.send(event.clone());
             }

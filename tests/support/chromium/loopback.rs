@@ -64,8 +64,11 @@ impl LoopbackOnly {
                 let _ = answer;
             }
         });
-        page.call("Fetch.enable", json!({ "patterns": [{ "urlPattern": "*" }] }))
-            .await?;
+        page.call(
+            "Fetch.enable",
+            json!({ "patterns": [{ "urlPattern": "*" }] }),
+        )
+        .await?;
         Ok(Self { seen, task })
     }
 

@@ -6,7 +6,8 @@
 //! - [`Launch`] → [`HeadlessChromium`]: the browser on a fresh profile with the DevTools
 //!   protocol on a free port, killed when dropped (or by a watchdog if the test process dies).
 //! - [`DevTools`]: the protocol connection (commands and events); [`Page`]: one tab on it
-//!   (navigate, evaluate, wait for a DOM condition, click, screenshot).
+//!   (navigate, evaluate, wait for a DOM condition, click, press keys ([`Chord`]), enter
+//!   text, screenshot).
 //! - No network: [`ProxyTrap`] is the browser's only proxy, so any non-loopback connection the
 //!   browser attempts (page or background) arrives there and goes no further;
 //!   [`LoopbackOnly`] intercepts every request of a page, lets loopback through and fails the
@@ -29,6 +30,7 @@
 mod binary;
 mod devtools;
 mod error;
+mod keys;
 mod loopback;
 mod page;
 mod process;
@@ -37,6 +39,7 @@ mod trap;
 pub use binary::{HEADLESS_FLAGS, chromium_binary, chromium_or_skip};
 pub use devtools::{DevTools, Event};
 pub use error::ChromiumError;
+pub use keys::Chord;
 pub use loopback::{LoopbackOnly, SeenRequest, is_loopback};
 pub use page::Page;
 pub use process::{HeadlessChromium, Launch};

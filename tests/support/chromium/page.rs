@@ -4,7 +4,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::{ChromiumError, DevTools, Event};
+use super::{ChromiumError, DevTools, Event, keys::Chord};
 
 /// How often [`Page::wait_for`] looks again.
 const POLL_INTERVAL: Duration = Duration::from_millis(25);
@@ -121,8 +121,8 @@ impl Page {
         let deadline = Instant::now() + timeout;
         loop {
             let value = self.evaluate(expression).await?;
-            let holds = !matches!(&value, Value::Null | Value::Bool(false))
-                && value.as_str() != Some("");
+            let holds =
+                !matches!(&value, Value::Null | Value::Bool(false)) && value.as_str() != Some("");
             if holds {
                 return Ok(value);
             }
@@ -165,6 +165,34 @@ impl Page {
             .await?;
         }
         Ok(())
+    }
+
+    /// Presses and releases `chord` (`"Control+Enter"`, see [`Chord::parse`]) on the
+    /// focused element, as a keyboard would.
+    pub async fn press(&self, chord: &str) -> Result<(), ChromiumError> {
+        let Chord {
+            modifiers,
+            key,
+            code,
+            key_code,
+        } = Chord::parse(chord)?;
+        for kind in ["rawKeyDown", "keyUp"] {
+            self.call(
+                "Input.dispatchKeyEvent",
+                json!({ "type": kind, "modifiers": modifiers, "key": key, "code": code,
+                        "windowsVirtualKeyCode": key_code, "nativeVirtualKeyCode": key_code }),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Enters `text` into the focused element at once, as pasting or an input method does
+    /// (no key events, so editors do not auto-close brackets).
+    pub async fn insert_text(&self, text: &str) -> Result<(), ChromiumError> {
+        self.call("Input.insertText", json!({ "text": text }))
+            .await
+            .map(drop)
     }
 
     /// A PNG screenshot of the viewport.

@@ -64,10 +64,7 @@ impl Launch {
             .args(HEADLESS_FLAGS)
             .arg("--remote-debugging-port=0")
             .arg(format!("--user-data-dir={}", profile.path().display()))
-            .arg(format!(
-                "--window-size={},{}",
-                self.window.0, self.window.1
-            ));
+            .arg(format!("--window-size={},{}", self.window.0, self.window.1));
         if let Some(proxy) = self.proxy {
             command
                 .arg(format!("--proxy-server=http://{proxy}"))
@@ -81,9 +78,9 @@ impl Launch {
             .kill_on_drop(true);
         // Its own process group, so that the browser and its helpers die together.
         command.as_std_mut().process_group(0);
-        let mut child = command.spawn().map_err(|err| {
-            ChromiumError::io(format!("starting {}", self.binary.display()), err)
-        })?;
+        let mut child = command
+            .spawn()
+            .map_err(|err| ChromiumError::io(format!("starting {}", self.binary.display()), err))?;
         let pid = child.id().ok_or_else(|| ChromiumError::Start {
             reason: "exited at once".into(),
             log: String::new(),
