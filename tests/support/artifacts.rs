@@ -10,7 +10,11 @@ use std::{
 pub fn artifacts_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+        .unwrap_or_else(|| {
+            // The workspace's target directory, next to this crate's directory.
+            let tests = Path::new(env!("CARGO_MANIFEST_DIR"));
+            tests.parent().unwrap_or(tests).join("target")
+        });
     let dir = target.join("test-artifacts");
     let _ = std::fs::create_dir_all(&dir);
     dir
