@@ -136,6 +136,10 @@ impl FleetSync {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use loader_core::limit::{Sample, ScalingStrategy};
+
     use super::*;
 
     fn row(name: &str, state: &str, at: DateTime<Utc>) -> Row {
@@ -213,5 +217,83 @@ mod tests {
         // The replica rows are not learned state.
         let learned = crate::learned_store::LearnedStore::new(db.clone(), "s");
         assert_eq!(learned.load().await.unwrap(), None);
+    }
+
+    /// Keeps every view the engine hands it; its limit never moves.
+    struct Recorder {
+        limit: usize,
+        views: Arc<Mutex<Vec<FleetView>>>,
+    }
+
+    impl ScalingStrategy for Recorder {
+        fn name(&self) -> &'static str {
+            "recorder"
+        }
+        fn limit(&self) -> usize {
+            self.limit
+        }
+        fn on_sample(&mut self, _: &Sample) -> usize {
+            self.limit
+        }
+        fn reason(&self) -> &str {
+            "recorded"
+        }
+        fn warm_start(&mut self, _: usize) {}
+        fn set_fleet(&mut self, view: FleetView) {
+            self.views.lock().unwrap().push(view);
+        }
+    }
+
+    #[tokio::test]
+    async fn on_postgres_each_strategy_gets_the_others_permits_and_its_turn() {
+        let url = test_support::pg_or_skip!();
+        let db = crate::database::connect(&crate::config::Settings::for_database(&url))
+            .await
+            .unwrap();
+        crate::database::migrate(&db).await.unwrap();
+        // Three replicas of one scope, holding 2, 3 and 5 permits; ids sort a < b < c.
+        let replicas = [("a", 2), ("b", 3), ("c", 5)].map(|(id, limit)| {
+            let views = Arc::new(Mutex::new(Vec::new()));
+            let recorder = Recorder {
+                limit,
+                views: views.clone(),
+            };
+            let engine = Engine::builder()
+                .strategy(Box::new(recorder))
+                .build()
+                .unwrap();
+            (FleetSync::with_id(db.clone(), "pg", id), engine, views)
+        });
+        for _round in 0..2 {
+            for (sync, engine, _) in &replicas {
+                let view = sync
+                    .exchange(engine.limit(), Duration::from_secs(60))
+                    .await
+                    .unwrap();
+                engine.set_fleet(view);
+            }
+        }
+        let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        for (rank, (_, engine, views)) in replicas.iter().enumerate() {
+            let views = views.lock().unwrap();
+            let (first, last) = (views[0], views[1]);
+            assert_eq!(views.len(), 2);
+            assert_eq!(
+                first.replicas, rank,
+                "the first round: the replicas before it"
+            );
+            let others = 10 - engine.limit();
+            assert_eq!(
+                (last.replicas, last.others_permits, last.rank),
+                (2, others, rank)
+            );
+            assert_eq!(engine.snapshot().fleet_others, others);
+            let clock = last.clock.expect("the wall clock is the fleet's");
+            assert!(
+                wall.saturating_sub(clock) < Duration::from_secs(60),
+                "{clock:?}"
+            );
+            assert!(last.at > first.at, "stamped with the engine's time");
+        }
     }
 }
