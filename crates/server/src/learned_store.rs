@@ -65,6 +65,12 @@ pub async fn start_sharing(
     if !settings.loader_share_learned {
         return None;
     }
+    if std::env::var_os("LOADER_FLEET_MODE").is_some() {
+        tracing::warn!(
+            "LOADER_FLEET_MODE is no longer read: the `follow` mode was removed (it measured \
+             worse); every replica runs its own strategy, judged by the fleet's goodput"
+        );
+    }
     let store = LearnedStore::new(db.clone(), settings.loader_learned_scope.as_str());
     if let Err(error) = store.restore(engine).await {
         tracing::warn!(%error, "cannot read the shared learned state; starting cold");
