@@ -10,6 +10,10 @@
 //!   without Go or the Go module proxy (and panics when `CI` is set).
 //! - [`ServerProcess`]: the workspace's `server` binary ([`server_binary`]) as a child process
 //!   with an environment of the test's choosing.
+//! - [`Launch`] → [`HeadlessChromium`], [`DevTools`], [`Page`]: a real headless Chromium driven
+//!   through the DevTools protocol, with no network beyond loopback ([`ProxyTrap`],
+//!   [`LoopbackOnly`]); [`chromium_or_skip`] skips loudly without Chromium.
+//! - [`artifacts_dir`]: `target/test-artifacts/`, where tests leave screenshots for people.
 //! - [`skip_loudly`] / [`skip_missing`]: the one loud way to skip a test whose real component
 //!   (PostgreSQL, Chromium, Node.js, Jaeger) is missing; a failure when `CI` is set.
 //!
@@ -21,6 +25,8 @@
 //! # }
 //! ```
 
+mod artifacts;
+mod chromium;
 mod jaeger;
 mod pg;
 mod server_process;
@@ -28,6 +34,11 @@ mod skip;
 mod sqlite;
 mod watchdog;
 
+pub use artifacts::{announce_artifact, artifacts_dir};
+pub use chromium::{
+    Chord, ChromiumError, DevTools, Event, HEADLESS_FLAGS, HeadlessChromium, Launch, LoopbackOnly,
+    Page, ProxyTrap, SeenRequest, chromium_binary, chromium_or_skip, is_loopback,
+};
 pub use jaeger::{
     JAEGER_MODULE_VERSION, Jaeger, JaegerError, JaegerPorts, JaegerSpan, JaegerTrace, RefType,
     Reference, jaeger_binary, jaeger_or_skip, same_trace_id, start_jaeger_or_skip,

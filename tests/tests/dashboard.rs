@@ -8,7 +8,7 @@
 use std::{
     collections::HashMap,
     convert::Infallible,
-    path::{Path, PathBuf},
+    path::Path,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -64,24 +64,6 @@ fn start_load(engine: Engine) -> JoinSet<()> {
         });
     }
     workers
-}
-
-fn chromium() -> Option<PathBuf> {
-    [
-        "/usr/bin/chromium",
-        "/usr/bin/chromium-browser",
-        "/usr/bin/google-chrome",
-    ]
-    .into_iter()
-    .map(PathBuf::from)
-    .find(|p| p.exists())
-}
-
-fn artifacts_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    target.join("test-artifacts")
 }
 
 /// Runs headless Chromium on `url` with `extra` arguments; returns its stdout.
@@ -165,12 +147,7 @@ async fn history_filled(dashboard: &Router, points: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_draws_live_charts_of_every_group_in_headless_chromium() {
-    let Some(chromium) = chromium() else {
-        test_support::skip_missing(
-            "Chromium",
-            module_path!(),
-            "no /usr/bin/chromium: apt-get install -y chromium",
-        );
+    let Some(chromium) = test_support::chromium_or_skip(module_path!()) else {
         return;
     };
 
@@ -222,9 +199,7 @@ async fn dashboard_draws_live_charts_of_every_group_in_headless_chromium() {
     assert!(attribute(&dom, "limit-changes", "data-count").is_some());
 
     // A screenshot for people, kept as a test artifact.
-    let dir = artifacts_dir();
-    std::fs::create_dir_all(&dir).unwrap();
-    let png = dir.join("dashboard.png");
+    let png = test_support::artifacts_dir().join("dashboard.png");
     let _ = std::fs::remove_file(&png);
     run_chromium(
         &chromium,
@@ -241,7 +216,7 @@ async fn dashboard_draws_live_charts_of_every_group_in_headless_chromium() {
         size > 20_000,
         "a screenshot with charts is not {size} bytes"
     );
-    eprintln!("dashboard screenshot: {}", png.display());
+    test_support::announce_artifact("dashboard screenshot", &png);
 
     drop(load);
     server.abort();

@@ -257,7 +257,8 @@ async fn a_test_jaeger_is_killed_when_dropped_and_when_the_test_process_dies() {
     assert!(running(pid) && listening(port));
     drop(jaeger);
     assert!(!running(pid), "dropping kills Jaeger");
-    assert!(!listening(port));
+    // Its sockets closed with the process; the port itself may already serve another
+    // test's listener (free ports are handed out again), so it is not checked here.
     assert!(!dir.exists());
 
     let output = tokio::task::spawn_blocking(|| {
@@ -281,7 +282,7 @@ async fn a_test_jaeger_is_killed_when_dropped_and_when_the_test_process_dies() {
         .find_map(|l| l.split_once("JAEGER ").map(|(_, rest)| rest.trim()))
         .unwrap_or_else(|| panic!("the child printed no Jaeger: {stdout}"));
     let parts: Vec<&str> = line.split(' ').collect();
-    let (pid, port, dir): (u32, u16, PathBuf) = (
+    let (pid, _port, dir): (u32, u16, PathBuf) = (
         parts[0].parse().unwrap(),
         parts[1].parse().unwrap(),
         parts[2].into(),
@@ -292,7 +293,6 @@ async fn a_test_jaeger_is_killed_when_dropped_and_when_the_test_process_dies() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(!running(pid), "Jaeger {pid} outlived its test process");
-    assert!(!listening(port));
     assert!(!dir.exists(), "{dir:?} left behind");
 }
 

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use crate::{
-    limit::{Sample, ScalingStrategy, StrategyConfig},
+    limit::{FleetView, Sample, ScalingStrategy, StrategyConfig},
     metrics::{LimitHistory, LimitPoint},
 };
 
@@ -27,9 +27,6 @@ pub(crate) struct LimitController {
     history: LimitHistory,
     /// Permits the other replicas of the fleet hold (0: none known).
     fleet_others: usize,
-    /// The limit set by the fleet's leader, which this engine follows instead of its
-    /// strategy ([`Self::follow`]).
-    following: Option<usize>,
 }
 
 impl LimitController {
@@ -45,7 +42,6 @@ impl LimitController {
             limit,
             history: LimitHistory::new(tick, limit),
             fleet_others: 0,
-            following: None,
         }
     }
 
@@ -59,10 +55,6 @@ impl LimitController {
 
     /// Feeds one finished batch call of `keys` keys; returns the change, if the limit moved.
     pub(crate) fn on_sample(&mut self, sample: &Sample, keys: usize) -> Option<LimitChange> {
-        if self.following.is_some() {
-            self.history.on_batch(sample.now, keys, self.limit, None);
-            return None;
-        }
         let new = self.bounds.clamp(self.strategy.on_sample(sample));
         let old = self.limit;
         self.limit = new;
@@ -95,69 +87,11 @@ impl LimitController {
         })
     }
 
-    /// Follows the fleet leader's `limit` (clamped), or with `None` goes back to the strategy,
-    /// which continues from the last limit followed (a warm start: the plateau is known).
-    pub(crate) fn follow(&mut self, now: Duration, limit: Option<usize>) -> Option<LimitChange> {
-        let limit = limit.map(|l| self.bounds.clamp(l));
-        // A fixed limit is the operator's choice, not the fleet's.
-        if limit == self.following || self.strategy.name() == "fixed" {
-            return None;
-        }
-        let reason = match limit {
-            Some(l) => {
-                // The strategy holds the followed limit, so it resumes from there.
-                self.strategy.warm_start(l);
-                format!("following the fleet's leader: {l}")
-            }
-            None => "leading the fleet: own strategy from here".to_string(),
-        };
-        self.following = limit;
-        let old = self.limit;
-        let new = limit.unwrap_or(old);
-        self.limit = new;
-        let change = (new != old).then_some(LimitChange { old, new, reason });
-        if let Some(change) = &change {
-            self.history
-                .on_batch(now, 0, new, Some(change.reason.as_str()));
-        }
-        change
-    }
-
-    /// Whether the limit follows a fleet leader's.
-    pub(crate) fn following(&self) -> bool {
-        self.following.is_some()
-    }
-
-    /// `replicas` other replicas sharing the downstream hold `others` permits. The strategy
-    /// may move the limit (a cold replica takes its share of the initial limit).
-    pub(crate) fn set_fleet(
-        &mut self,
-        now: Duration,
-        others: usize,
-        replicas: usize,
-    ) -> Option<LimitChange> {
-        self.fleet_others = others;
-        self.strategy.set_fleet(others, replicas);
-        self.read_strategy(now)
-    }
-
-    /// The followers of this fleet leader, and the limit they all hold.
-    pub(crate) fn set_fleet_followers(
-        &mut self,
-        now: Duration,
-        followers: usize,
-        all_at: Option<usize>,
-    ) -> Option<LimitChange> {
-        self.strategy.set_fleet_followers(followers, all_at);
-        self.read_strategy(now)
-    }
-
-    /// Takes the strategy's limit after a call that may have moved it outside a sample (not
-    /// while following a leader, whose limit rules).
-    fn read_strategy(&mut self, now: Duration) -> Option<LimitChange> {
-        if self.following.is_some() {
-            return None;
-        }
+    /// What this replica knows of its fleet. The strategy may move the limit (a cold replica
+    /// takes its share of the initial limit).
+    pub(crate) fn set_fleet(&mut self, now: Duration, view: FleetView) -> Option<LimitChange> {
+        self.fleet_others = view.others_permits;
+        self.strategy.set_fleet(view);
         let old = self.limit;
         let new = self.bounds.clamp(self.strategy.limit());
         if new == old {
@@ -167,11 +101,6 @@ impl LimitController {
         let reason = self.strategy.reason().to_string();
         self.history.on_batch(now, 0, new, Some(reason.as_str()));
         Some(LimitChange { old, new, reason })
-    }
-
-    /// This replica's turn to start experiments in its fleet.
-    pub(crate) fn set_fleet_turn(&mut self, turn: Option<crate::limit::FleetTurn>) {
-        self.strategy.set_fleet_turn(turn);
     }
 
     pub(crate) fn fleet_others(&self) -> usize {
@@ -211,6 +140,10 @@ mod tests {
         }
         fn warm_start(&mut self, limit: usize) {
             self.1 = limit;
+        }
+        fn set_fleet(&mut self, view: FleetView) {
+            // Any limit moved outside a sample: here, the others' permits.
+            self.1 = view.others_permits;
         }
     }
 
@@ -267,42 +200,33 @@ mod tests {
     }
 
     #[test]
-    fn a_follower_holds_the_leaders_limit_then_its_strategy_resumes_from_it() {
+    fn a_limit_the_fleet_view_moves_is_clamped_and_recorded() {
         let mut c = LimitController::new(
-            Box::new(Scripted(vec![3, 6], 4)),
+            Box::new(Scripted(vec![], 4)),
             bounds(),
             Duration::from_secs(1),
         );
-        let change = c.follow(Duration::ZERO, Some(8)).expect("moved");
-        assert_eq!((change.old, change.new), (4, 8));
-        assert!(change.reason.starts_with("following the fleet's leader"));
-        assert!(c.following());
-        // The strategy is not consulted while following (its script would say 3).
-        assert_eq!(c.on_sample(&sample(1), 10), None);
-        assert_eq!(c.limit(), 8);
+        let view = |others_permits| FleetView {
+            replicas: 2,
+            others_permits,
+            ..FleetView::default()
+        };
+        let change = c.set_fleet(Duration::ZERO, view(50)).expect("moved");
+        assert_eq!((change.old, change.new), (4, 10));
+        assert_eq!(c.fleet_others(), 50);
+        assert_eq!(c.history().last().map(|p| p.limit), Some(10));
         assert_eq!(
-            c.follow(Duration::ZERO, Some(99)).map(|c| c.new),
-            Some(10),
-            "clamped"
+            c.set_fleet(Duration::ZERO, view(12)),
+            None,
+            "clamped: still 10"
         );
-        assert_eq!(c.follow(Duration::ZERO, Some(99)), None, "no change");
-        // Leading again: the strategy was warm-started at the followed limit, then moves.
-        assert_eq!(c.follow(Duration::ZERO, None), None);
-        assert!(!c.following());
-        assert_eq!(c.limit(), 10);
-        assert_eq!(c.on_sample(&sample(2), 10).map(|c| c.new), Some(3));
+        assert_eq!(c.fleet_others(), 12);
     }
 
     #[test]
     fn a_fixed_strategy_ignores_warm_start() {
         let mut c = LimitController::new(Box::new(Fixed::new(4)), bounds(), Duration::from_secs(1));
         assert_eq!(c.warm_start(Duration::ZERO, 8), None);
-        assert_eq!(c.limit(), 4);
-        assert_eq!(
-            c.follow(Duration::ZERO, Some(8)),
-            None,
-            "nor a fleet leader"
-        );
         assert_eq!(c.limit(), 4);
     }
 }

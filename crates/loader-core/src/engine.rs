@@ -25,7 +25,7 @@ use crate::{
     door::DoorLaw,
     group_state::{GroupSettings, GroupState},
     learned::LEARNED_STATE_VERSION,
-    limit::Sample,
+    limit::{FleetView, Sample},
     local_load::LocalLoadProbe,
     metrics::{Snapshot, WindowSummary},
     overload::{DEEP_WAVES, OverloadMode, QueueReading},
@@ -307,14 +307,9 @@ impl Engine {
         total.in_flight = self.in_flight();
         total.queued = self.queued();
         total.target_batch_size = target;
-        let (strategy, limit_history, fleet_others, following_fleet) = {
+        let (strategy, limit_history, fleet_others) = {
             let c = inner.controller.lock();
-            (
-                c.name().to_string(),
-                c.history(),
-                c.fleet_others(),
-                c.following(),
-            )
+            (c.name().to_string(), c.history(), c.fleet_others())
         };
         Snapshot {
             strategy,
@@ -332,106 +327,52 @@ impl Engine {
             request_cap: inner.requests.limit(),
             overloaded: inner.overloaded(),
             fleet_others,
-            following_fleet,
             overloads: inner.overload.lock().episodes(),
         }
     }
 
-    /// `replicas` other replicas of a fleet on the same downstream hold `others` permits in
-    /// all (0: alone). The adaptive strategy then judges its limit experiments by what they
-    /// do to the fleet's goodput, not only its own: on a saturated shared database a replica
-    /// that takes one more permit gains what the others lose. It also probes towards the
-    /// others' mean limit first (up when below it, down when above), so replicas with equal
-    /// demand settle at similar limits. A server's replicas learn each other's limits
-    /// through a shared table (the server's `fleet.rs`). The first time a cold engine (no
-    /// warm start, nothing learned yet) hears of others, it takes its share of
+    /// What this replica knows of the other replicas of its fleet on the same downstream
+    /// ([`FleetView`]): how many they are, the permits they hold, and its rank in the turns
+    /// of the fleet's shared clock. A server's replicas learn each other's limits through a
+    /// shared table (the server's `fleet.rs`) and call this every heartbeat; the engine stamps
+    /// [`FleetView::at`] with its own time and hands the view to its strategy.
+    ///
+    /// The adaptive strategy then judges its limit experiments by what they do to the fleet's
+    /// goodput, not only its own: on a saturated shared database a replica that takes one
+    /// more permit gains what the others lose. It probes towards the others' mean limit first
+    /// (up when below it, down when above), so replicas with equal demand settle at similar
+    /// limits, and with a clock it starts its experiments only in its own slot of that clock
+    /// while the others hold still: replicas started together would otherwise probe in step,
+    /// and each would read the others' steps as the effect of its own. The first time a cold
+    /// engine (no warm start, nothing learned yet) hears of others, it takes its share of
     /// `initial_concurrency`: the fleet starts where one engine would, in total.
+    /// [`FleetView::default`] is a replica alone.
     ///
     /// ```
+    /// use std::time::{SystemTime, UNIX_EPOCH};
+    /// use loader_core::limit::FleetView;
+    ///
     /// let engine = loader_core::Engine::builder().build().unwrap();
-    /// engine.set_fleet_concurrency(6, 2);
+    /// let clock = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    /// engine.set_fleet(FleetView {
+    ///     replicas: 2,
+    ///     others_permits: 6,
+    ///     rank: 1,
+    ///     clock: Some(clock),
+    ///     ..FleetView::default()
+    /// });
     /// assert_eq!(engine.snapshot().fleet_others, 6);
     /// // Cold, one of three replicas: its share of the initial limit of 4.
     /// assert_eq!(engine.limit(), 1);
     /// ```
-    pub fn set_fleet_concurrency(&self, others: usize, replicas: usize) {
-        self.change_limit(|controller, now| controller.set_fleet(now, others, replicas));
-    }
-
-    /// Follows the limit of the fleet's leader: with `Some(limit)` this engine's concurrency
-    /// limit is `limit` (clamped to its bounds) and its own strategy is paused; with `None`
-    /// the strategy takes over again from the last limit followed.
-    ///
-    /// This is how a server's replicas share one adaptive limit (the server's `fleet.rs`):
-    /// the oldest replica runs its strategy and every other replica follows its limit, so all
-    /// replicas hold the same limit and the leader's experiments move the whole fleet at
-    /// once. With the load spread evenly, the leader's goodput then stands for the fleet's,
-    /// and the fleet's total settles where the database serves the most.
-    ///
-    /// ```
-    /// let engine = loader_core::Engine::builder().build().unwrap();
-    /// engine.follow_fleet_limit(Some(3));
-    /// assert_eq!(engine.limit(), 3);
-    /// assert!(engine.snapshot().following_fleet);
-    /// engine.follow_fleet_limit(None);
-    /// assert_eq!(engine.limit(), 3, "the strategy continues from there");
-    /// ```
-    pub fn follow_fleet_limit(&self, limit: Option<usize>) {
-        self.change_limit(|controller, now| controller.follow(now, limit));
-    }
-
-    /// Runs `change` on the limit controller at the engine's time and applies the limit
-    /// change it returns (after the controller's lock is released).
-    fn change_limit(
-        &self,
-        change: impl FnOnce(&mut LimitController, Duration) -> Option<LimitChange>,
-    ) {
+    pub fn set_fleet(&self, view: FleetView) {
         let inner = &self.inner;
         let now = inner.now();
-        let change = change(&mut inner.controller.lock(), now);
+        let view = FleetView { at: now, ..view };
+        let change = inner.controller.lock().set_fleet(now, view);
         if let Some(change) = change {
             inner.apply_limit_change(&change);
         }
-    }
-
-    /// This engine leads a fleet: `followers` other replicas follow its limit
-    /// ([`follow_fleet_limit`](Self::follow_fleet_limit)) and all hold `all_at` (`None`: not
-    /// all the same, or not yet known). The adaptive strategy measures its experiments only
-    /// once they hold its own limit (or after at most
-    /// [`Adaptive::FLEET_CATCH_UP`](crate::limit::Adaptive::FLEET_CATCH_UP)): a window taken
-    /// while they still hold the old one would credit this replica with the share it takes
-    /// from them. `0` followers: alone.
-    ///
-    /// ```
-    /// let engine = loader_core::Engine::builder().build().unwrap();
-    /// engine.set_fleet_followers(2, Some(engine.limit()));
-    /// ```
-    pub fn set_fleet_followers(&self, followers: usize, all_at: Option<usize>) {
-        self.change_limit(|controller, now| controller.set_fleet_followers(now, followers, all_at));
-    }
-
-    /// This replica is number `rank` (from 0, in an order all replicas agree on, e.g. sorted
-    /// ids) of `replicas` in its fleet, and the fleet's shared clock reads `clock` now (e.g.
-    /// the wall clock since the Unix epoch). The adaptive strategy then starts its limit
-    /// experiments only in its own slot of that clock ([`FleetTurn`](crate::limit::FleetTurn)),
-    /// while the other replicas hold still: replicas started together would otherwise probe
-    /// in step, and each would read the others' steps as the effect of its own. Fewer than
-    /// two replicas: no turns.
-    ///
-    /// ```
-    /// use std::time::{SystemTime, UNIX_EPOCH};
-    /// let engine = loader_core::Engine::builder().build().unwrap();
-    /// let clock = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    /// engine.set_fleet_turn(1, 3, clock);
-    /// ```
-    pub fn set_fleet_turn(&self, rank: usize, replicas: usize, clock: Duration) {
-        let turn = (replicas >= 2).then(|| crate::limit::FleetTurn {
-            rank,
-            replicas,
-            clock,
-            at: self.inner.now(),
-        });
-        self.inner.controller.lock().set_fleet_turn(turn);
     }
 
     /// The current concurrency limit.
@@ -504,7 +445,7 @@ impl EngineInner {
     }
 
     /// Resizes the limit to a change made outside the strategy's samples (a warm start, a
-    /// fleet leader's limit) and traces it.
+    /// fleet's view) and traces it.
     fn apply_limit_change(&self, change: &LimitChange) {
         self.limit.set_limit(change.new);
         tracing::info!(

@@ -82,4 +82,4 @@ pub use error::Error;
 pub use has_many::HasMany;
 pub use key::Key;
 pub use many_to_many::ManyToMany;
-pub use statement::DEFAULT_MAX_KEYS_PER_STATEMENT;
+pub use statement::{DEFAULT_MAX_KEYS_PER_STATEMENT, select_all, select_one};

@@ -53,11 +53,6 @@ pub struct SharingSettings {
     /// (ms), so that its limit experiments are judged by the fleet's goodput (`fleet.rs`).
     #[arg(long, env = "LOADER_FLEET_SYNC_MS", default_value_t = 250)]
     pub loader_fleet_sync_ms: u64,
-    /// How the replicas set their limits: `follow` (the oldest replica's strategy decides,
-    /// the others follow its limit) or `independent` (each its own, judged by the fleet's
-    /// goodput, in turns). See `fleet.rs`.
-    #[arg(long, env = "LOADER_FLEET_MODE", value_enum, default_value_t = crate::fleet::FleetMode::Independent)]
-    pub loader_fleet_mode: crate::fleet::FleetMode,
 }
 
 /// With sharing on: restores the shared state into `engine` (a failure only logs: the
@@ -70,6 +65,12 @@ pub async fn start_sharing(
     if !settings.loader_share_learned {
         return None;
     }
+    if std::env::var_os("LOADER_FLEET_MODE").is_some() {
+        tracing::warn!(
+            "LOADER_FLEET_MODE is no longer read: the `follow` mode was removed (it measured \
+             worse); every replica runs its own strategy, judged by the fleet's goodput"
+        );
+    }
     let store = LearnedStore::new(db.clone(), settings.loader_learned_scope.as_str());
     if let Err(error) = store.restore(engine).await {
         tracing::warn!(%error, "cannot read the shared learned state; starting cold");
@@ -79,7 +80,6 @@ pub async fn start_sharing(
     let fleet_every = Duration::from_millis(std::cmp::max(settings.loader_fleet_sync_ms, 100));
     let fleet = AbortOnDrop(
         crate::fleet::FleetSync::new(db.clone(), settings.loader_learned_scope.as_str())
-            .mode(settings.loader_fleet_mode)
             .spawn(engine.clone(), fleet_every),
     );
     // One handle for both: aborting it drops (and so aborts) the two tasks.
@@ -382,7 +382,6 @@ mod tests {
         settings.loader_share_learned = true;
         settings.loader_learned_scope = "shared".into();
         settings.loader_learned_save_ms = 100;
-        settings.loader_fleet_mode = crate::fleet::FleetMode::Follow;
         LearnedStore::new(db.clone(), "shared")
             .save(&learned())
             .await
@@ -391,31 +390,13 @@ mod tests {
             .await
             .expect("a saver");
         assert_eq!(engine.limit(), 9, "warm start from the shared row");
+        saver.abort();
 
-        // A second replica of the scope follows the first (the oldest) one's limit (polled,
-        // the exchange runs every 100 ms).
+        // Replicas of another scope each learn the other's live limit (the exchange runs
+        // every 100 ms).
+        settings.loader_learned_scope = "fleet".into();
         settings.loader_fleet_sync_ms = 100;
-        let other = Engine::builder().initial_concurrency(5).build().unwrap();
-        let other_saver = start_sharing(&settings, &db, &other)
-            .await
-            .expect("a saver");
-        engine.follow_fleet_limit(None);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while !other.snapshot().following_fleet || other.limit() != engine.limit() {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "not following: {} / {}",
-                other.limit(),
-                engine.limit()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        assert!(!engine.snapshot().following_fleet, "the oldest leads");
-        other_saver.abort();
-
-        // Independent replicas of another scope each learn the other's live limit instead.
-        settings.loader_learned_scope = "independent".into();
-        settings.loader_fleet_mode = crate::fleet::FleetMode::Independent;
         let (a, b) = (
             Engine::builder().initial_concurrency(3).build().unwrap(),
             Engine::builder().initial_concurrency(5).build().unwrap(),
@@ -431,8 +412,7 @@ mod tests {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert!(!a.snapshot().following_fleet && !b.snapshot().following_fleet);
-        for task in [saver, a_saver, b_saver] {
+        for task in [a_saver, b_saver] {
             task.abort();
         }
     }

@@ -7,6 +7,7 @@
 
 mod app;
 mod goldens;
+mod graphiql;
 mod introspection;
 mod limit;
 mod loader_modes;

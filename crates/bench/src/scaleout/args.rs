@@ -57,9 +57,4 @@ pub struct ScaleoutArgs {
     /// comparison either way.
     #[arg(long, default_value = "250ms", value_parser = parse_duration)]
     pub fleet_sync: Duration,
-    /// How the fleet-aware replicas set their limits: `independent` (each its own, judged
-    /// by the fleet's goodput, in turns) or `follow` (the oldest replica's strategy decides,
-    /// the others follow its limit). The other mode is measured too, for comparison.
-    #[arg(long, value_enum, default_value_t = server::fleet::FleetMode::Independent)]
-    pub fleet_mode: server::fleet::FleetMode,
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use server::{config::Settings, database, fleet::FleetMode, learned_store::LearnedStore, seed};
+use server::{config::Settings, database, learned_store::LearnedStore, seed};
 use test_support::PgCluster;
 
 use super::{
@@ -70,7 +70,6 @@ pub async fn run(args: &ScaleoutArgs) -> anyhow::Result<ScaleoutReport> {
     adaptive_options.sharing = Sharing::Save;
     adaptive_options.initial_concurrency = args.initial_concurrency;
     adaptive_options.fleet_sync = (!args.fleet_sync.is_zero()).then_some(args.fleet_sync);
-    adaptive_options.fleet_mode = args.fleet_mode;
     // Adaptive before and after the sweep: the machine's load drifts, the pair shows by how much.
     let first = adaptive_run(&url, args, &adaptive_options, &mix, "adaptive (first)").await?;
     let mut fixed = Vec::new();
@@ -161,21 +160,6 @@ pub async fn run(args: &ScaleoutArgs) -> anyhow::Result<ScaleoutReport> {
     }
     stop_all(replicas).await;
 
-    // The fleet-aware replicas in the other mode.
-    let other_mode = match args.fleet_mode {
-        FleetMode::Follow => FleetMode::Independent,
-        FleetMode::Independent => FleetMode::Follow,
-    };
-    let other_options = ReplicaOptions {
-        fleet_mode: other_mode,
-        ..adaptive_options.clone()
-    };
-    let other_label = format!("adaptive ({other_mode:?})").to_lowercase();
-    let other_mode_run = match adaptive_options.fleet_sync {
-        Some(_) => Some(adaptive_run(&url, args, &other_options, &mix, &other_label).await?),
-        None => None,
-    };
-
     // The same adaptive replicas, each judging by its own goodput only.
     let alone_options = ReplicaOptions {
         fleet_sync: None,
@@ -197,8 +181,6 @@ pub async fn run(args: &ScaleoutArgs) -> anyhow::Result<ScaleoutReport> {
         adaptive_first: first,
         adaptive,
         without_fleet_sync: Some(without_fleet_sync),
-        other_mode: other_mode_run,
-        fleet_mode: format!("{:?}", args.fleet_mode).to_lowercase(),
         fleet_sync_s: (!args.fleet_sync.is_zero()).then_some(args.fleet_sync.as_secs_f64()),
         fixed,
         joins,

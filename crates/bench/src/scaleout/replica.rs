@@ -6,11 +6,7 @@ use std::{net::SocketAddr, time::Duration};
 use anyhow::Context as _;
 use loader_core::Engine;
 use server::{
-    Application,
-    config::Settings,
-    database,
-    fleet::{FleetMode, FleetSync},
-    learned_store::LearnedStore,
+    Application, config::Settings, database, fleet::FleetSync, learned_store::LearnedStore,
 };
 use tokio::sync::oneshot;
 
@@ -41,9 +37,6 @@ pub struct ReplicaOptions {
     /// Exchange live limits with the other replicas this often (`server::fleet`), so the
     /// engine judges its experiments by the fleet's goodput. By default, this is off.
     pub fleet_sync: Option<Duration>,
-    /// How the replicas set their limits when they exchange them. By default, the oldest
-    /// leads and the others follow.
-    pub fleet_mode: FleetMode,
 }
 
 impl ReplicaOptions {
@@ -56,7 +49,6 @@ impl ReplicaOptions {
             save_every: Duration::from_secs(1),
             initial_concurrency: None,
             fleet_sync: None,
-            fleet_mode: FleetMode::default(),
         }
     }
 }
@@ -131,9 +123,7 @@ impl Replica {
                         let saver = (options.sharing != Sharing::Off)
                             .then(|| store.spawn_saver(engine.clone(), options.save_every));
                         let fleet = options.fleet_sync.map(|every| {
-                            FleetSync::new(db.clone(), super::SCOPE)
-                                .mode(options.fleet_mode)
-                                .spawn(engine.clone(), every)
+                            FleetSync::new(db.clone(), super::SCOPE).spawn(engine.clone(), every)
                         });
                         anyhow::Ok((app, engine, saver, fleet))
                     }

@@ -31,12 +31,6 @@ pub struct ScaleoutReport {
     /// goodput), measured last.
     #[serde(default)]
     pub without_fleet_sync: Option<RunResult>,
-    /// The fleet-aware replicas in the other [`FleetMode`](server::fleet::FleetMode).
-    #[serde(default)]
-    pub other_mode: Option<RunResult>,
-    /// The mode of `adaptive_first` and `adaptive`: `follow` or `independent`.
-    #[serde(default)]
-    pub fleet_mode: String,
     /// How often the adaptive runs above exchanged limits (s), if they did.
     #[serde(default)]
     pub fleet_sync_s: Option<f64>,
@@ -112,9 +106,6 @@ impl fmt::Display for ScaleoutReport {
         )?;
         run_row(f, &self.adaptive_first)?;
         run_row(f, &self.adaptive)?;
-        if let Some(run) = &self.other_mode {
-            run_row(f, run)?;
-        }
         if let Some(run) = &self.without_fleet_sync {
             run_row(f, run)?;
         }

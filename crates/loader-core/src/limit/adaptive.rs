@@ -10,7 +10,7 @@ use std::time::Duration;
 use self::evidence::Evidence;
 use self::objective::Goodput;
 use self::window::{Window, WindowPolicy, WindowStats};
-use super::{FleetTurn, Outcome, Sample, ScalingStrategy, StrategyConfig};
+use super::{FleetView, Outcome, Sample, ScalingStrategy, StrategyConfig};
 
 /// The default strategy: goodput probing with a latency early warning, errors and local load.
 ///
@@ -195,15 +195,9 @@ pub struct Adaptive {
     /// How many other replicas hold [`Self::fleet_others`].
     fleet_replicas: f64,
     /// When this replica may start experiments in its fleet ([`Adaptive::FLEET_SLOT`]).
-    fleet_turn: Option<FleetTurn>,
+    fleet: FleetView,
     /// A probe is due but waits for this replica's turn; whether it may go up.
     awaiting_turn: Option<bool>,
-    /// Replicas following this one's limit ([`ScalingStrategy::set_fleet_followers`]), and
-    /// the limit they all hold.
-    followers: usize,
-    followers_at: Option<usize>,
-    /// Since when samples have been set aside because the followers lag.
-    lagging_since: Option<Duration>,
     /// Repeated additive probes of one step up, and of one step down, combined.
     evidence_up: Evidence,
     evidence_down: Evidence,
@@ -378,16 +372,12 @@ impl Adaptive {
     /// In a fleet, a step up is judged only if the other replicas' permits moved by at most
     /// this fraction of them while it was measured (with fewer than ten, any change counts).
     pub const FLEET_DRIFT: f64 = 0.1;
-    /// In a fleet with turns ([`FleetTurn`]), each replica's slot of the fleet's clock: long
+    /// In a fleet with turns ([`FleetView::clock`]), each replica's slot of the fleet's clock: long
     /// enough for one additive step to be measured (a precise window lasts at most 1.5 s).
     pub const FLEET_SLOT: Duration = Duration::from_millis(2500);
     /// A probe starts only this early in the replica's slot, so that its window ends before
     /// the next replica's slot begins.
     pub const FLEET_SLOT_START: Duration = Duration::from_millis(800);
-    /// A fleet leader sets samples aside while its followers do not hold its limit, for at
-    /// most this long after which it measures anyway (a follower whose bounds differ never
-    /// catches up, and the controller must keep deciding).
-    pub const FLEET_CATCH_UP: Duration = Duration::from_secs(2);
 
     /// Starts at `config.initial_concurrency`, in slow start.
     pub fn new(config: StrategyConfig) -> Self {
@@ -412,11 +402,8 @@ impl Adaptive {
             plateau_known: false,
             fleet_others: 0.0,
             fleet_replicas: 0.0,
-            fleet_turn: None,
+            fleet: FleetView::default(),
             awaiting_turn: None,
-            followers: 0,
-            followers_at: None,
-            lagging_since: None,
             evidence_up: Evidence::default(),
             evidence_down: Evidence::default(),
             idle_since: None,
@@ -518,11 +505,8 @@ impl Adaptive {
     }
 
     /// Whether other replicas share the downstream ([`ScalingStrategy::set_fleet`]).
-    ///
-    /// A leader with followers counts too: each of its steps moves every follower with it,
-    /// so one permit is already a large step of the fleet's total.
     fn in_fleet(&self) -> bool {
-        self.fleet_replicas > 0.0 || self.followers > 0
+        self.fleet_replicas > 0.0
     }
 
     /// The fleet's goodput change that this replica's own goodput ratio `local` (from
@@ -570,7 +554,6 @@ impl Adaptive {
             self.settled = false;
             self.samples_since_change = 0;
             self.window.reset();
-            self.lagging_since = None;
         }
         self.limit = limit;
         self.reason = reason;
@@ -882,10 +865,9 @@ impl Adaptive {
     /// Whether an experiment may start at `now`: always alone; in a fleet with turns only
     /// early in this replica's slot, while the other replicas hold still.
     fn may_start_probe(&self, now: Duration) -> bool {
-        match self.fleet_turn {
-            Some(turn) if self.in_fleet() => {
-                let (owner, into) = turn.slot_of(now, Self::FLEET_SLOT);
-                owner == turn.rank && into <= Self::FLEET_SLOT_START
+        match self.fleet.slot_of(now, Self::FLEET_SLOT) {
+            Some((owner, into)) if self.in_fleet() => {
+                owner == self.fleet.rank && into <= Self::FLEET_SLOT_START
             }
             _ => true,
         }
@@ -1370,17 +1352,6 @@ impl ScalingStrategy for Adaptive {
         } else if self.limit_field_trusted {
             return self.limit();
         }
-        // A fleet leader: the followers take up to a heartbeat or two to hold a new limit,
-        // and until they do, the fleet is partly at the old one.
-        if self.followers > 0 && self.followers_at != Some(self.limit()) {
-            let since = *self.lagging_since.get_or_insert(sample.now);
-            if sample.now.saturating_sub(since) < Self::FLEET_CATCH_UP {
-                self.window.reset();
-                return self.limit();
-            }
-        } else {
-            self.lagging_since = None;
-        }
         if let Some(step) = &mut self.error_step {
             step.samples = step.samples.saturating_add(1);
             step.failures += u32::from(sample.outcome != Outcome::Success);
@@ -1397,23 +1368,12 @@ impl ScalingStrategy for Adaptive {
         &self.reason
     }
 
-    fn set_fleet(&mut self, others: usize, replicas: usize) {
-        self.fleet_others = others as f64;
-        self.fleet_replicas = replicas as f64;
-        if replicas > 0 {
-            self.join_fleet(replicas + 1);
-        }
-    }
-
-    fn set_fleet_turn(&mut self, turn: Option<FleetTurn>) {
-        self.fleet_turn = turn;
-    }
-
-    fn set_fleet_followers(&mut self, followers: usize, all_at: Option<usize>) {
-        self.followers = followers;
-        self.followers_at = all_at;
-        if followers > 0 {
-            self.join_fleet(followers + 1);
+    fn set_fleet(&mut self, view: FleetView) {
+        self.fleet_others = view.others_permits as f64;
+        self.fleet_replicas = view.replicas as f64;
+        self.fleet = view;
+        if view.replicas > 0 {
+            self.join_fleet(view.replicas + 1);
         }
     }
 
@@ -1432,6 +1392,15 @@ impl ScalingStrategy for Adaptive {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `replicas` other replicas holding `others_permits`, without turns.
+    fn view(others_permits: usize, replicas: usize) -> FleetView {
+        FleetView {
+            replicas,
+            others_permits,
+            ..FleetView::default()
+        }
+    }
 
     /// A call that completed with the limit full and work queued (10 keys per call).
     fn saturated(
@@ -1879,7 +1848,7 @@ mod tests {
         // (Warm at 4: a cold one would start at its share of the initial limit, 1.)
         let mut fleet = adaptive(4);
         fleet.warm_start(4);
-        fleet.set_fleet(2, 2);
+        fleet.set_fleet(view(2, 2));
         let mut now = Duration::ZERO;
         share(&mut fleet, &mut now, 30.0, 2);
         assert!(
@@ -1983,7 +1952,7 @@ mod tests {
             initial_concurrency: 8,
             ..StrategyConfig::default()
         });
-        a.set_fleet(8, 2);
+        a.set_fleet(view(8, 2));
         assert_eq!(a.limit(), 3, "{}", a.reason());
         assert!(
             a.reason().starts_with("one of 3 replicas"),
@@ -1991,16 +1960,12 @@ mod tests {
             a.reason()
         );
         // Only once: later heartbeats (more replicas, other limits) leave it to experiments.
-        a.set_fleet(20, 5);
+        a.set_fleet(view(20, 5));
         assert_eq!(a.limit(), 3);
-        // A fleet leader with followers takes its share too; at least one permit.
-        let mut leader = adaptive(4);
-        leader.set_fleet_followers(7, None);
-        assert_eq!(leader.limit(), 1);
         // A warm replica keeps the limit it restored.
         let mut warm = adaptive(4);
         warm.warm_start(6);
-        warm.set_fleet(8, 2);
+        warm.set_fleet(view(8, 2));
         assert_eq!(warm.limit(), 6);
     }
 
@@ -2012,7 +1977,7 @@ mod tests {
         // so replicas with equal demand end at similar limits; in a real fleet they climb
         // too, in turns).
         let mut a = adaptive(4);
-        a.set_fleet(8, 2);
+        a.set_fleet(view(8, 2));
         assert_eq!(a.limit(), 1);
         let mut now = Duration::ZERO;
         knee(&mut a, &mut now, 60.0, 24.0, 8, 0.2);
@@ -2032,7 +1997,7 @@ mod tests {
         let step = |fleet: bool| {
             let mut a = adaptive(2);
             if fleet {
-                a.set_fleet(4, 2);
+                a.set_fleet(view(4, 2));
             }
             let others = if fleet { 4.0 } else { 0.0 };
             a.limit = 3.0;
@@ -2146,14 +2111,12 @@ mod tests {
         // slots are [2.5, 5), [10, 12.5), ... s.
         let mut a = adaptive(3);
         a.warm_start(3);
-        a.set_fleet(6, 2);
-        let turn = FleetTurn {
+        let turn = FleetView {
             rank: 1,
-            replicas: 3,
-            clock: Duration::ZERO,
-            at: Duration::ZERO,
+            clock: Some(Duration::ZERO),
+            ..view(6, 2)
         };
-        a.set_fleet_turn(Some(turn));
+        a.set_fleet(turn);
         let mut now = Duration::ZERO;
         let mut starts = Vec::new();
         let mut last = String::new();
@@ -2162,7 +2125,7 @@ mod tests {
             if a.reason() != last {
                 last = a.reason().to_string();
                 if last.starts_with("probing") {
-                    starts.push(turn.slot_of(now, Adaptive::FLEET_SLOT));
+                    starts.push(turn.slot_of(now, Adaptive::FLEET_SLOT).expect("turns"));
                 }
             }
         }
@@ -2185,47 +2148,13 @@ mod tests {
     }
 
     #[test]
-    fn a_fleet_leader_measures_its_steps_once_the_followers_hold_them() {
-        // A leader with two followers on a downstream that serves 3 calls at once, at 1
-        // permit each. While the followers still hold the old limit, a step up takes its
-        // share from them: measured then, 1 -> 2 looks like +33%.
-        let mut a = adaptive(1);
-        a.warm_start(1);
-        a.set_fleet_followers(2, Some(1));
-        let mut now = Duration::ZERO;
-        while a.limit() == 1 {
-            share(&mut a, &mut now, 0.01, 2);
-            assert!(now < Duration::from_secs(30), "no probe: {}", a.reason());
-        }
-        let probe = a.reason().to_string();
-        // The followers lag: no window is measured (the phase stays the probe's) until they
-        // catch up, or FLEET_CATCH_UP has passed.
-        let started = now;
-        while now < started + Adaptive::FLEET_CATCH_UP - Duration::from_millis(100) {
-            share(&mut a, &mut now, 0.01, 2);
-            assert_eq!(a.reason(), probe, "judged while the followers lag");
-        }
-        // They catch up: the step is judged with the fleet at 2 each, where it gains nothing.
-        a.set_fleet_followers(2, Some(2));
-        while a.reason() == probe {
-            share(&mut a, &mut now, 0.01, 4);
-        }
-        assert!(
-            a.reason().starts_with("throughput plateau") || a.limit() <= 2,
-            "{} at {}",
-            a.reason(),
-            a.limit()
-        );
-    }
-
-    #[test]
     fn a_step_up_while_the_fleet_steps_down_is_not_kept() {
         // Three replicas on a downstream that serves 3 calls at once. This one holds 2; the
         // others drop from 4 permits to 1 while it probes up: its goodput leaps with its
         // share, which is not evidence that more concurrency pays.
         let mut a = adaptive(2);
         a.warm_start(2);
-        a.set_fleet(4, 2);
+        a.set_fleet(view(4, 2));
         let mut now = Duration::ZERO;
         while !matches!(
             a.phase,
@@ -2237,7 +2166,7 @@ mod tests {
             share(&mut a, &mut now, 0.05, 4);
             assert!(now < Duration::from_secs(30), "no probe up: {}", a.reason());
         }
-        a.set_fleet(1, 2);
+        a.set_fleet(view(1, 2));
         while matches!(a.phase, Phase::Step { .. }) {
             share(&mut a, &mut now, 0.05, 1);
         }
@@ -2268,13 +2197,13 @@ mod tests {
         // Two other replicas hold 1 permit each: this one, at 6, probes down first.
         let mut high = adaptive(6);
         high.warm_start(6);
-        high.set_fleet(2, 2);
+        high.set_fleet(view(2, 2));
         let reason = first_probe(&mut high, 2);
         assert!(reason.starts_with("probing down from 6"), "{reason}");
         // Two others hold 8 each: this one, at 2, probes up, and up again after a revert.
         let mut low = adaptive(2);
         low.warm_start(2);
-        low.set_fleet(16, 2);
+        low.set_fleet(view(16, 2));
         let mut now = Duration::ZERO;
         let mut probes = Vec::new();
         let mut last = String::new();
@@ -2301,15 +2230,10 @@ mod tests {
         assert!(reason.starts_with("slow start"), "{reason}");
         // One of three: from its share of the initial limit (4 / 3: 1), one step up.
         let mut fleet = adaptive(4);
-        fleet.set_fleet(8, 2);
+        fleet.set_fleet(view(8, 2));
         let reason = first_probe(&mut fleet, 8);
         assert!(reason.starts_with("probing up from 1"), "{reason}");
         assert_eq!(fleet.limit(), 2);
-        // A leader whose two followers hold its limit: each of its steps moves them too.
-        let mut leader = adaptive(4);
-        leader.set_fleet_followers(2, Some(1));
-        let reason = first_probe(&mut leader, 8);
-        assert!(reason.starts_with("probing up from 1"), "{reason}");
     }
 
     #[test]
@@ -2329,7 +2253,7 @@ mod tests {
         assert_eq!(a.fleet_ratio(1.3, &at(4.0, 0.0), 5.0), 1.3);
         assert!((a.fleet_step(&at(4.0, 0.0), 5.0) - 0.25).abs() < 1e-12);
         let mut f = adaptive(4);
-        f.set_fleet(6, 2);
+        f.set_fleet(view(6, 2));
         // 4 -> 5 permits with 6 elsewhere: a local +25% is the share moving 4/10 -> 5/11.
         assert!((f.fleet_ratio(1.25 * 10.0 / 11.0, &at(4.0, 6.0), 5.0) - 1.0).abs() < 1e-12);
         assert!((f.fleet_step(&at(4.0, 6.0), 5.0) - 0.1).abs() < 1e-12);

@@ -12,24 +12,27 @@
 //! | `vegas`     | `vegas.rs`      | TCP Vegas: estimated queue = limit * (1 - rtt_noload / rtt) |
 //! | `gradient2` | `gradient2.rs`  | Netflix Gradient2: long/short RTT EWMA ratio drives the limit |
 //! | `adaptive`  | `adaptive.rs`   | ours (default): latency gradient + throughput probing + error rate + local load |
+//!
+//! Replicas of a fleet sharing one downstream tell their engines about each other with a
+//! [`FleetView`] (`fleet.rs`), handed to the strategy by [`ScalingStrategy::set_fleet`].
 
 mod adaptive;
 mod aimd;
 mod ewma;
 mod fixed;
+mod fleet;
 mod gradient2;
 mod kind;
 mod law;
-mod turn;
 mod vegas;
 
 pub use adaptive::Adaptive;
 pub use aimd::Aimd;
 pub use fixed::Fixed;
+pub use fleet::FleetView;
 pub use gradient2::Gradient2;
 pub use kind::StrategyKind;
 pub use law::{Law, Tuning};
-pub use turn::FleetTurn;
 pub use vegas::Vegas;
 
 use std::time::Duration;
@@ -130,24 +133,12 @@ pub trait ScalingStrategy: Send + Sync + 'static {
     fn reason(&self) -> &str;
     /// Starts from a limit learned earlier (restored state), clamped to the bounds.
     fn warm_start(&mut self, limit: usize);
-    /// `replicas` other replicas of a fleet sharing this downstream hold `others` permits in
-    /// all (0: no fleet, or unknown). A strategy that judges its experiments by its own
-    /// goodput can correct them for the share it takes from the others. By default, this is
-    /// ignored.
-    fn set_fleet(&mut self, others: usize, replicas: usize) {
-        let _ = (others, replicas);
-    }
-    /// This replica's turn to start limit experiments in its fleet ([`FleetTurn`]); `None`
-    /// when alone or unknown. A strategy whose experiments other replicas' experiments would
-    /// confound can start them in its own turn only. By default, this is ignored.
-    fn set_fleet_turn(&mut self, turn: Option<FleetTurn>) {
-        let _ = turn;
-    }
-    /// This replica leads a fleet of `followers` replicas that follow its limit, and they
-    /// all hold `all_at` (`None`: not all the same). A strategy can measure its experiments
-    /// only once the followers hold its limit: until then, the fleet is half at the old
-    /// limit. By default, this is ignored.
-    fn set_fleet_followers(&mut self, followers: usize, all_at: Option<usize>) {
-        let _ = (followers, all_at);
+    /// What this replica knows of the other replicas of its fleet sharing the downstream
+    /// ([`FleetView`]): how many they are, the permits they hold, and the turns in which it
+    /// may start limit experiments. A strategy that judges its experiments by its own goodput
+    /// can correct them for the share it takes from the others, and start them in its own
+    /// turn only. By default, this is ignored.
+    fn set_fleet(&mut self, view: FleetView) {
+        let _ = view;
     }
 }

@@ -58,14 +58,9 @@ pub struct Snapshot {
     #[serde(default)]
     pub overloads: u64,
     /// Permits held by the other replicas of the fleet on the same downstream, as last told
-    /// by [`Engine::set_fleet_concurrency`](crate::Engine::set_fleet_concurrency) (0: alone).
+    /// by [`Engine::set_fleet`](crate::Engine::set_fleet) (0: alone).
     #[serde(default)]
     pub fleet_others: usize,
-    /// Whether the limit follows the fleet leader's
-    /// ([`Engine::follow_fleet_limit`](crate::Engine::follow_fleet_limit)) instead of this
-    /// engine's strategy.
-    #[serde(default)]
-    pub following_fleet: bool,
 }
 
 /// Figures of one query group (or of all of them) over the metrics window.

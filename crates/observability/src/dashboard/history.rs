@@ -177,7 +177,6 @@ mod tests {
             overloaded: false,
             overloads: 0,
             fleet_others: 0,
-            following_fleet: false,
         }
     }
 
