@@ -337,15 +337,12 @@ impl Engine {
     /// shared table (the server's `fleet.rs`) and call this every heartbeat; the engine stamps
     /// [`FleetView::at`] with its own time and hands the view to its strategy.
     ///
-    /// The adaptive strategy then judges its limit experiments by what they do to the fleet's
-    /// goodput, not only its own: on a saturated shared database a replica that takes one
-    /// more permit gains what the others lose. It probes towards the others' mean limit first
-    /// (up when below it, down when above), so replicas with equal demand settle at similar
-    /// limits, and with a clock it starts its experiments only in its own slot of that clock
-    /// while the others hold still: replicas started together would otherwise probe in step,
-    /// and each would read the others' steps as the effect of its own. The first time a cold
-    /// engine (no warm start, nothing learned yet) hears of others, it takes its share of
-    /// `initial_concurrency`: the fleet starts where one engine would, in total.
+    /// The adaptive strategy uses it once: the first time a cold engine (no warm start,
+    /// nothing learned yet) hears of others, it takes its share of `initial_concurrency`, so
+    /// the fleet starts where one engine would, in total. After that each replica judges its
+    /// probes by its own goodput: past the knee a step up slows every replica's calls, so it
+    /// neither pays nor is free, and independent replicas settle near the capacity
+    /// (`limit/adaptive/tests.rs`).
     /// [`FleetView::default`] is a replica alone.
     ///
     /// ```

@@ -122,11 +122,12 @@ pub fn build(
     config: StrategyConfig,
     overrides: &Overrides,
 ) -> Result<Box<dyn ScalingStrategy>, String> {
-    // Connect a tunable strategy here, before the built-in ones:
-    // "law" => return Ok(Box::new(Law::new(config, overrides.apply(&Tuning::default())?))),
-    if name == "law" {
+    // Tunable strategies are connected here, before the built-in ones.
+    if name == "adaptive" {
         let tuning = overrides.apply(&loader_core::limit::Tuning::default())?;
-        return Ok(Box::new(loader_core::limit::Law::with_tuning(config, tuning)));
+        return Ok(Box::new(loader_core::limit::Adaptive::with_tuning(
+            config, tuning,
+        )));
     }
     if name == "schedule" {
         return schedule(overrides).map(|s| Box::new(s) as Box<dyn ScalingStrategy>);

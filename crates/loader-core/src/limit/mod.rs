@@ -11,7 +11,7 @@
 //! | `aimd`      | `aimd.rs`       | additive increase, multiplicative decrease on drop/timeout/slow call |
 //! | `vegas`     | `vegas.rs`      | TCP Vegas: estimated queue = limit * (1 - rtt_noload / rtt) |
 //! | `gradient2` | `gradient2.rs`  | Netflix Gradient2: long/short RTT EWMA ratio drives the limit |
-//! | `adaptive`  | `adaptive.rs`   | ours (default): latency gradient + throughput probing + error rate + local load |
+//! | `adaptive`  | `adaptive.rs`   | ours (default): keep a change when goodput pays for it, probe rarely, latency alarm (`docs/adaptive.md`) |
 //!
 //! Replicas of a fleet sharing one downstream tell their engines about each other with a
 //! [`FleetView`] (`fleet.rs`), handed to the strategy by [`ScalingStrategy::set_fleet`].
@@ -23,16 +23,14 @@ mod fixed;
 mod fleet;
 mod gradient2;
 mod kind;
-mod law;
 mod vegas;
 
-pub use adaptive::Adaptive;
+pub use adaptive::{Adaptive, Tuning};
 pub use aimd::Aimd;
 pub use fixed::Fixed;
 pub use fleet::FleetView;
 pub use gradient2::Gradient2;
 pub use kind::StrategyKind;
-pub use law::{Law, Tuning};
 pub use vegas::Vegas;
 
 use std::time::Duration;

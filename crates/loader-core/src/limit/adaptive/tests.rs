@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{Law, Tuning};
+use super::{Adaptive, Tuning};
 use crate::limit::{Outcome, Sample, ScalingStrategy, StrategyConfig};
 
 /// A closed loop: every permit busy, a queue behind the limit, 10 keys per call.
@@ -71,7 +71,7 @@ impl Downstream {
     }
 
     /// Runs `law` for `seconds` of model time; returns the limits seen, one per call.
-    fn run(&mut self, law: &mut Law, seconds: f64) -> Vec<usize> {
+    fn run(&mut self, law: &mut Adaptive, seconds: f64) -> Vec<usize> {
         let end = self.now + seconds;
         let mut limits = Vec::new();
         while self.now < end {
@@ -82,8 +82,8 @@ impl Downstream {
     }
 }
 
-fn law(initial: usize) -> Law {
-    Law::new(StrategyConfig {
+fn law(initial: usize) -> Adaptive {
+    Adaptive::new(StrategyConfig {
         initial_concurrency: initial,
         max_concurrency: 512,
         ..StrategyConfig::default()
@@ -199,4 +199,55 @@ fn the_tuning_round_trips_through_serde() {
     let json = serde_json::to_string(&tuning).unwrap();
     assert_eq!(serde_json::from_str::<Tuning>(&json).unwrap(), tuning);
     assert!(serde_json::from_str::<Tuning>(r#"{"nope": 1}"#).is_err());
+}
+
+/// Two replicas on one downstream, each seeing only its own calls.
+fn shared_run(capacity: f64, seconds: f64) -> (usize, usize) {
+    let mut down = Downstream::new(capacity, 1.0);
+    let mut a = law(4);
+    let mut b = law(4);
+    let mut now = 0.0;
+    let mut turn = 0usize;
+    while now < seconds {
+        let (la, lb) = (a.limit(), b.limit());
+        let n = (la + lb) as f64;
+        // Processor sharing across both replicas' calls.
+        let over = (n - capacity).max(0.0) / capacity;
+        let slowdown = (n / capacity).max(1.0) * (1.0 + down.penalty * over);
+        let jitter = 1.0 + down.jitter * (2.0 * down.uniform() - 1.0);
+        let rtt = down.service * slowdown * jitter;
+        now += rtt / n;
+        // Completions alternate in proportion to each replica's calls in flight.
+        turn += 1;
+        let (me, mine) = if (turn % (la + lb)) < la {
+            (&mut a, la)
+        } else {
+            (&mut b, lb)
+        };
+        me.on_sample(&Sample {
+            now: Duration::from_secs_f64(now),
+            rtt: Duration::from_secs_f64(rtt),
+            batch_size: 10,
+            in_flight: mine,
+            limit: mine,
+            queued: 4,
+            local_load: 0.0,
+            outcome: Outcome::Success,
+            requests_ended: 0,
+        });
+    }
+    (a.limit(), b.limit())
+}
+
+#[test]
+fn independent_replicas_share_the_capacity() {
+    // Each replica judges by its own goodput, without the fleet's view: a step up past the
+    // knee slows every call of both, so it neither pays nor is free, and the fleet settles
+    // near the capacity. (Judging by the fleet's goodput or taking turns measured no better
+    // here, so the law has neither.)
+    let (a, b) = shared_run(32.0, 60.0);
+    assert!(
+        ((a + b) as f64 - 32.0).abs() <= 0.25 * 32.0,
+        "replicas hold {a} + {b} on a capacity of 32"
+    );
 }
