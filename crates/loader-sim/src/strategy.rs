@@ -1,5 +1,5 @@
 //! Strategies by name, with tuning overrides handed to them without recompiling:
-//! `adaptive`, `fixed:32`, `law[probe=false,gain=0.2]`.
+//! `adaptive`, `fixed:32`, `adaptive[alarm=0,step=0.2]`.
 //!
 //! [`build`] is the hook: it turns a name, the engine's bounds and the [`Overrides`] into a
 //! strategy. The built-in strategies take no overrides. To make a tunable strategy
