@@ -288,19 +288,7 @@ pub fn outside_markdown(runs: &[OutsideRun]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
-
     use crate::e2e::Mode;
-
-    /// `path` written relative to the working directory (`../../tmp/...`).
-    fn relative_to_cwd(path: &Path) -> PathBuf {
-        let cwd = std::env::current_dir().unwrap();
-        let mut relative = PathBuf::new();
-        for _ in cwd.components().skip(1) {
-            relative.push("..");
-        }
-        relative.join(path.strip_prefix("/").unwrap())
-    }
 
     #[tokio::test]
     async fn runs_from_relative_tool_and_config_folders() {
@@ -308,8 +296,12 @@ mod tests {
             crate::e2e::node_tools::node_version().is_some(),
             "this test needs Node.js (.ci/run installs it)"
         );
-        // A stand-in for the npm package: calls back with a fixed result.
-        let root = tempfile::tempdir().unwrap();
+        // A stand-in for the npm package: calls back with a fixed result. The folder is named
+        // relative to the working directory, as `--out bench-out/e2e` names it.
+        let root = tempfile::Builder::new()
+            .prefix("autocannon-relative-")
+            .tempdir_in(".")
+            .unwrap();
         let stub = root.path().join("node/node_modules/autocannon");
         std::fs::create_dir_all(&stub).unwrap();
         std::fs::write(
@@ -324,11 +316,12 @@ mod tests {
              timeouts: 0, statusCodeStats: { 200: { count: 7 } }, latency: { p50: 1, p90: 2, p99: 3, max: 4 } })\n",
         )
         .unwrap();
+        let relative = std::path::PathBuf::from(root.path().file_name().unwrap());
         let tools = NodeTools {
-            dir: relative_to_cwd(&root.path().join("node")),
+            dir: relative.join("node"),
             node_version: String::new(),
         };
-        let configs = relative_to_cwd(&root.path().join("autocannon"));
+        let configs = relative.join("autocannon");
         assert!(tools.dir.is_relative() && configs.is_relative());
         let (summary, _) = run(
             &tools,
