@@ -14,4 +14,5 @@ mod loader_modes;
 mod mutations;
 mod n_plus_one;
 mod shutdown;
+mod stable_answers;
 mod timeouts;

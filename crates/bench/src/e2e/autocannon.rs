@@ -185,10 +185,13 @@ pub async fn run(
     duration: Duration,
     timeout: Duration,
 ) -> anyhow::Result<(AutocannonSummary, String)> {
-    let script = tools.dir.join(SCRIPT_NAME);
+    // Absolute: node runs in the tools' folder, where relative paths (`--out bench-out/x`)
+    // would point elsewhere.
+    let node_dir = std::path::absolute(&tools.dir)?;
+    let script = node_dir.join(SCRIPT_NAME);
     std::fs::write(&script, SCRIPT)?;
     std::fs::create_dir_all(config_dir)?;
-    let config_path = config_dir.join(format!("{slug}.json"));
+    let config_path = std::path::absolute(config_dir.join(format!("{slug}.json")))?;
     let headers: serde_json::Map<String, Value> = HEADERS
         .iter()
         .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
@@ -209,8 +212,8 @@ pub async fn run(
         .arg(&script)
         .arg(&config_path)
         // `require('autocannon')` from the tools' node_modules.
-        .current_dir(&tools.dir)
-        .env("NODE_PATH", tools.dir.join("node_modules"))
+        .current_dir(&node_dir)
+        .env("NODE_PATH", node_dir.join("node_modules"))
         .stdin(std::process::Stdio::null())
         .output()
         .await
@@ -286,6 +289,57 @@ pub fn outside_markdown(runs: &[OutsideRun]) -> String {
 mod tests {
     use super::*;
     use crate::e2e::Mode;
+
+    #[tokio::test]
+    async fn runs_from_relative_tool_and_config_folders() {
+        assert!(
+            crate::e2e::node_tools::node_version().is_some(),
+            "this test needs Node.js (.ci/run installs it)"
+        );
+        // A stand-in for the npm package: calls back with a fixed result. The folder is named
+        // relative to the working directory, as `--out bench-out/e2e` names it.
+        let root = tempfile::Builder::new()
+            .prefix("autocannon-relative-")
+            .tempdir_in(".")
+            .unwrap();
+        let stub = root.path().join("node/node_modules/autocannon");
+        std::fs::create_dir_all(&stub).unwrap();
+        std::fs::write(
+            stub.join("package.json"),
+            r#"{"name":"autocannon","version":"0.0.0-stub","main":"index.js"}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            stub.join("index.js"),
+            "module.exports = (o, cb) => cb(null, { duration: o.duration, connections: o.connections, \
+             '1xx': 0, '2xx': 7, '3xx': 0, '4xx': 0, '5xx': 0, mismatches: 0, non2xx: 0, errors: 0, \
+             timeouts: 0, statusCodeStats: { 200: { count: 7 } }, latency: { p50: 1, p90: 2, p99: 3, max: 4 } })\n",
+        )
+        .unwrap();
+        let relative = std::path::PathBuf::from(root.path().file_name().unwrap());
+        let tools = NodeTools {
+            dir: relative.join("node"),
+            node_version: String::new(),
+        };
+        let configs = relative.join("autocannon");
+        assert!(tools.dir.is_relative() && configs.is_relative());
+        let (summary, _) = run(
+            &tools,
+            &configs,
+            "adaptive",
+            "http://127.0.0.1:9/graphql",
+            &serde_json::json!({ "query": "{ x }" }),
+            "{}",
+            2,
+            Duration::ZERO,
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+        )
+        .await
+        .expect("node finds the script and the configuration");
+        assert_eq!((summary.responses, summary.complete), (7, 7));
+        assert_eq!(summary.autocannon_version, "0.0.0-stub");
+    }
 
     fn summary() -> AutocannonSummary {
         serde_json::from_value(serde_json::json!({

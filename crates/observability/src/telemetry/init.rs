@@ -15,8 +15,10 @@ use crate::{TelemetryError, metrics::Metrics};
 /// (Targets match by prefix: `hyper` covers `hyper_util`, `opentelemetry` the SDK and OTLP.)
 const EXPORTER_TARGETS_OFF: &str = "h2=off,hyper=off,tonic=off,reqwest=off,opentelemetry=off";
 
-/// The target of async-graphql's per-field events, kept out of the console logs.
+/// The target of async-graphql's per-field events and spans, kept out of the console logs.
 const GRAPHQL_FIELD_EVENTS: &str = "async_graphql::graphql";
+/// The name of async-graphql's span around each resolved object or list field.
+const GRAPHQL_FIELD_SPAN: &str = "field";
 
 /// Installs telemetry configured from the environment
 /// ([`TelemetryConfig::from_env`]); see [`init_with`].
@@ -41,9 +43,14 @@ pub fn init(default_service_name: &str) -> Result<TelemetryGuard, TelemetryError
 pub fn init_with(config: TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
     // async-graphql's tracing extension logs an event for every field that failed, and its
     // parents, so one failed request could write thousands of lines; the server logs each
-    // request's errors once instead (its `ErrorCodes` extension). The spans stay.
+    // request's errors once instead (its `ErrorCodes` extension). Its `field` spans, one per
+    // object or list field (about 3 500 for the README's nested query), stay out of the
+    // console too: a console layer that takes them formats each one's path and fields for
+    // log lines that never come. Without OTLP export no layer wants them, so they are not
+    // even created; with it they are exported as before.
     let log_filter = parse_filter(config.logs())?.and(filter_fn(|meta| {
-        !(meta.is_event() && meta.target() == GRAPHQL_FIELD_EVENTS)
+        !(meta.target() == GRAPHQL_FIELD_EVENTS
+            && (meta.is_event() || meta.name() == GRAPHQL_FIELD_SPAN))
     }));
     let console = if config.is_json() {
         tracing_subscriber::fmt::layer()
@@ -61,28 +68,30 @@ pub fn init_with(config: TelemetryConfig) -> Result<TelemetryGuard, TelemetryErr
         Some(export) => Some(tracer_provider(config.service(), export)?),
         None => None,
     };
-    let otel_layer = match &provider {
-        Some(provider) => Some(
+    let batch_histograms = Metrics::global()
+        .batch_layer()
+        .with_filter(filter_fn(|meta| {
+            meta.is_span() && meta.name() == "loader.batch"
+        }))
+        .boxed();
+    // One list of filtered layers, the OpenTelemetry one only when exporting: an absent layer
+    // stacked as `Option::None` counts as a layer that wants everything, and every span that
+    // passes the level hint would be created and entered (each of async-graphql's `field`
+    // spans among them), whatever the filters say.
+    let mut layers = vec![console, batch_histograms];
+    if let Some(provider) = &provider {
+        layers.push(
             tracing_opentelemetry::layer()
                 .with_tracer(provider.tracer("adaptive-graphql"))
                 .with_filter(parse_filter(&format!(
                     "{},{EXPORTER_TARGETS_OFF}",
                     config.traces()
-                ))?),
-        ),
-        None => None,
-    };
-    let batch_histograms = Metrics::global()
-        .batch_layer()
-        .with_filter(filter_fn(|meta| {
-            meta.is_span() && meta.name() == "loader.batch"
-        }));
+                ))?)
+                .boxed(),
+        );
+    }
 
-    tracing_subscriber::registry()
-        .with(console)
-        .with(batch_histograms)
-        .with(otel_layer)
-        .try_init()?;
+    tracing_subscriber::registry().with(layers).try_init()?;
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     if let (Some(provider), Some(export)) = (&provider, config.otlp_export()) {
         opentelemetry::global::set_tracer_provider(provider.clone());

@@ -22,8 +22,8 @@ impl PostQuery {
         Ok(post.map(Post))
     }
 
-    /// Posts, newest first, optionally only those with the tag named `tag`; pass the last
-    /// post's `cursor` as `after` for the next page.
+    /// Posts in descending `id` order (the latest stored first), optionally only those with
+    /// the tag named `tag`; pass the last post's `cursor` as `after` for the next page.
     #[graphql(complexity = "first.max(0) as usize * child_complexity + 1")]
     async fn posts(
         &self,

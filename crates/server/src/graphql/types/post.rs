@@ -58,7 +58,7 @@ impl Post {
         Ok(User(author))
     }
 
-    /// Comments on the post, newest first.
+    /// Comments on the post, newest first (`createdAt` descending, then `id` descending).
     #[graphql(complexity = "first.max(0) as usize * child_complexity + 1")]
     async fn comments(
         &self,

@@ -22,7 +22,7 @@ impl Tag {
         &self.0.name
     }
 
-    /// Posts with this tag, newest first.
+    /// Posts with this tag, newest first (`createdAt` descending, then `id` descending).
     #[graphql(complexity = "first.max(0) as usize * child_complexity + 1")]
     async fn posts(
         &self,

@@ -37,7 +37,7 @@ impl User {
         cursor::encode(cursor::USER, self.0.id)
     }
 
-    /// The user's posts, newest first.
+    /// The user's posts, newest first (`createdAt` descending, then `id` descending).
     #[graphql(complexity = "first.max(0) as usize * child_complexity + 1")]
     async fn posts(
         &self,
@@ -52,7 +52,7 @@ impl User {
         Ok(posts.into_iter().map(Post).collect())
     }
 
-    /// The user's comments, newest first.
+    /// The user's comments, newest first (`createdAt` descending, then `id` descending).
     #[graphql(complexity = "first.max(0) as usize * child_complexity + 1")]
     async fn comments(
         &self,
@@ -67,7 +67,7 @@ impl User {
         Ok(comments.into_iter().map(Comment).collect())
     }
 
-    /// Users who follow this user, most recent follow first.
+    /// Users who follow this user, most recent follow first (then by `id`).
     #[graphql(complexity = "first.max(0) as usize * child_complexity + 1")]
     async fn followers(
         &self,
@@ -82,7 +82,7 @@ impl User {
         Ok(users.into_iter().map(User).collect())
     }
 
-    /// Users this user follows, most recent follow first.
+    /// Users this user follows, most recent follow first (then by `id`).
     #[graphql(complexity = "first.max(0) as usize * child_complexity + 1")]
     async fn following(
         &self,
