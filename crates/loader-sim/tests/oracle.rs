@@ -184,10 +184,16 @@ fn tuning_overrides_reach_the_hook_or_fail_loudly() {
     let config = loader_core::LoaderConfig::default().strategy_config();
     // The adaptive law takes its Tuning's fields by name, and names the fields on a typo.
     let spec: StrategySpec = "adaptive[alarm=0,free=false]".parse().unwrap();
-    assert_eq!(spec.to_custom(config).unwrap().label, "adaptive[alarm=0,free=false]");
+    assert_eq!(
+        spec.to_custom(config).unwrap().label,
+        "adaptive[alarm=0,free=false]"
+    );
     let spec: StrategySpec = "adaptive[gain=0.5]".parse().unwrap();
     let err = spec.to_custom(config).unwrap_err().to_string();
-    assert!(err.contains("unknown tuning `gain`") && err.contains("alarm"), "{err}");
+    assert!(
+        err.contains("unknown tuning `gain`") && err.contains("alarm"),
+        "{err}"
+    );
     // A built-in baseline takes none.
     let spec: StrategySpec = "vegas[gain=0.5]".parse().unwrap();
     let err = spec.to_custom(config).unwrap_err().to_string();

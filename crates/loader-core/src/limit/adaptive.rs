@@ -277,8 +277,16 @@ impl Adaptive {
 
     fn start(&mut self, trial: Trial, before: Measure) {
         let target = match trial {
-            Trial::Probe { base, step, up: true } => base + step,
-            Trial::Probe { base, step, up: false } => base.saturating_sub(step),
+            Trial::Probe {
+                base,
+                step,
+                up: true,
+            } => base + step,
+            Trial::Probe {
+                base,
+                step,
+                up: false,
+            } => base.saturating_sub(step),
             Trial::Descent { base, .. } => base,
         };
         let target = self.config.clamp(target);
@@ -315,7 +323,11 @@ impl Adaptive {
         let gain = gain(before.goodput, m.goodput);
         let threshold = self.threshold();
         match trial {
-            Trial::Probe { base, step, up: true } => {
+            Trial::Probe {
+                base,
+                step,
+                up: true,
+            } => {
                 // More concurrency for free: no goodput lost and calls no slower, so the
                 // downstream is below its knee (past it, every call slows down).
                 let rel = step as f64 / base as f64;
@@ -343,7 +355,11 @@ impl Adaptive {
                     self.back(base, "probe up did not pay");
                 }
             }
-            Trial::Probe { base, step, up: false } => {
+            Trial::Probe {
+                base,
+                step,
+                up: false,
+            } => {
                 let rel = step as f64 / base as f64;
                 let free =
                     self.tuning.free && gain > -threshold && m.rtt < before.rtt * (1.0 - rel / 2.0);
@@ -389,7 +405,9 @@ impl Adaptive {
     /// Starts a descent towards `limit × sqrt(rtt_ref / m.rtt)`, at least one step.
     fn descend(&mut self, rtt_ref: f64, m: Measure) {
         let target = (self.limit as f64 * (rtt_ref / m.rtt).sqrt()).floor() as usize;
-        let target = self.config.clamp(target.min(self.limit.saturating_sub(self.step())));
+        let target = self
+            .config
+            .clamp(target.min(self.limit.saturating_sub(self.step())));
         if target == self.limit {
             return;
         }
@@ -493,10 +511,12 @@ impl ScalingStrategy for Adaptive {
     fn set_fleet(&mut self, view: FleetView) {
         // A cold replica that first hears of others takes its share of the initial limit:
         // the fleet starts where one engine would, in total.
-        if view.in_fleet() && !self.fleet.in_fleet() && !self.warm && self.reference.is_none()
-        {
+        if view.in_fleet() && !self.fleet.in_fleet() && !self.warm && self.reference.is_none() {
             let share = self.config.initial_concurrency / (view.replicas + 1);
-            self.set(share.max(1), "joined a fleet: its share of the initial limit");
+            self.set(
+                share.max(1),
+                "joined a fleet: its share of the initial limit",
+            );
         }
         self.fleet = view;
     }

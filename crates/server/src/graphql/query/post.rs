@@ -49,7 +49,10 @@ impl PostQuery {
         }
         let posts = ctx
             .data::<Loaders>()?
-            .statement("posts.page", loader_seaorm::select_all(db, "posts.page", query))
+            .statement(
+                "posts.page",
+                loader_seaorm::select_all(db, "posts.page", query),
+            )
             .await?;
         Ok(posts.into_iter().map(Post).collect())
     }

@@ -40,7 +40,10 @@ impl UserQuery {
         }
         let users = ctx
             .data::<Loaders>()?
-            .statement("users.page", loader_seaorm::select_all(db, "users.page", query))
+            .statement(
+                "users.page",
+                loader_seaorm::select_all(db, "users.page", query),
+            )
             .await?;
         Ok(users.into_iter().map(User).collect())
     }
