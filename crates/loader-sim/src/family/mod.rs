@@ -13,7 +13,7 @@
 //!     duration_s = 10
 //!     warmup_s = 2
 //!     [backend]
-//!     capacity = { log_int = [1, 200] }
+//!     capacity = { log_int = [16, 200] }
 //!     base_latency_ms = { uniform = [2, 8] }
 //!     [load]
 //!     mode = "closed"
