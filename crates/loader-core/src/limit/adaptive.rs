@@ -250,8 +250,9 @@ impl Adaptive {
         self.window = Window::default();
     }
 
+    /// The base probe step at the current limit.
     fn step(&self) -> usize {
-        ((self.limit as f64 * self.tuning.step).round() as usize).max(1)
+        self.step_at(self.limit)
     }
 
     /// Goes back to `base` after a trial that did not pay; probes become rarer.
@@ -421,6 +422,7 @@ impl Adaptive {
         self.set(target, "latency alarm: descent");
     }
 
+    /// The base probe step at `limit`: `step × limit`, at least 1.
     fn step_at(&self, limit: usize) -> usize {
         ((limit as f64 * self.tuning.step).round() as usize).max(1)
     }
