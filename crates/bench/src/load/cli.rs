@@ -32,7 +32,7 @@ pub struct LoadgenArgs {
     #[arg(long)]
     pub ignore_retry_after: bool,
     /// `builtin` (or `light`), `heavy` (the README's nested query alone) or a TOML mix
-    /// file (see the README).
+    /// file (see docs/benchmarking.md).
     #[arg(long, default_value = "builtin")]
     pub query_mix: String,
     /// Where the highest user and post ids come from: `server` asks the server at start

@@ -10,7 +10,7 @@
 //! - HTTP request counters, a latency histogram and in-progress gauges from
 //!   [`HttpMetricsLayer`].
 //!
-//! The names are listed in the README's "Metrics" section.
+//! The names are listed in docs/observability.md, "Metrics".
 //!
 //! # Examples
 //!
