@@ -56,48 +56,23 @@
 //! # }
 //! ```
 
+mod batch;
+mod dispatch;
+mod engine;
+mod error;
+mod load;
+mod shed;
+
 pub mod limit;
 pub mod metrics;
 
-mod activity;
-mod admission;
-mod batch;
-mod batch_fn;
-mod batch_size;
-mod builder;
-mod cache;
-mod call;
 #[cfg(feature = "async-graphql")]
 pub mod compat;
-mod config;
-mod control;
-mod dispatch;
-mod door;
-mod engine;
-mod error;
-mod group;
-mod group_state;
-mod learned;
-mod loader;
-mod local_load;
-mod overload;
-mod permit;
-mod request;
-mod run;
-mod scheduler;
-mod spread;
-mod window;
 
-pub use activity::Tracked;
-pub use batch_fn::BatchFn;
-pub use builder::EngineBuilder;
-pub use config::LoaderConfig;
-pub use engine::Engine;
+pub use dispatch::Run;
+pub use engine::{
+    Engine, EngineBuilder, LEARNED_STATE_VERSION, LearnedGroup, LearnedState, LoaderConfig,
+};
 pub use error::{ConfigError, LoadError, OverloadReason, SharedError};
-pub use group::QueryGroup;
-pub use learned::{LEARNED_STATE_VERSION, LearnedGroup, LearnedState};
-pub use loader::Loader;
-pub use local_load::LocalLoadProbe;
+pub use load::{BatchFn, Loader, QueryGroup, RequestScope, Tracked};
 pub use metrics::{CostEstimate, GroupSnapshot, LimitPoint, Percentiles, Snapshot};
-pub use request::RequestScope;
-pub use run::Run;

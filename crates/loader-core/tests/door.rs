@@ -1,4 +1,4 @@
-//! The door: requests are admitted or refused whole (`Engine::admit_request`, `door.rs`).
+//! The door: requests are admitted or refused whole (`Engine::admit_request`, `shed/door.rs`).
 //!
 //! - the loads of an admitted request are never refused, whatever bounds standalone loads;
 //! - the door admits up to its cap, queues the rest first come first served, and refuses a

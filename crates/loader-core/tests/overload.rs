@@ -2,7 +2,7 @@
 //! told from a long closed-loop queue: while it lasts, new work is admitted only when it can
 //! start at once and the excess is refused as `Overloaded` with reason `"overload"`, so the
 //! loads served keep a short latency instead of queueing up to `max_queue_wait`
-//! (`overload.rs`). All under paused time: the figures are exact.
+//! (`shed/overload.rs`). All under paused time: the figures are exact.
 
 mod common;
 

@@ -18,6 +18,7 @@
 
 mod adaptive;
 mod aimd;
+mod control;
 mod ewma;
 mod fixed;
 mod fleet;
@@ -32,6 +33,8 @@ pub use fleet::FleetView;
 pub use gradient2::Gradient2;
 pub use kind::StrategyKind;
 pub use vegas::Vegas;
+
+pub(crate) use control::{LimitChange, LimitController};
 
 use std::time::Duration;
 

@@ -10,13 +10,13 @@ use tokio::time::Instant;
 
 use crate::{
     BatchFn, Engine, LoadError, QueryGroup,
+    batch::GroupState,
     batch::Waiter,
-    cache::RequestCache,
+    batch::{BatchWindow, Joined},
     dispatch::run_batch,
     engine::EngineInner,
-    group_state::GroupState,
-    request::{RequestScope, ScopeState},
-    window::{BatchWindow, Joined},
+    load::RequestCache,
+    load::{RequestScope, ScopeState},
 };
 
 /// A typed handle for one batch function: `load`, `load_many`, and a per-request cache.
@@ -65,8 +65,8 @@ pub struct Loader<F: BatchFn> {
     deadline: Option<Instant>,
     /// The request this loader serves: a standalone scope, judged load by load, unless
     /// [`Loader::in_request`] joined it to a request admitted at the door, whose loads are
-    /// never refused (`request.rs`). Only batches that mix requests are spread over the
-    /// permits (`spread.rs`).
+    /// never refused (`load/request.rs`). Only batches that mix requests are spread over the
+    /// permits (`batch/spread.rs`).
     scope: RequestScope,
 }
 
@@ -187,8 +187,8 @@ impl<F: BatchFn> Loader<F> {
     }
 
     /// Back-pressure: the loads of a request admitted at the door are never refused (it is
-    /// served whole, `request.rs`); standalone loads are refused with `Overloaded` when the
-    /// engine is saturated (`admission.rs`).
+    /// served whole, `load/request.rs`); standalone loads are refused with `Overloaded` when the
+    /// engine is saturated (`shed/admission.rs`).
     fn admit(&self, loads: usize) -> Result<(), LoadError> {
         admit(
             &self.engine.inner,
@@ -285,11 +285,11 @@ impl<F: BatchFn> Loader<F> {
     }
 }
 
-// Admission and deadlines of loads, shared by `Loader` and `Engine::run` (`run.rs`).
+// Admission and deadlines of loads, shared by `Loader` and `Engine::run` (`dispatch/run.rs`).
 
 /// Back-pressure for `loads` new loads of `scope`: never refused for a request admitted at the
-/// door (it is served whole, `request.rs`); a standalone load is refused with `Overloaded`
-/// when the engine is saturated (`admission.rs`), counted as shed in `group`.
+/// door (it is served whole, `load/request.rs`); a standalone load is refused with `Overloaded`
+/// when the engine is saturated (`shed/admission.rs`), counted as shed in `group`.
 pub(crate) fn admit(
     inner: &EngineInner,
     group: &GroupState,

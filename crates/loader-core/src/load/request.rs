@@ -4,7 +4,7 @@
 //! loads. If back-pressure judged every load on its own, a request admitted at level one
 //! could be refused at level three: the client would get data with holes in it, after the
 //! database already did the first levels. So the engine refuses *requests*, at the door
-//! ([`Engine::admit_request`](crate::Engine::admit_request), `door.rs`), before they run, and
+//! ([`Engine::admit_request`](crate::Engine::admit_request), `shed/door.rs`), before they run, and
 //! never a load of a request it admitted: those wait for capacity, bounded only by the
 //! caller's own deadline. A request holds its place at the door until its scope (every
 //! clone) is dropped.
@@ -18,9 +18,9 @@ use std::{
 };
 
 use crate::{
-    activity::{Activity, Tracked},
+    dispatch::Permit,
     engine::EngineInner,
-    permit::Permit,
+    load::{Activity, Tracked},
 };
 
 /// A request admitted at the engine's door: the loads of loaders created in it are never
@@ -65,12 +65,12 @@ pub struct RequestScope {
 
 #[derive(Debug)]
 pub(crate) struct ScopeState {
-    /// Distinguishes requests in the batches they share (`spread.rs`).
+    /// Distinguishes requests in the batches they share (`batch/spread.rs`).
     pub(crate) id: u64,
     /// For a request admitted at the door: its place there. `None` for the implicit scope of
     /// a loader outside any request, whose loads are judged one by one.
     door: Option<Place>,
-    /// Set once the request's future is [tracked](RequestScope::track) (`activity.rs`).
+    /// Set once the request's future is [tracked](RequestScope::track) (`load/activity.rs`).
     pub(crate) tracked: OnceLock<Arc<Activity>>,
 }
 
@@ -163,8 +163,8 @@ impl RequestScope {
 
 impl ScopeState {
     /// Who its loads come from, for the batches they share.
-    pub(crate) fn from(&self) -> crate::window::From {
-        crate::window::From {
+    pub(crate) fn from(&self) -> crate::batch::From {
+        crate::batch::From {
             request: self.id,
             scoped: self.admitted(),
         }

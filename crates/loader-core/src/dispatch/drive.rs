@@ -6,7 +6,7 @@
 //!    also ~30 µs of wall-clock time without one), at `batch_delay` at the latest, or at once
 //!    when it reached the group's target size. A lone load thus pays two scheduler rounds (or
 //!    the quiet time), not a fixed delay. The keys of one tracked request alone wait for
-//!    that request to be parked instead (`activity.rs`): one statement per level.
+//!    that request to be parked instead (`load/activity.rs`): one statement per level.
 //! 2. **Permit.** It waits its turn for the shared limit (fair between groups), still
 //!    accepting keys. If every waiter leaves meanwhile, it is abandoned and never runs.
 //! 3. **Call.** Under the permit, inside the `loader.batch` span (a child of the span of the
@@ -31,14 +31,14 @@ use tracing::{Instrument, field};
 
 use crate::{
     BatchFn, LoaderConfig,
+    batch::BatchWindow,
+    batch::GroupState,
     batch::{AnswerOnDrop, Batch, BatchResult},
-    call::{call, isolate},
+    dispatch::Permit,
+    dispatch::{call, isolate},
     engine::EngineInner,
-    group_state::GroupState,
     limit::{Outcome, Sample},
     metrics::{BatchEnd, BatchRecord},
-    permit::Permit,
-    window::BatchWindow,
 };
 
 /// Runs one batch from its window to its answer.
@@ -240,7 +240,7 @@ const LONE_REQUEST_WAIT: Duration = Duration::from_secs(5);
 /// `batch_delay` has passed since it opened.
 ///
 /// For a batch whose keys all come from one [tracked](crate::RequestScope::track) request,
-/// "stopped arriving" is exact: the request is parked (`activity.rs`) and two scheduler
+/// "stopped arriving" is exact: the request is parked (`load/activity.rs`) and two scheduler
 /// rounds passed without a key; the window may then stay open past `batch_delay` while the
 /// request is still registering (up to [`LONE_REQUEST_WAIT`], or [`LONE_REQUEST_QUIET`]
 /// without a new key).

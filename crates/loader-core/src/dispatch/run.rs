@@ -21,10 +21,10 @@ use tracing::{Instrument, field};
 
 use crate::{
     Engine, LoadError, QueryGroup, RequestScope,
+    batch::GroupState,
     dispatch::{CallGuard, Called, learn},
     engine::EngineInner,
-    group_state::GroupState,
-    loader::{admit, until_deadline},
+    load::{admit, until_deadline},
     metrics::BatchEnd,
 };
 
@@ -175,7 +175,7 @@ where
                 "panicked",
                 Err(LoadError::Panicked {
                     group: name(),
-                    message: crate::call::panic_message(panic.as_ref()).into(),
+                    message: crate::dispatch::panic_message(panic.as_ref()).into(),
                 }),
             ),
             Err(_) => (

@@ -1,5 +1,20 @@
-//! `Engine`: one per downstream (database). It owns the shared concurrency limit and its
-//! scaling strategy, the per-group state, the metrics, and hands out typed [`Loader`]s.
+//! [`Engine`]: the handle to one downstream's engine, the builder that makes it, its
+//! configuration, and what it learned.
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `mod.rs` | [`Engine`]: the cheap handle, its factories (`loader`, `admit_request`, `run`) and accessors |
+//! | `builder.rs` | [`EngineBuilder`]: every option, with its default |
+//! | `config.rs` | [`LoaderConfig`]: every setting, with its default, as a server deserialises it |
+//! | `learned.rs` | [`LearnedState`]: what an engine learned, to restore at the next start |
+
+mod builder;
+mod config;
+mod learned;
+
+pub use builder::EngineBuilder;
+pub use config::LoaderConfig;
+pub use learned::{LEARNED_STATE_VERSION, LearnedGroup, LearnedState};
 
 use std::{
     any::{Any, TypeId},
@@ -18,20 +33,18 @@ use parking_lot::Mutex;
 use tokio::time::Instant;
 
 use crate::{
-    BatchFn, ConfigError, EngineBuilder, LearnedState, LoadError, Loader, LoaderConfig,
-    OverloadReason, QueryGroup, RequestScope,
-    admission::Pressure,
-    control::{LimitChange, LimitController},
-    door::DoorLaw,
-    group_state::{GroupSettings, GroupState},
-    learned::LEARNED_STATE_VERSION,
+    BatchFn, ConfigError, LoadError, Loader, OverloadReason, QueryGroup, RequestScope,
+    batch::BatchWindow,
+    batch::Spread,
+    batch::{GroupSettings, GroupState},
+    dispatch::ConcurrencyLimit,
     limit::{FleetView, Sample},
-    local_load::LocalLoadProbe,
+    limit::{LimitChange, LimitController},
+    metrics::LocalLoadProbe,
     metrics::{Snapshot, WindowSummary},
-    overload::{DEEP_WAVES, OverloadMode, QueueReading},
-    permit::ConcurrencyLimit,
-    spread::Spread,
-    window::BatchWindow,
+    shed::DoorLaw,
+    shed::Pressure,
+    shed::{DEEP_WAVES, OverloadMode, QueueReading},
 };
 
 /// Requests admitted at once before the door's law has measured anything, per permit of the
@@ -103,16 +116,16 @@ pub(crate) struct EngineInner {
     /// The door: places for requests admitted by [`Engine::admit_request`], one permit each,
     /// held until the request ends; its limit is the door law's cap.
     requests: Arc<ConcurrencyLimit>,
-    /// How many requests the door admits at once (`door.rs`).
+    /// How many requests the door admits at once (`shed/door.rs`).
     door: Mutex<DoorLaw>,
     /// Requests admitted by [`Engine::admit_request`] that have ended, for the strategy's
     /// request rate ([`Sample::requests_ended`](crate::limit::Sample::requests_ended)).
     pub(crate) requests_ended: AtomicU64,
-    /// Tells a queue that keeps growing from a long one (`overload.rs`); `overloaded` mirrors
+    /// Tells a queue that keeps growing from a long one (`shed/overload.rs`); `overloaded` mirrors
     /// whether it is active, for admission's fast path.
     overload: Mutex<OverloadMode>,
     overloaded: AtomicBool,
-    /// New work admitted and answered, for `overload.rs`.
+    /// New work admitted and answered, for `shed/overload.rs`.
     pub(crate) new_work: NewWork,
 }
 
@@ -235,7 +248,7 @@ impl Engine {
     /// only by the caller's own deadline). The request holds its place until the scope (every
     /// clone) is dropped.
     ///
-    /// How many requests are in flight at once is the door's law (`door.rs`): it grows while
+    /// How many requests are in flight at once is the door's law (`shed/door.rs`): it grows while
     /// the door is full and batches barely wait for the concurrency limit, and comes down when
     /// they wait more than two calls, never under the limit itself nor over
     /// [`LoaderConfig::max_requests`]. A request that finds every place taken waits in line
@@ -595,13 +608,13 @@ impl EngineInner {
         self.overloaded.store(mode.active(), Ordering::Relaxed);
     }
 
-    /// Whether new work is admitted only when it can start at once (`overload.rs`).
+    /// Whether new work is admitted only when it can start at once (`shed/overload.rs`).
     pub(crate) fn overloaded(&self) -> bool {
         self.overloaded.load(Ordering::Relaxed)
     }
 
     /// During an overload, a batch of standalone loads that waited longer than a call for its
-    /// permit is answered `Overloaded` instead of run (`overload.rs`).
+    /// permit is answered `Overloaded` instead of run (`shed/overload.rs`).
     pub(crate) fn shed_at_dispatch(&self, waited: Duration, sheddable: bool) -> Option<LoadError> {
         if !sheddable || !self.overloaded() {
             return None;
@@ -613,7 +626,7 @@ impl EngineInner {
         // Not a refusal that keeps the overload on: only new arrivals refused at the door
         // tell that they keep coming.
         Some(LoadError::Overloaded {
-            retry_after: crate::overload::RETRY_AFTER,
+            retry_after: crate::shed::RETRY_AFTER,
             reason: OverloadReason::Overload,
         })
     }
