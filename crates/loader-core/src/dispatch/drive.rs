@@ -20,11 +20,7 @@
 //! The permit is released in `Drop` and the waiters are answered by `AnswerOnDrop` whatever
 //! happens, so no path leaks capacity or leaves a caller hanging.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, atomic::Ordering},
-    time::Duration,
-};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use tokio::time::Instant;
 use tracing::{Instrument, field};
@@ -70,21 +66,21 @@ pub(crate) async fn run_batch<F: BatchFn>(
     };
 
     let dispatched = Instant::now();
-    engine.observe_queue();
+    engine.shed.observe_queue();
     let keys = window.take(&batch);
     let loads = batch.mark_dispatched();
     if loads == 0 || keys.keys.is_empty() {
         return;
     }
     let queue_wait = dispatched.saturating_duration_since(batch.opened);
-    if let Some(refusal) = engine.shed_at_dispatch(queue_wait, batch.sheddable()) {
+    if let Some(refusal) = engine.shed.shed_at_dispatch(queue_wait, batch.sheddable()) {
         // Queued before the overload was seen: answered now rather than served late.
         drop(permit);
         for _ in 0..loads {
             group.record_shed(engine.now());
         }
         batch.finish(BatchResult::failed_with(refusal));
-        engine.new_work.answered(batch.standalone());
+        engine.shed.answered(batch.standalone());
         return;
     }
     let key_list: Vec<F::Key> = keys.keys.into_iter().collect();
@@ -145,7 +141,7 @@ pub(crate) async fn run_batch<F: BatchFn>(
     );
     span.record("outcome", executed.outcome_name());
     batch.finish(executed.result);
-    engine.new_work.answered(batch.standalone());
+    engine.shed.answered(batch.standalone());
 }
 
 /// What one call under a permit tells the engine (a batch, or an [`Engine::run`](crate::Engine::run)).
@@ -183,15 +179,14 @@ pub(crate) fn learn(
             BatchEnd::Error | BatchEnd::Panicked => Outcome::Error,
             BatchEnd::Timeout => Outcome::Timeout,
         },
-        requests_ended: engine.requests_ended.load(Ordering::Relaxed),
+        requests_ended: engine.shed.requests_ended(),
     };
     let limit = span.in_scope(|| engine.on_sample(&sample, called.keys, group));
     drop(permit);
     if called.end == BatchEnd::Success {
         group.observe_cost(called.keys, called.rtt);
     }
-    engine.observe_rtt(called.rtt);
-    engine.observe_batch_wait(called.queue_wait, called.rtt);
+    engine.shed.observe_call(called.queue_wait, called.rtt);
     group.record_batch(
         now,
         &BatchRecord {

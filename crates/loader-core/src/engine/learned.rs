@@ -1,4 +1,4 @@
-//! `LearnedState`: what an engine learned, saved between runs as JSON.
+//! `LearnedState`: what an engine learned, for the caller to keep between runs (serde).
 //!
 //! Per query group the cost model (fixed and per-key cost) and the limit at which the group
 //! saw its best throughput; engine-wide the limit of the best throughput tick. A restarted
@@ -6,29 +6,29 @@
 //! size batches from the learned costs at once, instead of relearning from
 //! `initial_concurrency`.
 
-use std::{collections::BTreeMap, path::Path};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ConfigError, metrics::CostEstimate};
+use crate::{QueryGroup, metrics::CostEstimate};
 
 /// The format version written by this crate.
 pub const LEARNED_STATE_VERSION: u32 = 1;
 
-/// What an engine learned: save it at shutdown, restore it at start.
+/// What an engine learned ([`Engine::learned`](crate::Engine::learned)): keep it at shutdown
+/// (it is plain serde data: a JSON file, a database row), and give it back at the next start
+/// ([`EngineBuilder::learned_state`](crate::EngineBuilder::learned_state) or
+/// [`Engine::restore`](crate::Engine::restore)). Reading and writing it is the caller's.
 ///
 /// ```
 /// use loader_core::{Engine, LearnedState};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let dir = tempfile::tempdir()?;
-/// let path = dir.path().join("learned.json");
-///
 /// let engine = Engine::builder().build()?;
-/// engine.save_learned(&path)?;
+/// let json = serde_json::to_string(&engine.learned())?; // e.g. written to a file
 ///
-/// let state: LearnedState = Engine::load_learned(&path)?;
+/// let state: LearnedState = serde_json::from_str(&json)?;
 /// let restarted = Engine::builder().learned_state(state).build()?;
 /// assert_eq!(restarted.limit(), 4);
 /// # Ok(())
@@ -65,35 +65,39 @@ impl LearnedState {
             groups: BTreeMap::new(),
         }
     }
+}
 
-    /// Writes the state as pretty JSON (via a temporary file renamed into place, so a crash
-    /// mid-write never leaves a truncated file).
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), ConfigError> {
-        let path = path.as_ref();
-        let io = |source| ConfigError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let json = serde_json::to_vec_pretty(self).map_err(|source| ConfigError::Format {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, json).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+impl crate::Engine {
+    /// What the engine learned so far: per-group costs and the best limit.
+    pub fn learned(&self) -> LearnedState {
+        let best_limit = self.inner.controller.lock().best_limit();
+        let groups = self
+            .inner
+            .groups
+            .iter()
+            .map(|e| (e.key().as_str().to_string(), e.value().learned()))
+            .collect();
+        LearnedState {
+            version: LEARNED_STATE_VERSION,
+            strategy: self.inner.strategy.to_string(),
+            best_limit,
+            groups,
+        }
     }
 
-    /// Reads a state written by [`save`](Self::save).
-    pub fn load(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| ConfigError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        serde_json::from_slice(&bytes).map_err(|source| ConfigError::Format {
-            path: path.to_path_buf(),
-            source,
-        })
+    /// Adopts learned state: the strategy warm-starts at the best limit, and each group sizes
+    /// its batches from its learned costs at once.
+    pub fn restore(&self, state: &LearnedState) {
+        let inner = &self.inner;
+        for (name, learned) in &state.groups {
+            inner.group(QueryGroup::new(name.as_str())).restore(learned);
+        }
+        if let Some(best) = state.best_limit {
+            let change = inner.controller.lock().warm_start(inner.now(), best);
+            if let Some(change) = change {
+                inner.apply_limit_change(&change);
+            }
+        }
     }
 }
 
@@ -101,10 +105,7 @@ impl LearnedState {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_saved_state_loads_back_equal() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.json");
+    fn state() -> LearnedState {
         let mut state = LearnedState::empty("adaptive");
         state.best_limit = Some(12);
         state.groups.insert(
@@ -118,23 +119,31 @@ mod tests {
                 best_limit: Some(10),
             },
         );
-        state.save(&path).unwrap();
-        assert_eq!(LearnedState::load(&path).unwrap(), state);
+        state
     }
 
     #[test]
-    fn a_missing_or_corrupt_file_is_a_typed_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let missing = dir.path().join("nope.json");
-        assert!(matches!(
-            LearnedState::load(&missing),
-            Err(ConfigError::Io { .. })
-        ));
-        let corrupt = dir.path().join("bad.json");
-        std::fs::write(&corrupt, b"{ not json").unwrap();
-        assert!(matches!(
-            LearnedState::load(&corrupt),
-            Err(ConfigError::Format { .. })
-        ));
+    fn a_state_written_as_json_reads_back_equal() {
+        let state = state();
+        let json = serde_json::to_string_pretty(&state).unwrap();
+        assert_eq!(serde_json::from_str::<LearnedState>(&json).unwrap(), state);
+    }
+
+    #[test]
+    fn json_of_another_shape_is_an_error() {
+        assert!(serde_json::from_str::<LearnedState>("{ not json").is_err());
+        assert!(serde_json::from_str::<LearnedState>(r#"{"version": 1}"#).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_restored_engine_starts_at_the_learned_limit_and_costs() {
+        let engine = crate::Engine::builder()
+            .learned_state(state())
+            .build()
+            .unwrap();
+        assert_eq!(engine.limit(), 12);
+        let learned = engine.learned();
+        assert_eq!(learned.best_limit, Some(12));
+        assert_eq!(learned.groups["users.by_id"].cost.samples, 40);
     }
 }

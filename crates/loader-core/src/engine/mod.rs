@@ -18,12 +18,10 @@ pub use learned::{LEARNED_STATE_VERSION, LearnedGroup, LearnedState};
 
 use std::{
     any::{Any, TypeId},
-    collections::BTreeMap,
     fmt,
-    path::Path,
     sync::{
         Arc,
-        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::Duration,
 };
@@ -33,23 +31,13 @@ use parking_lot::Mutex;
 use tokio::time::Instant;
 
 use crate::{
-    BatchFn, ConfigError, LoadError, Loader, OverloadReason, QueryGroup, RequestScope,
-    batch::BatchWindow,
-    batch::Spread,
-    batch::{GroupSettings, GroupState},
+    BatchFn, ConfigError, LoadError, Loader, QueryGroup, RequestScope,
+    batch::{BatchWindow, GroupSettings, GroupState, Spread},
     dispatch::ConcurrencyLimit,
-    limit::{FleetView, Sample},
-    limit::{LimitChange, LimitController},
+    limit::{LimitController, ScalingStrategy},
     metrics::LocalLoadProbe,
-    metrics::{Snapshot, WindowSummary},
-    shed::DoorLaw,
-    shed::Pressure,
-    shed::{DEEP_WAVES, OverloadMode, QueueReading},
+    shed::LoadShedder,
 };
-
-/// Requests admitted at once before the door's law has measured anything, per permit of the
-/// initial concurrency limit.
-const DOOR_INITIAL_PER_PERMIT: usize = 4;
 
 /// The adaptive batching engine for one downstream.
 ///
@@ -96,60 +84,26 @@ pub struct Engine {
     pub(crate) inner: Arc<EngineInner>,
 }
 
+/// What an engine shares between its handles, loaders and batch tasks.
 pub(crate) struct EngineInner {
     pub(crate) config: LoaderConfig,
     start: Instant,
+    /// The downstream's concurrency limit, and the strategy that moves it (`limit/control.rs`).
     pub(crate) limit: Arc<ConcurrencyLimit>,
-    controller: Mutex<LimitController>,
-    groups: DashMap<QueryGroup, Arc<GroupState>>,
+    pub(crate) controller: Mutex<LimitController>,
+    pub(crate) strategy: &'static str,
+    /// Per group: its state, and its batch window per batch function type (`batch/`).
+    pub(crate) groups: DashMap<QueryGroup, Arc<GroupState>>,
     windows: DashMap<(QueryGroup, TypeId), Arc<dyn Any + Send + Sync>>,
+    next_group: AtomicUsize,
+    /// Loads waiting for dispatch, all groups.
     queued: Arc<AtomicUsize>,
     spread: Arc<Spread>,
-    next_group: AtomicUsize,
-    /// Recent mean batch call duration (f64 seconds as bits), for admission.
-    mean_rtt: AtomicU64,
+    /// Every admission and refusal (`shed/`).
+    pub(crate) shed: Arc<LoadShedder>,
+    /// The local runtime's load, and its last reading (f64 as bits).
     probe: LocalLoadProbe,
-    local_load: AtomicU64,
-    strategy: &'static str,
-    /// Requests refused by [`Engine::admit_request`].
-    requests_refused: AtomicU64,
-    /// The door: places for requests admitted by [`Engine::admit_request`], one permit each,
-    /// held until the request ends; its limit is the door law's cap.
-    requests: Arc<ConcurrencyLimit>,
-    /// How many requests the door admits at once (`shed/door.rs`).
-    door: Mutex<DoorLaw>,
-    /// Requests admitted by [`Engine::admit_request`] that have ended, for the strategy's
-    /// request rate ([`Sample::requests_ended`](crate::limit::Sample::requests_ended)).
-    pub(crate) requests_ended: AtomicU64,
-    /// Tells a queue that keeps growing from a long one (`shed/overload.rs`); `overloaded` mirrors
-    /// whether it is active, for admission's fast path.
-    overload: Mutex<OverloadMode>,
-    overloaded: AtomicBool,
-    /// New work admitted and answered, for `shed/overload.rs`.
-    pub(crate) new_work: NewWork,
-}
-
-/// Counts of new work (standalone loads) since the start: what a closed loop cannot make
-/// arrive faster than it is answered.
-#[derive(Debug, Default)]
-pub(crate) struct NewWork {
-    arrived: AtomicU64,
-    answered: AtomicU64,
-    answer_events: AtomicU64,
-}
-
-impl NewWork {
-    pub(crate) fn arrived(&self, n: usize) {
-        self.arrived.fetch_add(n as u64, Ordering::Relaxed);
-    }
-
-    /// `n` standalone loads answered at once (by one batch).
-    pub(crate) fn answered(&self, n: usize) {
-        if n > 0 {
-            self.answered.fetch_add(n as u64, Ordering::Relaxed);
-            self.answer_events.fetch_add(1, Ordering::Relaxed);
-        }
-    }
+    pub(crate) local_load: AtomicU64,
 }
 
 impl fmt::Debug for Engine {
@@ -181,7 +135,7 @@ impl Engine {
 
     pub(crate) fn from_parts(
         config: LoaderConfig,
-        strategy: Box<dyn crate::limit::ScalingStrategy>,
+        strategy: Box<dyn ScalingStrategy>,
         probe: LocalLoadProbe,
         learned: Option<LearnedState>,
     ) -> Engine {
@@ -191,33 +145,29 @@ impl Engine {
             config.strategy_config(),
             config.metrics_window / 10,
         );
+        let start = Instant::now();
         let limit = Arc::new(ConcurrencyLimit::new(controller.limit()));
-        let door = DoorLaw::new(
-            DOOR_INITIAL_PER_PERMIT * controller.limit(),
-            config.max_requests,
-        );
         let queued = Arc::new(AtomicUsize::new(0));
+        let shed = Arc::new(LoadShedder::new(
+            &config,
+            start,
+            limit.clone(),
+            queued.clone(),
+        ));
         let engine = Engine {
             inner: Arc::new(EngineInner {
-                start: Instant::now(),
+                start,
                 spread: Arc::new(Spread::new(limit.clone(), queued.clone())),
                 limit,
                 controller: Mutex::new(controller),
+                strategy: name,
                 groups: DashMap::new(),
                 windows: DashMap::new(),
-                queued,
                 next_group: AtomicUsize::new(0),
-                mean_rtt: AtomicU64::new(0f64.to_bits()),
+                queued,
+                shed,
                 probe,
                 local_load: AtomicU64::new(0f64.to_bits()),
-                strategy: name,
-                requests_refused: AtomicU64::new(0),
-                requests: Arc::new(ConcurrencyLimit::new(door.cap())),
-                door: Mutex::new(door),
-                requests_ended: AtomicU64::new(0),
-                overload: Mutex::new(OverloadMode::default()),
-                overloaded: AtomicBool::new(false),
-                new_work: NewWork::default(),
                 config,
             }),
         };
@@ -227,7 +177,9 @@ impl Engine {
         engine
     }
 
-    /// A typed handle for one batch function, with a fresh per-request cache.
+    /// A typed handle for one batch function, with a fresh per-request cache, outside any
+    /// request: its loads are judged one by one at admission. For the loaders of a request
+    /// admitted at the door, use [`RequestScope::loader`].
     ///
     /// Handles whose `f.group()` is equal share the same pending batches (keys from different
     /// callers and requests coalesce) and statistics. Create one per request.
@@ -238,15 +190,15 @@ impl Engine {
     /// Like [`loader`](Self::loader), for a batch function already behind an `Arc`.
     pub fn loader_shared<F: BatchFn>(&self, f: Arc<F>) -> Loader<F> {
         let window = self.inner.window::<F>(f.group());
-        Loader::new(self.clone(), f, window)
+        Loader::new(self.clone(), f, window, RequestScope::standalone())
     }
 
     /// Admits a new request at the door, before it does any work, or refuses it with
     /// [`LoadError::Overloaded`]: nothing of it ran, and the client may retry after
-    /// `retry_after`. An admitted request is served whole: the loads of loaders attached to
-    /// its scope ([`Loader::in_request`]) are never refused, they wait for capacity (bounded
-    /// only by the caller's own deadline). The request holds its place until the scope (every
-    /// clone) is dropped.
+    /// `retry_after`. An admitted request is served whole: the loads of the loaders made from
+    /// its scope ([`RequestScope::loader`], [`RequestScope::run`]) are never refused, they
+    /// wait for capacity (bounded only by the caller's own deadline). The request holds its
+    /// place until the scope (every clone, and every loader made from it) is dropped.
     ///
     /// How many requests are in flight at once is the door's law (`shed/door.rs`): it grows while
     /// the door is full and batches barely wait for the concurrency limit, and comes down when
@@ -272,117 +224,8 @@ impl Engine {
     /// # }
     /// ```
     pub async fn admit_request(&self) -> Result<RequestScope, LoadError> {
-        let inner = &self.inner;
-        let door = &inner.requests;
-        let free = door.in_flight() < door.limit() && door.waiting() == 0;
-        if !free {
-            let position = door.waiting() + 1;
-            let refusal = {
-                let mut law = inner.door.lock();
-                law.reached();
-                let wait = law.expected_wait(position);
-                let retry_after = wait.unwrap_or(law.latency()).max(Duration::from_millis(1));
-                if position > inner.config.max_requests_waiting {
-                    Some((OverloadReason::DoorFull, retry_after))
-                } else if wait.is_some_and(|w| w > inner.config.max_queue_wait) {
-                    Some((OverloadReason::ExpectedWait, retry_after))
-                } else {
-                    None
-                }
-            };
-            if let Some((reason, retry_after)) = refusal {
-                return Err(inner.refuse_request(reason, retry_after));
-            }
-        }
-        match tokio::time::timeout(inner.config.max_queue_wait, door.acquire(0)).await {
-            Ok(permit) => Ok(RequestScope::at_door(inner, permit)),
-            Err(_) => {
-                let retry_after = inner.door.lock().latency().max(Duration::from_millis(1));
-                Err(inner.refuse_request(OverloadReason::DoorWait, retry_after))
-            }
-        }
-    }
-
-    /// Everything the engine measured over the metrics window.
-    pub fn snapshot(&self) -> Snapshot {
-        let inner = &self.inner;
-        let now = inner.now();
-        let mut total = WindowSummary::empty();
-        let mut groups = BTreeMap::new();
-        let mut target = 0;
-        for entry in inner.groups.iter() {
-            let (summary, snap) = entry.value().snapshot(now);
-            total.merge(&summary);
-            target = target.max(snap.target_batch_size);
-            groups.insert(entry.key().as_str().to_string(), snap);
-        }
-        let mut total = total.to_snapshot();
-        total.in_flight = self.in_flight();
-        total.queued = self.queued();
-        total.target_batch_size = target;
-        let (strategy, limit_history, fleet_others) = {
-            let c = inner.controller.lock();
-            (c.name().to_string(), c.history(), c.fleet_others())
-        };
-        Snapshot {
-            strategy,
-            limit: self.limit(),
-            in_flight: self.in_flight(),
-            queued: self.queued(),
-            local_load: f64::from_bits(inner.local_load.load(Ordering::Relaxed)),
-            window_s: inner.config.metrics_window.as_secs_f64(),
-            total,
-            groups,
-            limit_history,
-            requests_refused: inner.requests_refused.load(Ordering::Relaxed),
-            requests_in_flight: inner.requests.in_flight(),
-            requests_waiting: inner.requests.waiting(),
-            request_cap: inner.requests.limit(),
-            overloaded: inner.overloaded(),
-            fleet_others,
-            overloads: inner.overload.lock().episodes(),
-        }
-    }
-
-    /// What this replica knows of the other replicas of its fleet on the same downstream
-    /// ([`FleetView`]): how many they are, the permits they hold, and its rank in the turns
-    /// of the fleet's shared clock. A server's replicas learn each other's limits through a
-    /// shared table (the server's `fleet.rs`) and call this every heartbeat; the engine stamps
-    /// [`FleetView::at`] with its own time and hands the view to its strategy.
-    ///
-    /// The adaptive strategy uses it once: the first time a cold engine (no warm start,
-    /// nothing learned yet) hears of others, it takes its share of `initial_concurrency`, so
-    /// the fleet starts where one engine would, in total. After that each replica judges its
-    /// probes by its own goodput: past the knee a step up slows every replica's calls, so it
-    /// neither pays nor is free, and independent replicas settle near the capacity
-    /// (`limit/adaptive/tests.rs`).
-    /// [`FleetView::default`] is a replica alone.
-    ///
-    /// ```
-    /// use std::time::{SystemTime, UNIX_EPOCH};
-    /// use loader_core::limit::FleetView;
-    ///
-    /// let engine = loader_core::Engine::builder().build().unwrap();
-    /// let clock = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    /// engine.set_fleet(FleetView {
-    ///     replicas: 2,
-    ///     others_permits: 6,
-    ///     rank: 1,
-    ///     clock: Some(clock),
-    ///     ..FleetView::default()
-    /// });
-    /// assert_eq!(engine.snapshot().fleet_others, 6);
-    /// // Cold, one of three replicas: its share of the initial limit of 4.
-    /// assert_eq!(engine.limit(), 1);
-    /// ```
-    pub fn set_fleet(&self, view: FleetView) {
-        let inner = &self.inner;
-        let now = inner.now();
-        let view = FleetView { at: now, ..view };
-        let change = inner.controller.lock().set_fleet(now, view);
-        if let Some(change) = change {
-            inner.apply_limit_change(&change);
-        }
+        let place = self.inner.shed.admit_request().await?;
+        Ok(RequestScope::at_door(self.clone(), place))
     }
 
     /// The current concurrency limit.
@@ -404,108 +247,12 @@ impl Engine {
     pub fn config(&self) -> &LoaderConfig {
         &self.inner.config
     }
-
-    /// What the engine learned so far: per-group costs and the best limit.
-    pub fn learned(&self) -> LearnedState {
-        let best_limit = self.inner.controller.lock().best_limit();
-        let groups = self
-            .inner
-            .groups
-            .iter()
-            .map(|e| (e.key().as_str().to_string(), e.value().learned()))
-            .collect();
-        LearnedState {
-            version: LEARNED_STATE_VERSION,
-            strategy: self.inner.strategy.to_string(),
-            best_limit,
-            groups,
-        }
-    }
-
-    /// Adopts learned state: the strategy warm-starts at the best limit, and each group sizes
-    /// its batches from its learned costs at once.
-    pub fn restore(&self, state: &LearnedState) {
-        let inner = &self.inner;
-        for (name, learned) in &state.groups {
-            inner.group(QueryGroup::new(name.as_str())).restore(learned);
-        }
-        if let Some(best) = state.best_limit {
-            let change = inner.controller.lock().warm_start(inner.now(), best);
-            if let Some(change) = change {
-                inner.apply_limit_change(&change);
-            }
-        }
-    }
-
-    /// Saves [`learned`](Self::learned) as JSON.
-    pub fn save_learned(&self, path: impl AsRef<Path>) -> Result<(), ConfigError> {
-        self.learned().save(path)
-    }
-
-    /// Reads learned state saved by [`save_learned`](Self::save_learned).
-    pub fn load_learned(path: impl AsRef<Path>) -> Result<LearnedState, ConfigError> {
-        LearnedState::load(path)
-    }
 }
 
 impl EngineInner {
     /// Time since the engine started (tokio's clock).
     pub(crate) fn now(&self) -> Duration {
         Instant::now().saturating_duration_since(self.start)
-    }
-
-    /// Resizes the limit to a change made outside the strategy's samples (a warm start, a
-    /// fleet's view) and traces it.
-    fn apply_limit_change(&self, change: &LimitChange) {
-        self.limit.set_limit(change.new);
-        tracing::info!(
-            target: "loader_core::limit",
-            old = change.old,
-            new = change.new,
-            reason = %change.reason,
-            "concurrency limit changed"
-        );
-    }
-
-    /// A request admitted at the door at `admitted_at` (engine time) ended now: the door's
-    /// law learns its latency, and the strategy counts it.
-    pub(crate) fn request_ended(&self, admitted_at: Duration) {
-        self.requests_ended.fetch_add(1, Ordering::Relaxed);
-        let now = self.now();
-        let mut law = self.door.lock();
-        law.request_ended(now.saturating_sub(admitted_at));
-        self.door_tick(&mut law, now);
-    }
-
-    /// A batch waited `wait` for its permit and ran for `rtt`: what the door's law measures.
-    pub(crate) fn observe_batch_wait(&self, wait: Duration, rtt: Duration) {
-        let mut law = self.door.lock();
-        law.observe_batch(wait, rtt);
-        self.door_tick(&mut law, self.now());
-    }
-
-    /// Closes the door law's interval if it is over and applies a new cap.
-    fn door_tick(&self, law: &mut DoorLaw, now: Duration) {
-        let Some(change) = law.tick(now, self.limit.limit()) else {
-            return;
-        };
-        self.requests.set_limit(change.new);
-        tracing::debug!(
-            target: "loader_core::door",
-            old = change.old,
-            new = change.new,
-            waves = change.waves,
-            "request cap changed"
-        );
-    }
-
-    /// Counts and returns the refusal of a new request at the door.
-    fn refuse_request(&self, reason: OverloadReason, retry_after: Duration) -> LoadError {
-        self.requests_refused.fetch_add(1, Ordering::Relaxed);
-        LoadError::Overloaded {
-            retry_after,
-            reason,
-        }
     }
 
     /// The group's state, created on first use.
@@ -550,107 +297,7 @@ impl EngineInner {
             .unwrap_or_else(|_| unreachable!("windows are keyed by their batch function's type"))
     }
 
-    /// Admission control for `loads` new loads.
-    pub(crate) fn pressure(&self, deadline: Option<Instant>) -> Pressure {
-        Pressure {
-            queued: self.queued.load(Ordering::Relaxed),
-            capacity: self.config.queue_capacity,
-            waiting_batches: self.limit.waiting(),
-            in_flight: self.limit.in_flight(),
-            limit: self.limit.limit(),
-            mean_rtt: Duration::from_secs_f64(f64::from_bits(
-                self.mean_rtt.load(Ordering::Relaxed),
-            )),
-            max_wait: self.config.max_queue_wait,
-            overloaded: self.overloaded.load(Ordering::Relaxed),
-            deadline_in: deadline.map(|d| d.saturating_duration_since(Instant::now())),
-        }
-    }
-
-    /// Feeds the strategy; resizes the limit and traces the change. Returns the new limit.
-    pub(crate) fn on_sample(&self, sample: &Sample, keys: usize, group: &GroupState) -> usize {
-        let (change, limit) = {
-            let mut c = self.controller.lock();
-            let change = c.on_sample(sample, keys);
-            (change, c.limit())
-        };
-        if let Some(change) = change {
-            self.limit.set_limit(change.new);
-            tracing::info!(
-                target: "loader_core::limit",
-                old = change.old,
-                new = change.new,
-                reason = %change.reason,
-                group = %group.name,
-                rtt_ms = sample.rtt.as_secs_f64() * 1e3,
-                in_flight = sample.in_flight,
-                queued = sample.queued,
-                local_load = sample.local_load,
-                "concurrency limit changed"
-            );
-        }
-        limit
-    }
-
-    /// Feeds the overload detector with the queue as a batch is dispatched.
-    pub(crate) fn observe_queue(&self) {
-        let limit = self.limit.limit().max(1) as f64;
-        let deep = self.limit.waiting() as f64 > DEEP_WAVES * limit;
-        let reading = QueueReading {
-            queued: self.queued.load(Ordering::Relaxed),
-            deep,
-            arrived: self.new_work.arrived.load(Ordering::Relaxed),
-            answered: self.new_work.answered.load(Ordering::Relaxed),
-            answer_events: self.new_work.answer_events.load(Ordering::Relaxed),
-        };
-        let mut mode = self.overload.lock();
-        mode.observe(self.now(), reading);
-        self.overloaded.store(mode.active(), Ordering::Relaxed);
-    }
-
-    /// Whether new work is admitted only when it can start at once (`shed/overload.rs`).
-    pub(crate) fn overloaded(&self) -> bool {
-        self.overloaded.load(Ordering::Relaxed)
-    }
-
-    /// During an overload, a batch of standalone loads that waited longer than a call for its
-    /// permit is answered `Overloaded` instead of run (`shed/overload.rs`).
-    pub(crate) fn shed_at_dispatch(&self, waited: Duration, sheddable: bool) -> Option<LoadError> {
-        if !sheddable || !self.overloaded() {
-            return None;
-        }
-        let rtt = Duration::from_secs_f64(f64::from_bits(self.mean_rtt.load(Ordering::Relaxed)));
-        if waited <= rtt / 2 {
-            return None;
-        }
-        // Not a refusal that keeps the overload on: only new arrivals refused at the door
-        // tell that they keep coming.
-        Some(LoadError::Overloaded {
-            retry_after: crate::shed::RETRY_AFTER,
-            reason: OverloadReason::Overload,
-        })
-    }
-
-    /// `loads` standalone loads were refused: the overload detector counts them as demand
-    /// that was not served.
-    pub(crate) fn note_refusal(&self, error: &LoadError, loads: usize) {
-        if !matches!(error, LoadError::Overloaded { .. }) {
-            return;
-        }
-        self.overload.lock().refused(self.now(), loads);
-    }
-
-    pub(crate) fn observe_rtt(&self, rtt: Duration) {
-        let old = f64::from_bits(self.mean_rtt.load(Ordering::Relaxed));
-        let rtt = rtt.as_secs_f64();
-        let new = if old == 0.0 {
-            rtt
-        } else {
-            old * 0.8 + rtt * 0.2
-        };
-        self.mean_rtt.store(new.to_bits(), Ordering::Relaxed);
-    }
-
+    /// Reads the local runtime's load (`0.0..=1.0`) and remembers it for the snapshot.
     pub(crate) fn local_load(&self) -> f64 {
         let load = (self.probe)().clamp(0.0, 1.0);
         self.local_load.store(load.to_bits(), Ordering::Relaxed);

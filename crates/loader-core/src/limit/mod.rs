@@ -34,7 +34,7 @@ pub use gradient2::Gradient2;
 pub use kind::StrategyKind;
 pub use vegas::Vegas;
 
-pub(crate) use control::{LimitChange, LimitController};
+pub(crate) use control::LimitController;
 
 use std::time::Duration;
 

@@ -29,5 +29,5 @@ pub use request::RequestScope;
 
 pub(crate) use activity::Activity;
 pub(crate) use cache::RequestCache;
-pub(crate) use loader::{admit, until_deadline};
+pub(crate) use loader::until_deadline;
 pub(crate) use request::ScopeState;

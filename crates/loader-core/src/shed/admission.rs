@@ -64,7 +64,7 @@ impl Pressure {
         }
         if self.overloaded && !wait.is_zero() {
             return Err(LoadError::Overloaded {
-                retry_after: crate::shed::RETRY_AFTER,
+                retry_after: super::overload::RETRY_AFTER,
                 reason: OverloadReason::Overload,
             });
         }

@@ -6,6 +6,7 @@
 //!
 //! | file | what it decides |
 //! |---|---|
+//! | `shedder.rs` | `LoadShedder`: the one entry point; admits requests and loads, sheds at dispatch |
 //! | `door.rs` | `DoorLaw`: how many requests are admitted at once |
 //! | `admission.rs` | `Pressure`: whether a standalone load may wait for its batch |
 //! | `overload.rs` | `OverloadMode`: a queue that keeps growing, and new work shed while it lasts |
@@ -15,7 +16,8 @@
 mod admission;
 mod door;
 mod overload;
+mod shedder;
 
 pub(crate) use admission::Pressure;
 pub(crate) use door::DoorLaw;
-pub(crate) use overload::{DEEP_WAVES, OverloadMode, QueueReading, RETRY_AFTER};
+pub(crate) use shedder::{DoorPlace, LoadShedder};
