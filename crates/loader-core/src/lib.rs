@@ -56,6 +56,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 mod batch;
 mod dispatch;
 mod engine;
@@ -70,9 +72,7 @@ pub mod metrics;
 pub mod compat;
 
 pub use dispatch::Run;
-pub use engine::{
-    Engine, EngineBuilder, LEARNED_STATE_VERSION, LearnedGroup, LearnedState, LoaderConfig,
-};
+pub use engine::{Engine, EngineBuilder, LearnedGroup, LearnedState, LoaderConfig};
 pub use error::{ConfigError, LoadError, OverloadReason, SharedError};
 pub use load::{BatchFn, Loader, QueryGroup, RequestScope, Tracked};
-pub use metrics::{CostEstimate, GroupSnapshot, LimitPoint, Percentiles, Snapshot};
+pub use metrics::Snapshot;

@@ -148,7 +148,7 @@ async fn a_restored_engine_starts_at_its_learned_limit_and_batch_size() {
     learned.groups.insert(
         "users".into(),
         LearnedGroup {
-            cost: loader_core::CostEstimate {
+            cost: loader_core::metrics::CostEstimate {
                 fixed_ms: 5.0,
                 per_key_ms: 0.5,
                 samples: 50,

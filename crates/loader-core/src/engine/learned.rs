@@ -12,9 +12,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::{QueryGroup, metrics::CostEstimate};
 
-/// The format version written by this crate.
-pub const LEARNED_STATE_VERSION: u32 = 1;
-
 /// What an engine learned ([`Engine::learned`](crate::Engine::learned)): keep it at shutdown
 /// (it is plain serde data: a JSON file, a database row), and give it back at the next start
 /// ([`EngineBuilder::learned_state`](crate::EngineBuilder::learned_state) or
@@ -36,7 +33,7 @@ pub const LEARNED_STATE_VERSION: u32 = 1;
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LearnedState {
-    /// Format version ([`LEARNED_STATE_VERSION`]).
+    /// Format version ([`LearnedState::VERSION`]).
     pub version: u32,
     /// Name of the strategy that learned it.
     pub strategy: String,
@@ -56,10 +53,13 @@ pub struct LearnedGroup {
 }
 
 impl LearnedState {
+    /// The format version written by this crate.
+    pub const VERSION: u32 = 1;
+
     /// An empty state (nothing learned).
     pub fn empty(strategy: impl Into<String>) -> Self {
         Self {
-            version: LEARNED_STATE_VERSION,
+            version: LearnedState::VERSION,
             strategy: strategy.into(),
             best_limit: None,
             groups: BTreeMap::new(),
@@ -78,7 +78,7 @@ impl crate::Engine {
             .map(|e| (e.key().as_str().to_string(), e.value().learned()))
             .collect();
         LearnedState {
-            version: LEARNED_STATE_VERSION,
+            version: LearnedState::VERSION,
             strategy: self.inner.strategy.to_string(),
             best_limit,
             groups,

@@ -14,7 +14,7 @@ mod learned;
 
 pub use builder::EngineBuilder;
 pub use config::LoaderConfig;
-pub use learned::{LEARNED_STATE_VERSION, LearnedGroup, LearnedState};
+pub use learned::{LearnedGroup, LearnedState};
 
 use std::{
     any::{Any, TypeId},
@@ -205,9 +205,10 @@ impl Engine {
     /// they wait more than two calls, never under the limit itself nor over
     /// [`LoaderConfig::max_requests`]. A request that finds every place taken waits in line
     /// (first come, first served), unless [`LoaderConfig::max_requests_waiting`] already wait
-    /// (reason `"door full"`) or its expected wait exceeds [`LoaderConfig::max_queue_wait`]
-    /// (reason `"expected wait"`); one still waiting after `max_queue_wait` is refused then
-    /// (reason `"door wait"`). Refusals are counted in [`Snapshot::requests_refused`].
+    /// ([`OverloadReason::DoorFull`](crate::OverloadReason::DoorFull)) or its expected wait exceeds
+    /// [`LoaderConfig::max_queue_wait`] ([`OverloadReason::ExpectedWait`](crate::OverloadReason::ExpectedWait)); one still waiting
+    /// after `max_queue_wait` is refused then ([`OverloadReason::DoorWait`](crate::OverloadReason::DoorWait)). Refusals are counted in
+    /// [`Snapshot::requests_refused`](crate::Snapshot::requests_refused).
     ///
     /// Memory is bounded: at most `max_requests` admitted requests, each with the loads its
     /// own work fans out to, and `max_requests_waiting` futures at the door.

@@ -31,7 +31,7 @@ pub use aimd::Aimd;
 pub use fixed::Fixed;
 pub use fleet::FleetView;
 pub use gradient2::Gradient2;
-pub use kind::StrategyKind;
+pub use kind::{StrategyKind, UnknownStrategy};
 pub use vegas::Vegas;
 
 pub(crate) use control::LimitController;
@@ -99,15 +99,9 @@ pub struct StrategyConfig {
 }
 
 impl Default for StrategyConfig {
+    /// The part of [`LoaderConfig::default`](crate::LoaderConfig::default) the strategies see.
     fn default() -> Self {
-        Self {
-            min_concurrency: 1,
-            initial_concurrency: 4,
-            max_concurrency: 256,
-            target_utilization: 0.75,
-            backpressure_threshold: 0.90,
-            error_rate_threshold: 0.05,
-        }
+        crate::LoaderConfig::default().strategy_config()
     }
 }
 

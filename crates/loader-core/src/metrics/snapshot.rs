@@ -54,7 +54,7 @@ pub struct Snapshot {
     pub request_cap: usize,
     /// Whether an overload is on: the wait queue kept growing (more new work arrived than the
     /// downstream completed), so new work is admitted only when it can start at once and the
-    /// rest is refused as `Overloaded` with reason `"overload"`.
+    /// rest is refused as `Overloaded` with [`OverloadReason::Overload`](crate::OverloadReason::Overload).
     #[serde(default)]
     pub overloaded: bool,
     /// Overloads seen since the engine started.

@@ -24,7 +24,7 @@
 //! While the overload lasts:
 //!
 //! - a standalone load is admitted only if it can start without waiting for a permit; the
-//!   rest is refused at once as `Overloaded` (reason `"overload"`), told to retry after
+//!   rest is refused at once as `Overloaded` ([`OverloadReason::Overload`](crate::OverloadReason::Overload)), told to retry after
 //!   [`RETRY_AFTER`];
 //! - a batch of standalone loads that waited longer than half a call for its permit is
 //!   answered `Overloaded` instead of run: it was queued before the overload was seen, and
