@@ -13,8 +13,17 @@
 //! | `gradient2` | `gradient2.rs`  | Netflix Gradient2: long/short RTT EWMA ratio drives the limit |
 //! | `adaptive`  | `adaptive.rs`   | ours (default): keep a change when goodput pays for it, probe rarely, latency alarm (`docs/adaptive.md`) |
 //!
-//! Replicas of a fleet sharing one downstream tell their engines about each other with a
-//! [`FleetView`] (`fleet.rs`), handed to the strategy by [`ScalingStrategy::set_fleet`].
+//! Beside the strategies:
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `mod.rs` | [`ScalingStrategy`], its [`Sample`] and [`StrategyConfig`] |
+//! | `kind.rs` | [`StrategyKind`]: the strategies by name (`"fixed:16"`, `"adaptive"`, ...) |
+//! | `control.rs` | `LimitController`: applies a strategy to the engine's limit, clamps it, keeps its history |
+//! | `fleet.rs` | [`FleetView`]: what a replica knows of the others on its downstream ([`Engine::set_fleet`]) |
+//! | `ewma.rs` | the moving averages the strategies share |
+//!
+//! [`Engine::set_fleet`]: crate::Engine::set_fleet
 
 mod adaptive;
 mod aimd;

@@ -22,8 +22,9 @@ use crate::{
 ///
 /// Keys asked for by any loader of the same query group (this request's or another's) within
 /// the batch window are deduplicated and loaded by one call. A loader is cheap to clone;
-/// clones share the per-request cache. Create a new one per request (with
-/// [`Engine::loader`]) so the cache never serves stale data across requests.
+/// clones share the per-request cache. Create a new one per request, from the request's
+/// scope ([`RequestScope::loader`]; [`Engine::loader`] outside any request), so the cache
+/// never serves stale data across requests.
 ///
 /// ```
 /// use std::{collections::HashMap, convert::Infallible};
