@@ -1,3 +1,6 @@
+//! The crate's errors: [`LoadError`] (why a load produced no value, with [`OverloadReason`]),
+//! [`SharedError`] (a batch function's error shared by its keys) and [`ConfigError`].
+
 use std::{fmt, sync::Arc, time::Duration};
 
 /// Which bound refused a request or a load with [`LoadError::Overloaded`].

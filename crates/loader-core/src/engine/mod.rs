@@ -3,10 +3,14 @@
 //!
 //! | file | what it holds |
 //! |---|---|
-//! | `mod.rs` | [`Engine`]: the cheap handle, its factories (`loader`, `admit_request`, `run`) and accessors |
+//! | `mod.rs` | [`Engine`]: the cheap handle, its factories (`loader`, `admit_request`) and accessors |
 //! | `builder.rs` | [`EngineBuilder`]: every option, with its default |
 //! | `config.rs` | [`LoaderConfig`]: every setting, with its default, as a server deserialises it |
 //! | `learned.rs` | [`LearnedState`]: what an engine learned, to restore at the next start |
+//!
+//! The rest of `Engine`'s methods live with what they do: [`Engine::run`] in
+//! `dispatch/run.rs`, [`Engine::snapshot`] in `metrics/snapshot.rs`, [`Engine::set_fleet`] in
+//! `limit/fleet.rs`, [`Engine::learned`] and [`Engine::restore`] in `engine/learned.rs`.
 
 mod builder;
 mod config;
