@@ -69,8 +69,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             // there, before it ran, or admitted and then served whole. One set of loaders per
             // request: their caches live as long as the request.
             let request = engine.admit_request().await?;
-            let authors = engine.loader(AuthorNames).in_request(&request);
-            let posts = engine.loader(PostCounts).in_request(&request);
+            let authors = request.loader(AuthorNames);
+            let posts = request.loader(PostCounts);
             let id = r % 60;
             let (name, count) = tokio::join!(authors.load(id), posts.load(id));
             Ok::<_, loader_core::LoadError>((id, name, count))
@@ -97,8 +97,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             g.batches, g.batch_size.mean, g.latency_ms.p99, g.cost.fixed_ms, g.cost.per_key_ms
         );
     }
-    let dir = std::env::temp_dir().join("loader-core-quickstart.json");
-    engine.save_learned(&dir)?;
-    println!("learned state saved to {}", dir.display());
+    // What the engine learned is plain serde data: keeping it (a file here) is the caller's.
+    let path = std::env::temp_dir().join("loader-core-quickstart.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&engine.learned())?)?;
+    println!("learned state saved to {}", path.display());
     Ok(())
 }

@@ -1,3 +1,6 @@
+//! The crate's errors: [`LoadError`] (why a load produced no value, with [`OverloadReason`]),
+//! [`SharedError`] (a batch function's error shared by its keys) and [`ConfigError`].
+
 use std::{fmt, sync::Arc, time::Duration};
 
 /// Which bound refused a request or a load with [`LoadError::Overloaded`].
@@ -137,29 +140,11 @@ impl std::error::Error for SharedError {
     }
 }
 
-/// An error in the engine's configuration or in its learned-state file.
+/// An error in the engine's configuration: the message names the setting and what it must be.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// A bound is inconsistent, e.g. `min_concurrency > max_concurrency`.
     #[error("invalid loader configuration: {0}")]
     Invalid(String),
-    /// The learned-state file could not be read or written.
-    #[error("learned-state file {path}: {source}")]
-    Io {
-        /// The file.
-        path: std::path::PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The learned-state file is not valid JSON of the expected shape.
-    #[error("learned-state file {path} is not valid: {source}")]
-    Format {
-        /// The file.
-        path: std::path::PathBuf,
-        /// The parse error.
-        #[source]
-        source: serde_json::Error,
-    },
 }

@@ -161,10 +161,7 @@ async fn a_request_admitted_at_the_door_keeps_its_later_loads_under_pressure() {
 
     // A request is admitted while the engine is idle and gets its first level in.
     let request = engine.admit_request().await.unwrap();
-    let level = engine
-        .loader_shared(f.clone())
-        .without_cache()
-        .in_request(&request);
+    let level = request.loader_shared(f.clone()).without_cache();
     assert_eq!(level.load(1).await.unwrap(), Some(10));
 
     // Then the engine saturates: one running, two waiting, 300 ms expected > 250 ms.
@@ -178,10 +175,7 @@ async fn a_request_admitted_at_the_door_keeps_its_later_loads_under_pressure() {
     // A loader outside any request is refused...
     assert_eq!(overloaded_reason(background.load(9).await), "expected wait");
     // ...but the next level of the admitted request, through another loader of it, waits.
-    let next_level = engine
-        .loader_shared(f.clone())
-        .without_cache()
-        .in_request(&request);
+    let next_level = request.loader_shared(f.clone()).without_cache();
     assert_eq!(next_level.load(5).await.unwrap(), Some(50));
     for h in held {
         h.await.unwrap().unwrap();

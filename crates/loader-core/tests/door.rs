@@ -1,4 +1,4 @@
-//! The door: requests are admitted or refused whole (`Engine::admit_request`, `door.rs`).
+//! The door: requests are admitted or refused whole (`Engine::admit_request`, `shed/door.rs`).
 //!
 //! - the loads of an admitted request are never refused, whatever bounds standalone loads;
 //! - the door admits up to its cap, queues the rest first come first served, and refuses a
@@ -57,7 +57,7 @@ async fn an_admitted_request_is_served_whole_past_every_load_bound() {
     standalone.load(1000).await.unwrap(); // the engine learns that a call takes 10 ms
 
     let request = engine.admit_request().await.unwrap();
-    let loader = engine.loader_shared(f.clone()).in_request(&request);
+    let loader = request.loader_shared(f.clone());
     // 60 loads, one call each, on one permit: 600 ms of work, far past the queue capacity
     // (4) and the expected-wait bound (50 ms) that standalone loads are held to.
     let loads: Vec<_> = (0..60)
@@ -222,7 +222,7 @@ async fn closed_loop(
                             continue;
                         }
                     };
-                    let loader = engine.loader_shared(f.clone()).in_request(&request);
+                    let loader = request.loader_shared(f.clone());
                     let mut whole = true;
                     for level in 0..levels {
                         n += 1;

@@ -154,7 +154,7 @@ async fn run(s: Scenario) -> Result<(), TestCaseError> {
                     None
                 };
                 let loader = match &request {
-                    Some(scope) => engine.loader(f).in_request(scope),
+                    Some(scope) => scope.loader(f),
                     None => engine.loader(f),
                 };
                 let load = async {

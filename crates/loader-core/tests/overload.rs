@@ -2,7 +2,7 @@
 //! told from a long closed-loop queue: while it lasts, new work is admitted only when it can
 //! start at once and the excess is refused as `Overloaded` with reason `"overload"`, so the
 //! loads served keep a short latency instead of queueing up to `max_queue_wait`
-//! (`overload.rs`). All under paused time: the figures are exact.
+//! (`shed/overload.rs`). All under paused time: the figures are exact.
 
 mod common;
 
@@ -18,6 +18,12 @@ use tokio::{task::JoinSet, time::Instant};
 /// 4 ms per call plus 0.5 ms per key, at most 4 calls at once: about 6.7 keys per ms at most
 /// (25 ms calls of 42 keys), 1.1 per ms with one key per call.
 fn engine_and_loader() -> (Engine, loader_core::Loader<TestFn>) {
+    let (engine, loader, _) = engine_loader_and_fn();
+    (engine, loader)
+}
+
+/// Also the batch function, for the loaders of requests admitted at the door.
+fn engine_loader_and_fn() -> (Engine, loader_core::Loader<TestFn>, TestFn) {
     let (strategy, _) = Recording::fixed(4);
     let engine = Engine::builder().strategy(strategy).build().unwrap();
     let (f, _) = TestFn::new(
@@ -28,8 +34,8 @@ fn engine_and_loader() -> (Engine, loader_core::Loader<TestFn>) {
             ..Backend::default()
         },
     );
-    let loader = engine.loader(f);
-    (engine, loader)
+    let loader = engine.loader(f.clone());
+    (engine, loader, f)
 }
 
 #[derive(Default)]
@@ -199,9 +205,9 @@ async fn a_long_closed_loop_queue_is_not_an_overload() {
 
 #[tokio::test(start_paused = true)]
 async fn requests_at_the_door_and_their_loads_are_served_through_an_overload() {
-    let (engine, loader) = engine_and_loader();
+    let (engine, loader, f) = engine_loader_and_fn();
     let request = engine.admit_request().await.expect("an idle engine admits");
-    let scoped = loader.clone().in_request(&request);
+    let scoped = request.loader(f.clone());
     let flood = {
         let loader = loader.clone();
         tokio::spawn(async move { open_loop(&loader, 10, Duration::from_secs(1), 0).await })
@@ -218,7 +224,7 @@ async fn requests_at_the_door_and_their_loads_are_served_through_an_overload() {
         .admit_request()
         .await
         .expect("the door is not subject to the overload mode");
-    let door_loader = loader.clone().in_request(&at_door);
+    let door_loader = at_door.loader(f);
     let values = door_loader.load_many(60_000_000..60_000_010).await.unwrap();
     assert_eq!(values.len(), 10);
     for level in 0..5u64 {

@@ -375,7 +375,7 @@ fn adaptive_tracks_capacity_step_up() {
 
 /// With batches spread over the permits (the engine's behaviour under concurrent load), a
 /// step up gains less than proportionally; the climb must still reach the new capacity
-/// within a few seconds (5.5 s in this model; loader-sim step-up: 2.6 s, was 14-16 s).
+/// within a few seconds.
 #[test]
 fn adaptive_tracks_capacity_step_up_with_spread_batches() {
     let scenario = Scenario {

@@ -45,8 +45,8 @@ impl PerParent {
     /// - Limit `n` on PostgreSQL: the keys as a `VALUES` list, each joined `LATERAL` to its
     ///   own first `n` rows (`WHERE parent = key ORDER BY ... LIMIT n`). PostgreSQL reads
     ///   `n` rows per parent through the `(parent, order)` index and stops, where the
-    ///   windowed form below reads and sorts every row of every parent first: 48 rows per
-    ///   author to keep 5 on the benchmark's data set.
+    ///   windowed form below reads and sorts every row of every parent first (every post of
+    ///   an author to keep its first 5).
     /// - Limit `n` elsewhere (SQLite has no `LATERAL`): a subquery numbering each parent's
     ///   rows with `ROW_NUMBER() OVER (PARTITION BY parent ORDER BY <order>..., <primary
     ///   key>)`, and the outer query keeps rows numbered `<= n`.

@@ -108,13 +108,12 @@ impl Traffic {
         };
         let (mut served, mut missing) = (0, 0);
         for level in levels {
-            let mut loader = self
-                .engine
-                .loader_shared(self.batches[level.group].clone())
-                .with_deadline(deadline);
-            if let Some(scope) = &scope {
-                loader = loader.in_request(scope);
+            let f = self.batches[level.group].clone();
+            let loader = match &scope {
+                Some(scope) => scope.loader_shared(f),
+                None => self.engine.loader_shared(f),
             }
+            .with_deadline(deadline);
             let values = loader.load_many(level.keys.iter().copied()).await?;
             let lost = level
                 .keys

@@ -11,8 +11,7 @@
 //! turns of the replicas' experiments: by rank of their ids, each starts its probes in its
 //! own slot of the wall clock while the others hold still.
 //!
-//! Every replica runs its own strategy. (A `follow` mode, where the oldest replica's strategy
-//! set the limit of all, was removed: it measured worse than this one.)
+//! Every replica runs its own strategy: no replica sets the limit of the others.
 //!
 //! Turning rows into the view is pure ([`view_from_rows`]) and tested without a database.
 

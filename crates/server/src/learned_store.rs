@@ -29,7 +29,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use loader_core::{Engine, LEARNED_STATE_VERSION, LearnedGroup, LearnedState};
+use loader_core::{Engine, LearnedGroup, LearnedState};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbErr,
     sea_query::{Alias, Expr, ExprTrait as _, OnConflict, Query},
@@ -107,7 +107,7 @@ pub const ENGINE_ROW: &str = "*engine*";
 /// The engine-wide part of a [`LearnedState`], as stored in the [`ENGINE_ROW`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EngineRow {
-    /// Format version ([`LEARNED_STATE_VERSION`]).
+    /// Format version ([`LearnedState::VERSION`]).
     pub version: u32,
     /// The strategy that learned it: a limit is only restored into the same strategy.
     pub strategy: String,
@@ -314,7 +314,7 @@ pub fn state_from_rows(
     for row in fresh {
         if row.group_name == ENGINE_ROW {
             if let Ok(engine) = serde_json::from_str::<EngineRow>(&row.state)
-                && engine.version == LEARNED_STATE_VERSION
+                && engine.version == LearnedState::VERSION
             {
                 state.strategy = engine.strategy;
                 state.best_limit = engine.best_limit;
@@ -330,7 +330,7 @@ pub fn state_from_rows(
 
 #[cfg(test)]
 mod tests {
-    use loader_core::CostEstimate;
+    use loader_core::metrics::CostEstimate;
 
     use super::*;
 

@@ -9,9 +9,9 @@ use server::{
     database, graphql, seed,
 };
 
-/// mimalloc instead of glibc's malloc. With glibc the server's RSS climbed for minutes under
-/// 256 clients (116 -> 188 MiB over a 4-minute soak); with mimalloc it reaches its level
-/// within 20 s and then moves in a band without a trend (BENCHMARKS.md section 4).
+/// mimalloc instead of glibc's malloc: with glibc the server's resident memory kept climbing
+/// for minutes under sustained load (fragmentation across worker threads); with mimalloc it
+/// reaches its level and then stays in a band without a trend.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -8,7 +8,7 @@ use super::{Outcome, Sample, ScalingStrategy, StrategyConfig};
 ///
 /// A loss-based limit, like TCP Reno: every successful call made while the limit was actually
 /// in use adds one; every dropped call (an error, a timeout, or a call slower than
-/// [`Aimd::DEFAULT_TIMEOUT`]) multiplies the limit by the backoff ratio.
+/// the timeout, 5 s by default) multiplies the limit by the backoff ratio.
 ///
 /// ```text
 /// on drop or rtt > timeout:         limit = max(1, min(limit - 1, floor(limit * backoff)))
@@ -47,9 +47,9 @@ pub struct Aimd {
 
 impl Aimd {
     /// Multiplier applied on a drop. Netflix's default, `0.9`.
-    pub const DEFAULT_BACKOFF_RATIO: f64 = 0.9;
+    const DEFAULT_BACKOFF_RATIO: f64 = 0.9;
     /// A successful call slower than this counts as a drop. Netflix's default, 5 s.
-    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+    const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
     /// Starts at `config.initial_concurrency` with the default backoff ratio (`0.9`) and
     /// timeout (5 s).

@@ -1,3 +1,5 @@
+//! Fixed: a limit that never moves, the baseline the other strategies are compared with.
+
 use super::{Sample, ScalingStrategy};
 
 /// A limit that never changes: the baseline every other strategy is measured against.

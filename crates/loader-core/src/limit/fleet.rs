@@ -89,6 +89,49 @@ impl FleetView {
     }
 }
 
+impl crate::Engine {
+    /// What this replica knows of the other replicas of its fleet on the same downstream
+    /// ([`FleetView`]): how many they are, the permits they hold, and its rank in the turns
+    /// of the fleet's shared clock. A server's replicas learn each other's limits through a
+    /// shared table (the server's `fleet.rs`) and call this every heartbeat; the engine stamps
+    /// [`FleetView::at`] with its own time and hands the view to its strategy.
+    ///
+    /// The adaptive strategy uses it once: the first time a cold engine (no warm start,
+    /// nothing learned yet) hears of others, it takes its share of `initial_concurrency`, so
+    /// the fleet starts where one engine would, in total. After that each replica judges its
+    /// probes by its own goodput: past the knee a step up slows every replica's calls, so it
+    /// neither pays nor is free, and independent replicas settle near the capacity
+    /// (`limit/adaptive/tests.rs`).
+    /// [`FleetView::default`] is a replica alone.
+    ///
+    /// ```
+    /// use std::time::{SystemTime, UNIX_EPOCH};
+    /// use loader_core::limit::FleetView;
+    ///
+    /// let engine = loader_core::Engine::builder().build().unwrap();
+    /// let clock = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    /// engine.set_fleet(FleetView {
+    ///     replicas: 2,
+    ///     others_permits: 6,
+    ///     rank: 1,
+    ///     clock: Some(clock),
+    ///     ..FleetView::default()
+    /// });
+    /// assert_eq!(engine.snapshot().fleet_others, 6);
+    /// // Cold, one of three replicas: its share of the initial limit of 4.
+    /// assert_eq!(engine.limit(), 1);
+    /// ```
+    pub fn set_fleet(&self, view: FleetView) {
+        let inner = &self.inner;
+        let now = inner.now();
+        let view = FleetView { at: now, ..view };
+        let change = inner.controller.lock().set_fleet(now, view);
+        if let Some(change) = change {
+            inner.apply_limit_change(&change);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,11 +53,11 @@ pub struct Gradient2 {
 
 impl Gradient2 {
     /// Netflix's default: the long-term RTT averages over ~600 samples.
-    pub const DEFAULT_LONG_WINDOW: u32 = 600;
+    const DEFAULT_LONG_WINDOW: u32 = 600;
     /// Netflix's default: calls may be 1.5x slower than the long-term RTT before the limit shrinks.
-    pub const DEFAULT_TOLERANCE: f64 = 1.5;
+    const DEFAULT_TOLERANCE: f64 = 1.5;
     /// Netflix's default: each new estimate moves the limit 20% of the way.
-    pub const DEFAULT_SMOOTHING: f64 = 0.2;
+    const DEFAULT_SMOOTHING: f64 = 0.2;
 
     /// Starts at `config.initial_concurrency`, with tolerance `1.5`, smoothing `0.2` and a
     /// long window of 600 samples (warmed up as a plain mean over the first 10).

@@ -1,3 +1,5 @@
+//! [`StrategyKind`]: the strategies by name, as configuration files and flags spell them.
+
 use std::{fmt, str::FromStr};
 
 use super::{Adaptive, Aimd, Fixed, Gradient2, ScalingStrategy, StrategyConfig, Vegas};

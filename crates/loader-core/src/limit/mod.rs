@@ -13,11 +13,21 @@
 //! | `gradient2` | `gradient2.rs`  | Netflix Gradient2: long/short RTT EWMA ratio drives the limit |
 //! | `adaptive`  | `adaptive.rs`   | ours (default): keep a change when goodput pays for it, probe rarely, latency alarm (`docs/adaptive.md`) |
 //!
-//! Replicas of a fleet sharing one downstream tell their engines about each other with a
-//! [`FleetView`] (`fleet.rs`), handed to the strategy by [`ScalingStrategy::set_fleet`].
+//! Beside the strategies:
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `mod.rs` | [`ScalingStrategy`], its [`Sample`] and [`StrategyConfig`] |
+//! | `kind.rs` | [`StrategyKind`]: the strategies by name (`"fixed:16"`, `"adaptive"`, ...) |
+//! | `control.rs` | `LimitController`: applies a strategy to the engine's limit, clamps it, keeps its history |
+//! | `fleet.rs` | [`FleetView`]: what a replica knows of the others on its downstream ([`Engine::set_fleet`]) |
+//! | `ewma.rs` | the moving averages the strategies share |
+//!
+//! [`Engine::set_fleet`]: crate::Engine::set_fleet
 
 mod adaptive;
 mod aimd;
+mod control;
 mod ewma;
 mod fixed;
 mod fleet;
@@ -30,8 +40,10 @@ pub use aimd::Aimd;
 pub use fixed::Fixed;
 pub use fleet::FleetView;
 pub use gradient2::Gradient2;
-pub use kind::StrategyKind;
+pub use kind::{StrategyKind, UnknownStrategy};
 pub use vegas::Vegas;
+
+pub(crate) use control::LimitController;
 
 use std::time::Duration;
 
@@ -96,15 +108,9 @@ pub struct StrategyConfig {
 }
 
 impl Default for StrategyConfig {
+    /// The part of [`LoaderConfig::default`](crate::LoaderConfig::default) the strategies see.
     fn default() -> Self {
-        Self {
-            min_concurrency: 1,
-            initial_concurrency: 4,
-            max_concurrency: 256,
-            target_utilization: 0.75,
-            backpressure_threshold: 0.90,
-            error_rate_threshold: 0.05,
-        }
+        crate::LoaderConfig::default().strategy_config()
     }
 }
 

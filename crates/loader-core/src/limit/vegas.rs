@@ -63,9 +63,9 @@ fn log10_root(x: f64) -> f64 {
 
 impl Vegas {
     /// Netflix's default: probe the no-load RTT every `30 * limit * jitter` samples.
-    pub const DEFAULT_PROBE_MULTIPLIER: f64 = 30.0;
+    const DEFAULT_PROBE_MULTIPLIER: f64 = 30.0;
     /// Netflix's default: `1.0`, the new limit replaces the old one outright.
-    pub const DEFAULT_SMOOTHING: f64 = 1.0;
+    const DEFAULT_SMOOTHING: f64 = 1.0;
 
     /// Starts at `config.initial_concurrency`, with smoothing `1.0` and probe multiplier `30`.
     pub fn new(config: StrategyConfig) -> Self {

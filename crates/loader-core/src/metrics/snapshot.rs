@@ -1,8 +1,11 @@
-//! The serialisable view of the engine returned by [`Engine::snapshot`](crate::Engine::snapshot).
+//! The serialisable view of the engine returned by [`Engine::snapshot`](crate::Engine::snapshot),
+//! and how the engine assembles it.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::atomic::Ordering};
 
 use serde::{Deserialize, Serialize};
+
+use super::WindowSummary;
 
 /// Everything the engine knows right now, over the last `metrics_window`.
 ///
@@ -51,7 +54,7 @@ pub struct Snapshot {
     pub request_cap: usize,
     /// Whether an overload is on: the wait queue kept growing (more new work arrived than the
     /// downstream completed), so new work is admitted only when it can start at once and the
-    /// rest is refused as `Overloaded` with reason `"overload"`.
+    /// rest is refused as `Overloaded` with [`OverloadReason::Overload`](crate::OverloadReason::Overload).
     #[serde(default)]
     pub overloaded: bool,
     /// Overloads seen since the engine started.
@@ -138,4 +141,49 @@ pub struct CostEstimate {
     pub per_key_ms: f64,
     /// Successful calls the estimate is based on.
     pub samples: u64,
+}
+
+// Assembled on demand from the groups' intervals, the limit's history and the door.
+impl crate::Engine {
+    /// Everything the engine measured over the metrics window.
+    pub fn snapshot(&self) -> Snapshot {
+        let inner = &self.inner;
+        let now = inner.now();
+        let mut total = WindowSummary::empty();
+        let mut groups = BTreeMap::new();
+        let mut target = 0;
+        for entry in inner.groups.iter() {
+            let (summary, snap) = entry.value().snapshot(now);
+            total.merge(&summary);
+            target = target.max(snap.target_batch_size);
+            groups.insert(entry.key().as_str().to_string(), snap);
+        }
+        let mut total = total.to_snapshot();
+        total.in_flight = self.in_flight();
+        total.queued = self.queued();
+        total.target_batch_size = target;
+        let door = inner.shed.figures();
+        let (strategy, limit_history, fleet_others) = {
+            let c = inner.controller.lock();
+            (c.name().to_string(), c.history(), c.fleet_others())
+        };
+        Snapshot {
+            strategy,
+            limit: self.limit(),
+            in_flight: self.in_flight(),
+            queued: self.queued(),
+            local_load: f64::from_bits(inner.local_load.load(Ordering::Relaxed)),
+            window_s: inner.config.metrics_window.as_secs_f64(),
+            total,
+            groups,
+            limit_history,
+            requests_refused: door.refused,
+            requests_in_flight: door.in_flight,
+            requests_waiting: door.waiting,
+            request_cap: door.cap,
+            overloaded: door.overloaded,
+            fleet_others,
+            overloads: door.overloads,
+        }
+    }
 }

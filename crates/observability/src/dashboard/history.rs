@@ -141,7 +141,7 @@ impl SnapshotHistory {
 
 #[cfg(test)]
 mod tests {
-    use loader_core::{GroupSnapshot, Percentiles};
+    use loader_core::metrics::{GroupSnapshot, Percentiles};
 
     use super::*;
 

@@ -1,4 +1,7 @@
-use loader_core::{Percentiles, Snapshot};
+use loader_core::{
+    Snapshot,
+    metrics::{GroupSnapshot, Percentiles},
+};
 use prometheus_client::{collector::Collector, encoding::DescriptorEncoder, metrics::MetricType};
 
 /// The engine's state at scrape time, as Prometheus gauges and counters.
@@ -113,7 +116,7 @@ impl Collector for LoaderCollector {
                 .encode_gauge(&1i64)?;
         }
 
-        type GaugeOf = fn(&loader_core::GroupSnapshot) -> f64;
+        type GaugeOf = fn(&GroupSnapshot) -> f64;
         let group_gauges: [(&str, &str, GaugeOf); 9] = [
             (
                 "loader_group_in_flight_batches",
@@ -170,7 +173,7 @@ impl Collector for LoaderCollector {
             }
         }
 
-        type PercentilesOf = fn(&loader_core::GroupSnapshot) -> (&Percentiles, f64);
+        type PercentilesOf = fn(&GroupSnapshot) -> (&Percentiles, f64);
         let group_quantiles: [(&str, &str, PercentilesOf); 3] = [
             (
                 "loader_group_batch_latency_seconds",
@@ -200,7 +203,7 @@ impl Collector for LoaderCollector {
             }
         }
 
-        type CountOf = fn(&loader_core::GroupSnapshot) -> u64;
+        type CountOf = fn(&GroupSnapshot) -> u64;
         let window_counts: [(&str, &str, CountOf); 5] = [
             (
                 "loader_group_window_batches",

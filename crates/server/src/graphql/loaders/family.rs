@@ -94,11 +94,11 @@ impl<F: BatchFn> Family<F> {
                 match &loaders.backend {
                     LoaderBackend::Engine(engine) => {
                         let f = engine.batch_fns().get(self.name, limit, make);
-                        let mut loader = engine.loader_shared(f).with_deadline(loaders.deadline);
-                        if let Some(request) = &loaders.request {
-                            loader = loader.in_request(request);
-                        }
-                        Handle::Engine(Arc::new(loader))
+                        let loader = match &loaders.request {
+                            Some(request) => request.loader_shared(f),
+                            None => engine.loader_shared(f),
+                        };
+                        Handle::Engine(Arc::new(loader.with_deadline(loaders.deadline)))
                     }
                     LoaderBackend::AsyncGraphql(shared) => {
                         Handle::DataLoader(shared.get(self.name, limit, make))

@@ -25,13 +25,12 @@ impl Loaders {
     {
         match &self.backend {
             LoaderBackend::Engine(engine) => {
-                let mut run = engine
-                    .run(QueryGroup::new(group), work)
-                    .with_deadline(self.deadline);
-                if let Some(request) = &self.request {
-                    run = run.in_request(request);
-                }
-                run.await?.map_err(Into::into)
+                let group = QueryGroup::new(group);
+                let run = match &self.request {
+                    Some(request) => request.run(group, work),
+                    None => engine.run(group, work),
+                };
+                run.with_deadline(self.deadline).await?.map_err(Into::into)
             }
             LoaderBackend::AsyncGraphql(_) | LoaderBackend::PerRow => {
                 work.await.map_err(Into::into)

@@ -6,7 +6,7 @@
 //!    also ~30 µs of wall-clock time without one), at `batch_delay` at the latest, or at once
 //!    when it reached the group's target size. A lone load thus pays two scheduler rounds (or
 //!    the quiet time), not a fixed delay. The keys of one tracked request alone wait for
-//!    that request to be parked instead (`activity.rs`): one statement per level.
+//!    that request to be parked instead (`load/activity.rs`): one statement per level.
 //! 2. **Permit.** It waits its turn for the shared limit (fair between groups), still
 //!    accepting keys. If every waiter leaves meanwhile, it is abandoned and never runs.
 //! 3. **Call.** Under the permit, inside the `loader.batch` span (a child of the span of the
@@ -20,25 +20,21 @@
 //! The permit is released in `Drop` and the waiters are answered by `AnswerOnDrop` whatever
 //! happens, so no path leaks capacity or leaves a caller hanging.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, atomic::Ordering},
-    time::Duration,
-};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use tokio::time::Instant;
 use tracing::{Instrument, field};
 
 use crate::{
     BatchFn, LoaderConfig,
+    batch::BatchWindow,
+    batch::GroupState,
     batch::{AnswerOnDrop, Batch, BatchResult},
-    call::{call, isolate},
+    dispatch::Permit,
+    dispatch::{call, isolate},
     engine::EngineInner,
-    group_state::GroupState,
     limit::{Outcome, Sample},
     metrics::{BatchEnd, BatchRecord},
-    permit::Permit,
-    window::BatchWindow,
 };
 
 /// Runs one batch from its window to its answer.
@@ -70,21 +66,21 @@ pub(crate) async fn run_batch<F: BatchFn>(
     };
 
     let dispatched = Instant::now();
-    engine.observe_queue();
+    engine.shed.observe_queue();
     let keys = window.take(&batch);
     let loads = batch.mark_dispatched();
     if loads == 0 || keys.keys.is_empty() {
         return;
     }
     let queue_wait = dispatched.saturating_duration_since(batch.opened);
-    if let Some(refusal) = engine.shed_at_dispatch(queue_wait, batch.sheddable()) {
+    if let Some(refusal) = engine.shed.shed_at_dispatch(queue_wait, batch.sheddable()) {
         // Queued before the overload was seen: answered now rather than served late.
         drop(permit);
         for _ in 0..loads {
             group.record_shed(engine.now());
         }
         batch.finish(BatchResult::failed_with(refusal));
-        engine.new_work.answered(batch.standalone());
+        engine.shed.answered(batch.standalone());
         return;
     }
     let key_list: Vec<F::Key> = keys.keys.into_iter().collect();
@@ -145,7 +141,7 @@ pub(crate) async fn run_batch<F: BatchFn>(
     );
     span.record("outcome", executed.outcome_name());
     batch.finish(executed.result);
-    engine.new_work.answered(batch.standalone());
+    engine.shed.answered(batch.standalone());
 }
 
 /// What one call under a permit tells the engine (a batch, or an [`Engine::run`](crate::Engine::run)).
@@ -183,15 +179,14 @@ pub(crate) fn learn(
             BatchEnd::Error | BatchEnd::Panicked => Outcome::Error,
             BatchEnd::Timeout => Outcome::Timeout,
         },
-        requests_ended: engine.requests_ended.load(Ordering::Relaxed),
+        requests_ended: engine.shed.requests_ended(),
     };
     let limit = span.in_scope(|| engine.on_sample(&sample, called.keys, group));
     drop(permit);
     if called.end == BatchEnd::Success {
         group.observe_cost(called.keys, called.rtt);
     }
-    engine.observe_rtt(called.rtt);
-    engine.observe_batch_wait(called.queue_wait, called.rtt);
+    engine.shed.observe_call(called.queue_wait, called.rtt);
     group.record_batch(
         now,
         &BatchRecord {
@@ -240,7 +235,7 @@ const LONE_REQUEST_WAIT: Duration = Duration::from_secs(5);
 /// `batch_delay` has passed since it opened.
 ///
 /// For a batch whose keys all come from one [tracked](crate::RequestScope::track) request,
-/// "stopped arriving" is exact: the request is parked (`activity.rs`) and two scheduler
+/// "stopped arriving" is exact: the request is parked (`load/activity.rs`) and two scheduler
 /// rounds passed without a key; the window may then stay open past `batch_delay` while the
 /// request is still registering (up to [`LONE_REQUEST_WAIT`], or [`LONE_REQUEST_QUIET`]
 /// without a new key).

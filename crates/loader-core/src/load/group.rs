@@ -1,3 +1,5 @@
+//! [`QueryGroup`]: which keys may share a batch call.
+
 use std::{fmt, sync::Arc};
 
 /// The identity of a family of similar requests: only keys of the same group are batched

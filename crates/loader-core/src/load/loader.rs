@@ -10,21 +10,21 @@ use tokio::time::Instant;
 
 use crate::{
     BatchFn, Engine, LoadError, QueryGroup,
+    batch::GroupState,
     batch::Waiter,
-    cache::RequestCache,
+    batch::{BatchWindow, Joined},
     dispatch::run_batch,
-    engine::EngineInner,
-    group_state::GroupState,
-    request::{RequestScope, ScopeState},
-    window::{BatchWindow, Joined},
+    load::RequestCache,
+    load::RequestScope,
 };
 
 /// A typed handle for one batch function: `load`, `load_many`, and a per-request cache.
 ///
 /// Keys asked for by any loader of the same query group (this request's or another's) within
 /// the batch window are deduplicated and loaded by one call. A loader is cheap to clone;
-/// clones share the per-request cache. Create a new one per request (with
-/// [`Engine::loader`]) so the cache never serves stale data across requests.
+/// clones share the per-request cache. Create a new one per request, from the request's
+/// scope ([`RequestScope::loader`]; [`Engine::loader`] outside any request), so the cache
+/// never serves stale data across requests.
 ///
 /// ```
 /// use std::{collections::HashMap, convert::Infallible};
@@ -63,10 +63,10 @@ pub struct Loader<F: BatchFn> {
     window: Arc<BatchWindow<F>>,
     cache: Option<Arc<RequestCache<F::Key, F::Value>>>,
     deadline: Option<Instant>,
-    /// The request this loader serves: a standalone scope, judged load by load, unless
-    /// [`Loader::in_request`] joined it to a request admitted at the door, whose loads are
-    /// never refused (`request.rs`). Only batches that mix requests are spread over the
-    /// permits (`spread.rs`).
+    /// The request this loader serves: a standalone scope, judged load by load, unless it was
+    /// made by [`RequestScope::loader`] for a request admitted at the door, whose loads are
+    /// never refused (`load/request.rs`). Only batches that mix requests are spread over the
+    /// permits (`batch/spread.rs`).
     scope: RequestScope,
 }
 
@@ -94,14 +94,19 @@ impl<F: BatchFn> fmt::Debug for Loader<F> {
 }
 
 impl<F: BatchFn> Loader<F> {
-    pub(crate) fn new(engine: Engine, f: Arc<F>, window: Arc<BatchWindow<F>>) -> Self {
+    pub(crate) fn new(
+        engine: Engine,
+        f: Arc<F>,
+        window: Arc<BatchWindow<F>>,
+        scope: RequestScope,
+    ) -> Self {
         Self {
             engine,
             f,
             window,
             cache: Some(Arc::new(RequestCache::new())),
             deadline: None,
-            scope: RequestScope::standalone(),
+            scope,
         }
     }
 
@@ -186,12 +191,11 @@ impl<F: BatchFn> Loader<F> {
         Ok(joined)
     }
 
-    /// Back-pressure: the loads of a request admitted at the door are never refused (it is
-    /// served whole, `request.rs`); standalone loads are refused with `Overloaded` when the
-    /// engine is saturated (`admission.rs`).
+    /// Back-pressure (`shed/`): the loads of a request admitted at the door are never refused
+    /// (it is served whole); standalone loads are refused with `Overloaded` when the engine is
+    /// saturated.
     fn admit(&self, loads: usize) -> Result<(), LoadError> {
-        admit(
-            &self.engine.inner,
+        self.engine.inner.shed.admit_loads(
             &self.window.group,
             &self.scope.state,
             self.deadline,
@@ -252,15 +256,6 @@ impl<F: BatchFn> Loader<F> {
         self
     }
 
-    /// Makes this loader part of `request`, a request admitted at the door: its loads are
-    /// never refused for load (see [`RequestScope`]). The per-request cache stays this
-    /// loader's own.
-    #[must_use]
-    pub fn in_request(mut self, request: &RequestScope) -> Self {
-        self.scope = request.clone();
-        self
-    }
-
     /// A handle without per-request cache: every load goes through the engine (it is still
     /// deduplicated within its batch).
     #[must_use]
@@ -285,33 +280,7 @@ impl<F: BatchFn> Loader<F> {
     }
 }
 
-// Admission and deadlines of loads, shared by `Loader` and `Engine::run` (`run.rs`).
-
-/// Back-pressure for `loads` new loads of `scope`: never refused for a request admitted at the
-/// door (it is served whole, `request.rs`); a standalone load is refused with `Overloaded`
-/// when the engine is saturated (`admission.rs`), counted as shed in `group`.
-pub(crate) fn admit(
-    inner: &EngineInner,
-    group: &GroupState,
-    scope: &ScopeState,
-    deadline: Option<Instant>,
-    loads: usize,
-) -> Result<(), LoadError> {
-    if scope.admitted() {
-        return Ok(());
-    }
-    match inner.pressure(deadline).admit(loads) {
-        Ok(()) => {
-            inner.new_work.arrived(loads);
-            Ok(())
-        }
-        Err(e) => {
-            group.record_shed(inner.now());
-            inner.note_refusal(&e, loads);
-            Err(e)
-        }
-    }
-}
+// Deadlines of loads, shared by `Loader` and `Engine::run` (`dispatch/run.rs`).
 
 /// Waits for `wait` until `deadline`, if there is one (`DeadlineExceeded` in `group`).
 pub(crate) async fn until_deadline<T>(

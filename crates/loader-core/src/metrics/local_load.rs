@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 /// A source of the local runtime's load in `0.0..=1.0`.
-pub type LocalLoadProbe = std::sync::Arc<dyn Fn() -> f64 + Send + Sync>;
+pub(crate) type LocalLoadProbe = std::sync::Arc<dyn Fn() -> f64 + Send + Sync>;
 
 const MIN_INTERVAL: Duration = Duration::from_millis(50);
 

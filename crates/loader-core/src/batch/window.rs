@@ -7,7 +7,7 @@
 //! opens a new batch, as soon as it reaches the group's target batch size. When its last
 //! waiter leaves before dispatch it is abandoned and never runs.
 //!
-//! The window's timing (when it closes) is in `dispatch.rs`: after two scheduler rounds
+//! The window's timing (when it closes) is in `dispatch/drive.rs`: after two scheduler rounds
 //! (`yield_now`) in which no key arrived (on a multi-threaded runtime, also a short quiet
 //! wall-clock time), at `batch_delay` at the latest, or at once when full.
 
@@ -17,8 +17,8 @@ use parking_lot::Mutex;
 
 use crate::{
     BatchFn,
+    batch::GroupState,
     batch::{Batch, BatchKeys},
-    group_state::GroupState,
 };
 
 struct Open<F: BatchFn> {
@@ -39,10 +39,10 @@ pub(crate) struct BatchWindow<F: BatchFn> {
 /// Who a load comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct From {
-    /// The request scope's id (`spread.rs`).
+    /// The request scope's id (`batch/spread.rs`).
     pub(crate) request: u64,
     /// Whether the load belongs to a request scope (admitted as a unit), not a standalone
-    /// loader: such batches are never shed for an overload (`overload.rs`).
+    /// loader: such batches are never shed for an overload (`shed/overload.rs`).
     pub(crate) scoped: bool,
 }
 
@@ -197,7 +197,7 @@ mod tests {
     use crate::{
         QueryGroup,
         batch::Waiter,
-        group_state::{GroupSettings, GroupState},
+        batch::{GroupSettings, GroupState},
     };
 
     struct Keys;
@@ -225,8 +225,8 @@ mod tests {
                 metrics_window: Duration::from_secs(10),
             },
             queued.clone(),
-            Arc::new(crate::spread::Spread::new(
-                Arc::new(crate::permit::ConcurrencyLimit::new(4)),
+            Arc::new(crate::batch::Spread::new(
+                Arc::new(crate::dispatch::ConcurrencyLimit::new(4)),
                 queued.clone(),
             )),
             Duration::ZERO,

@@ -24,7 +24,7 @@
 //! While the overload lasts:
 //!
 //! - a standalone load is admitted only if it can start without waiting for a permit; the
-//!   rest is refused at once as `Overloaded` (reason `"overload"`), told to retry after
+//!   rest is refused at once as `Overloaded` ([`OverloadReason::Overload`](crate::OverloadReason::Overload)), told to retry after
 //!   [`RETRY_AFTER`];
 //! - a batch of standalone loads that waited longer than half a call for its permit is
 //!   answered `Overloaded` instead of run: it was queued before the overload was seen, and
@@ -32,11 +32,9 @@
 //! - requests at the door ([`Engine::admit_request`](crate::Engine::admit_request)) and the
 //!   loads of request scopes are never refused nor shed by it. A request fans out into levels
 //!   that need the queue to batch, and a step of closed-loop clients looks like an open burst
-//!   for one round trip: applied at the door, the no-queue rule turned such a step into a
-//!   refusal storm that clients' retries kept going (the end-to-end benchmark's 256 clients on
-//!   the full data set: 658 ok/s with 15 266 refusals, where fixed:4 served 1 010 in the same
-//!   run). The
-//!   door has its own law (`door.rs`).
+//!   for one round trip: applied at the door, the no-queue rule would turn such a step into
+//!   a refusal storm that the clients' retries keep going. The door has its own law
+//!   (`shed/door.rs`).
 //!
 //! It ends when, over a window of [`CALM`], no new work was refused, or the new work offered
 //! (admitted or refused) came at less than [`EXIT_DEMAND`] of the rate at which the

@@ -1,3 +1,5 @@
+//! [`LoaderConfig`]: every setting of the engine, with its default, written once.
+
 use std::time::Duration;
 
 use crate::{

@@ -16,9 +16,9 @@ use parking_lot::Mutex;
 
 use crate::{
     LearnedGroup, QueryGroup,
-    batch_size::CostModel,
+    batch::CostModel,
+    batch::Spread,
     metrics::{BatchRecord, GroupSnapshot, ThroughputTicker, WindowSummary, WindowedStats},
-    spread::Spread,
 };
 
 pub(crate) struct GroupState {
@@ -105,7 +105,7 @@ impl GroupState {
     }
 
     /// The size at which an open batch of this group that mixes requests is sealed to spread
-    /// the work over the permits (see `spread.rs`), or `None` when no permit is free.
+    /// the work over the permits (see `batch/spread.rs`), or `None` when no permit is free.
     pub(crate) fn spread_cap(&self) -> Option<usize> {
         self.spread.cap(self.target_batch_size())
     }
@@ -189,7 +189,7 @@ mod tests {
             },
             queued.clone(),
             Arc::new(Spread::new(
-                Arc::new(crate::permit::ConcurrencyLimit::new(4)),
+                Arc::new(crate::dispatch::ConcurrencyLimit::new(4)),
                 queued.clone(),
             )),
             Duration::ZERO,

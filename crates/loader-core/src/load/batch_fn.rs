@@ -1,3 +1,5 @@
+//! [`BatchFn`]: what a user implements, keys in, map of values out.
+
 use std::{collections::HashMap, future::Future, hash::Hash};
 
 use crate::QueryGroup;

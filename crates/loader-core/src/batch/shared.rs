@@ -18,7 +18,7 @@ use std::{
 use parking_lot::Mutex;
 use tokio::{sync::Notify, time::Instant};
 
-use crate::{BatchFn, LoadError, activity::Activity, group_state::GroupState};
+use crate::{BatchFn, LoadError, batch::GroupState, load::Activity};
 
 const DISPATCHED: u64 = 1 << 63;
 const WAITERS: u64 = DISPATCHED - 1;
@@ -78,7 +78,7 @@ pub(crate) struct Batch<F: BatchFn> {
     state: AtomicU64,
     arrivals: AtomicUsize,
     full: AtomicBool,
-    /// Standalone loads (outside any request scope) that joined: new work, for `overload.rs`.
+    /// Standalone loads (outside any request scope) that joined: new work, for `shed/overload.rs`.
     standalone: AtomicUsize,
     sealed: Mutex<Option<BatchKeys<F::Key>>>,
     result: OnceLock<BatchResult<F>>,
@@ -86,7 +86,7 @@ pub(crate) struct Batch<F: BatchFn> {
     abandoned: Notify,
     pub(crate) group: Arc<GroupState>,
     pub(crate) opened: Instant,
-    /// The tracked request whose key opened the batch (`activity.rs`), and whether keys of
+    /// The tracked request whose key opened the batch (`load/activity.rs`), and whether keys of
     /// another request joined since.
     owner: OnceLock<Arc<Activity>>,
     mixed: AtomicBool,

@@ -4,7 +4,7 @@
 //! The limit is dynamic: the scaling strategy moves it after every batch. Raising it grants
 //! waiting batches at once; lowering it never preempts a running call, it only stops new
 //! grants until `in_flight` has dropped below the new limit. Waiting batches are served fairly
-//! between groups (see `scheduler.rs`). A `Permit` is released in `Drop`, so every way out of
+//! between groups (see `dispatch/scheduler.rs`). A `Permit` is released in `Drop`, so every way out of
 //! a batch (success, error, panic, timeout, cancellation) gives the capacity back, and an
 //! `Acquire` future dropped while waiting leaves the queue (or hands back a permit that was
 //! granted to it but never observed).
@@ -22,7 +22,7 @@ use std::{
 
 use parking_lot::Mutex;
 
-use crate::scheduler::FairQueue;
+use crate::dispatch::FairQueue;
 
 /// A fair, resizable semaphore for batch calls.
 #[derive(Debug)]

@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use crate::{
+    batch::GroupState,
     limit::{FleetView, Sample, ScalingStrategy, StrategyConfig},
     metrics::{LimitHistory, LimitPoint},
 };
@@ -113,6 +114,47 @@ impl LimitController {
 
     pub(crate) fn history(&self) -> Vec<LimitPoint> {
         self.history.points()
+    }
+}
+
+// The engine's side: resize the shared limit to the controller's changes, and trace them.
+impl crate::engine::EngineInner {
+    /// Feeds the strategy; resizes the limit and traces the change. Returns the new limit.
+    pub(crate) fn on_sample(&self, sample: &Sample, keys: usize, group: &GroupState) -> usize {
+        let (change, limit) = {
+            let mut c = self.controller.lock();
+            let change = c.on_sample(sample, keys);
+            (change, c.limit())
+        };
+        if let Some(change) = change {
+            self.limit.set_limit(change.new);
+            tracing::info!(
+                target: "loader_core::limit",
+                old = change.old,
+                new = change.new,
+                reason = %change.reason,
+                group = %group.name,
+                rtt_ms = sample.rtt.as_secs_f64() * 1e3,
+                in_flight = sample.in_flight,
+                queued = sample.queued,
+                local_load = sample.local_load,
+                "concurrency limit changed"
+            );
+        }
+        limit
+    }
+
+    /// Resizes the limit to a change made outside the strategy's samples (a warm start, a
+    /// fleet's view) and traces it.
+    pub(crate) fn apply_limit_change(&self, change: &LimitChange) {
+        self.limit.set_limit(change.new);
+        tracing::info!(
+            target: "loader_core::limit",
+            old = change.old,
+            new = change.new,
+            reason = %change.reason,
+            "concurrency limit changed"
+        );
     }
 }
 

@@ -1,6 +1,6 @@
 //! `Spread`: caps a batch's size so that the work in the engine is spread over the permits.
 //!
-//! The cost model (`batch_size.rs`) gives the largest batch that stays within
+//! The cost model (`batch/cost.rs`) gives the largest batch that stays within
 //! `target_response_time`: the size that amortises the fixed cost of a call best. But a
 //! batch of that size can swallow the whole demand: with 1 000 keys in the system and a
 //! target of 200 keys there are only 5 batches, so at most 5 calls run whatever the limit,
@@ -35,7 +35,7 @@ use std::sync::{
     atomic::{AtomicUsize, Ordering},
 };
 
-use crate::permit::ConcurrencyLimit;
+use crate::dispatch::ConcurrencyLimit;
 
 /// The engine-wide figures the spread cap is computed from.
 #[derive(Debug)]

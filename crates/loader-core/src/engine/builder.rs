@@ -5,7 +5,7 @@ use std::{fmt, sync::Arc, time::Duration};
 use crate::{
     ConfigError, Engine, LearnedState, LoaderConfig,
     limit::{ScalingStrategy, StrategyKind},
-    local_load::{LocalLoadProbe, RuntimeBusyProbe},
+    metrics::{LocalLoadProbe, RuntimeBusyProbe},
 };
 
 /// Builds an [`Engine`]. The setters mirror [`LoaderConfig`]'s fields; `build` validates.

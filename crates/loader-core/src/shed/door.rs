@@ -2,7 +2,7 @@
 //!
 //! The door admits *requests*, the unit a client waits for, not loads: one GraphQL request
 //! fans out into thousands of loads, and once admitted it is served whole (its loads are
-//! never refused, `request.rs`). So the door must admit only what the engine can finish
+//! never refused, `load/request.rs`). So the door must admit only what the engine can finish
 //! promptly, and it is the only place where load is refused.
 //!
 //! The signal is the queue in front of the downstream: how long batches wait for a permit of
@@ -27,7 +27,7 @@
 //! queue measured in time, but not in waves. A busier one is: each wave takes longer to
 //! drain, the waits grow past the band and the cap comes down.
 //!
-//! Pure: time and measurements are passed in; `engine.rs` feeds it.
+//! Pure: time and measurements are passed in; `engine/mod.rs` feeds it.
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! permit frees up, the next group in the ring dispatches its oldest batch and moves to the back
 //! of the ring. A hot group with a hundred waiting batches therefore gets one permit in turn
 //! with a cold group that has one, instead of starving it. The structure is pure (no locks, no
-//! wakers): `ConcurrencyLimit` in `permit.rs` keeps it behind its mutex.
+//! wakers): `ConcurrencyLimit` in `dispatch/permit.rs` keeps it behind its mutex.
 
 use std::collections::{HashMap, VecDeque};
 

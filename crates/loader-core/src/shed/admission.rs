@@ -1,12 +1,12 @@
 //! Back-pressure for standalone loads (of loaders outside a request admitted at the door):
 //! whether a new load may wait, decided before it joins a batch.
 //!
-//! Requests are admitted or refused whole at the door (`door.rs`), and the loads of an
-//! admitted request are never refused (`request.rs`). A standalone load has no request to
+//! Requests are admitted or refused whole at the door (`shed/door.rs`), and the loads of an
+//! admitted request are never refused (`load/request.rs`). A standalone load has no request to
 //! protect, so it is judged on its own: refused at once with [`LoadError::Overloaded`] when
 //! the wait queue is full (`queue_capacity` loads waiting, all groups), when its expected
 //! wait exceeds the caller's own deadline or `max_queue_wait`, or, while an open-loop
-//! overload is on (`overload.rs`), when it cannot start at once. The expected wait is the
+//! overload is on (`shed/overload.rs`), when it cannot start at once. The expected wait is the
 //! number of "waves" of batches ahead of it (batches waiting for a permit, divided by the
 //! limit, plus the one running) times the recent mean batch duration: cheap to compute and
 //! conservative. Refusing early keeps latency bounded for the loads that are admitted, and the
@@ -31,7 +31,7 @@ pub(crate) struct Pressure {
     pub(crate) mean_rtt: Duration,
     /// `max_queue_wait`.
     pub(crate) max_wait: Duration,
-    /// An overload is on (`overload.rs`): new work must be able to start at once.
+    /// An overload is on (`shed/overload.rs`): new work must be able to start at once.
     pub(crate) overloaded: bool,
     /// Time left before the caller's deadline, if it set one.
     pub(crate) deadline_in: Option<Duration>,
@@ -64,7 +64,7 @@ impl Pressure {
         }
         if self.overloaded && !wait.is_zero() {
             return Err(LoadError::Overloaded {
-                retry_after: crate::overload::RETRY_AFTER,
+                retry_after: super::overload::RETRY_AFTER,
                 reason: OverloadReason::Overload,
             });
         }

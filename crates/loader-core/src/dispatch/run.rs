@@ -21,10 +21,10 @@ use tracing::{Instrument, field};
 
 use crate::{
     Engine, LoadError, QueryGroup, RequestScope,
+    batch::GroupState,
     dispatch::{CallGuard, Called, learn},
     engine::EngineInner,
-    group_state::GroupState,
-    loader::{admit, until_deadline},
+    load::until_deadline,
     metrics::BatchEnd,
 };
 
@@ -52,8 +52,9 @@ impl Engine {
     /// one key in `group`, and its duration and outcome feed the scaling strategy and the
     /// group's figures like a batch's. Nothing runs until the returned [`Run`] is awaited.
     ///
-    /// By default the call is judged on its own at admission and has no deadline; see
-    /// [`Run::in_request`] and [`Run::with_deadline`].
+    /// The call is judged on its own at admission (a call of a request admitted at the door
+    /// is made with [`RequestScope::run`] instead) and, by default, has no deadline (see
+    /// [`Run::with_deadline`]).
     ///
     /// ```
     /// use loader_core::{Engine, QueryGroup};
@@ -75,24 +76,24 @@ impl Engine {
     where
         W: Future<Output = Result<T, E>>,
     {
-        Run {
-            engine: self,
-            group,
-            work,
-            deadline: None,
-            scope: None,
-        }
+        Run::new(self, group, work, None)
     }
 }
 
-impl<W> Run<'_, W> {
-    /// Makes the call part of `request`, a request admitted at the door (see
-    /// [`RequestScope`]): the call is never refused for load; it waits for its permit.
-    ///
-    /// By default, a run belongs to no request and is judged on its own.
-    pub fn in_request(mut self, request: &RequestScope) -> Self {
-        self.scope = Some(request.clone());
-        self
+impl<'e, W> Run<'e, W> {
+    pub(crate) fn new(
+        engine: &'e Engine,
+        group: QueryGroup,
+        work: W,
+        scope: Option<RequestScope>,
+    ) -> Self {
+        Run {
+            engine,
+            group,
+            work,
+            deadline: None,
+            scope,
+        }
     }
 
     /// Fails the call with `DeadlineExceeded` when `deadline` passes while it waits for its
@@ -130,7 +131,7 @@ where
         let scope = self.scope.unwrap_or_else(RequestScope::standalone);
         let scope = &scope.state;
         let standalone = !scope.from().scoped;
-        admit(inner, &group, scope, self.deadline, 1)?;
+        inner.shed.admit_loads(&group, scope, self.deadline, 1)?;
         // New work (outside a request) is answered however this ends, cancellation included.
         let _answered = Answered { inner, standalone };
 
@@ -139,8 +140,8 @@ where
         let permit = until_deadline(&group, acquire, self.deadline).await?;
         let queue_wait = queued.opened.elapsed();
         drop(queued);
-        inner.observe_queue();
-        if let Some(refusal) = inner.shed_at_dispatch(queue_wait, standalone) {
+        inner.shed.observe_queue();
+        if let Some(refusal) = inner.shed.shed_at_dispatch(queue_wait, standalone) {
             drop(permit);
             group.record_shed(inner.now());
             return Err(refusal);
@@ -175,7 +176,7 @@ where
                 "panicked",
                 Err(LoadError::Panicked {
                     group: name(),
-                    message: crate::call::panic_message(panic.as_ref()).into(),
+                    message: crate::dispatch::panic_message(panic.as_ref()).into(),
                 }),
             ),
             Err(_) => (
@@ -237,7 +238,7 @@ struct Answered<'a> {
 impl Drop for Answered<'_> {
     fn drop(&mut self) {
         if self.standalone {
-            self.inner.new_work.answered(1);
+            self.inner.shed.answered(1);
         }
     }
 }
@@ -484,11 +485,10 @@ mod tests {
         // ...one of an admitted request waits for its turn.
         let request = engine.admit_request().await.unwrap();
         let mine = tokio::spawn({
-            let (engine, request) = (engine.clone(), request.clone());
+            let request = request.clone();
             async move {
-                engine
+                request
                     .run(QueryGroup::new("c"), async { Ok::<_, String>(3) })
-                    .in_request(&request)
                     .await
             }
         });
