@@ -473,7 +473,6 @@ fn every_strategy_survives_the_closed_loop_within_bounds() {
         min_concurrency: 2,
         initial_concurrency: 4,
         max_concurrency: 40,
-        ..StrategyConfig::default()
     };
     for name in StrategyKind::NAMES {
         let mut strategy = name.parse::<StrategyKind>().unwrap().build(bounds);
@@ -643,7 +642,6 @@ proptest! {
             min_concurrency: min,
             initial_concurrency: initial,
             max_concurrency: max,
-            ..StrategyConfig::default()
         };
         let mut strategies: Vec<Box<dyn ScalingStrategy>> = vec![
             Box::new(Aimd::new(config)),

@@ -256,15 +256,6 @@ pub struct LoaderSettings {
     /// Window over which throughput, error rate and percentiles are computed (ms).
     #[arg(long, env = "LOADER_METRICS_WINDOW_MS", default_value_t = millis(LoaderConfig::default().metrics_window))]
     pub loader_metrics_window_ms: u64,
-    /// Scale up only while the local runtime is less busy than this fraction.
-    #[arg(long, env = "LOADER_TARGET_UTILIZATION", default_value_t = LoaderConfig::default().target_utilization)]
-    pub loader_target_utilization: f64,
-    /// Scale down when the local runtime's load exceeds this fraction.
-    #[arg(long, env = "LOADER_BACKPRESSURE_THRESHOLD", default_value_t = LoaderConfig::default().backpressure_threshold)]
-    pub loader_backpressure_threshold: f64,
-    /// Scale down when the error rate exceeds this fraction.
-    #[arg(long, env = "LOADER_ERROR_RATE_THRESHOLD", default_value_t = LoaderConfig::default().error_rate_threshold)]
-    pub loader_error_rate_threshold: f64,
     /// Longest time a batch stays open collecting keys (µs).
     #[arg(long, env = "LOADER_BATCH_DELAY_US", default_value_t = LoaderConfig::default().batch_delay.as_micros() as u64)]
     pub loader_batch_delay_us: u64,
@@ -307,9 +298,6 @@ impl LoaderSettings {
             max_concurrency: self.loader_max_concurrency,
             scaling_strategy: self.loader_scaling_strategy,
             metrics_window: Duration::from_millis(self.loader_metrics_window_ms),
-            target_utilization: self.loader_target_utilization,
-            backpressure_threshold: self.loader_backpressure_threshold,
-            error_rate_threshold: self.loader_error_rate_threshold,
             batch_delay: Duration::from_micros(self.loader_batch_delay_us),
             max_batch_size: self.loader_max_batch_size,
             target_response_time: Duration::from_millis(self.loader_target_response_time_ms),

@@ -119,11 +119,17 @@ impl CostModel {
                 return max;
             }
             let n = (target_ms / mean_ms_per_key + 1e-6).floor();
-            return if n >= max as f64 {
+            let n = if n >= max as f64 {
                 max
             } else {
                 (n as usize).clamp(1, max)
             };
+            // If that bound is the size already seen, every later call would have that size
+            // and the split would never be learned: a round trip longer than the target
+            // charged to one key keeps a downstream at one key per call forever. Then the
+            // next batch may be twice as large, once, so the line gets a second point.
+            let seen = (self.sx / self.w).round().max(1.0) as usize;
+            return if n == seen { (2 * seen).min(max) } else { n };
         }
         let est = self.estimate();
         if est.per_key_ms <= f64::EPSILON {
@@ -149,6 +155,23 @@ mod tests {
 
     fn ms(v: f64) -> Duration {
         Duration::from_secs_f64(v / 1e3)
+    }
+
+    #[test]
+    fn a_round_trip_longer_than_the_target_does_not_lock_batches_at_one_key() {
+        let target = ms(25.0);
+        let mut model = CostModel::default();
+        // A 30 ms round trip, almost all of it fixed: the first call had one key.
+        model.observe(1, ms(30.0));
+        let next = model.target_batch_size(target, 1000);
+        assert_eq!(next, 2, "a second size is tried");
+        model.observe(next, ms(30.1));
+        model.observe(1, ms(30.0));
+        let size = model.target_batch_size(target, 1000);
+        assert!(
+            size > 100,
+            "the fixed cost is learned, batches grow: {size}"
+        );
     }
 
     #[test]

@@ -94,20 +94,6 @@ impl EngineBuilder {
         metrics_window: Duration
     );
     setter!(
-        /// Scale up only while the local runtime's load is below this fraction.
-        /// By default, this is `0.75`.
-        target_utilization: f64
-    );
-    setter!(
-        /// Scale down when the local runtime's load exceeds this fraction.
-        /// By default, this is `0.90`.
-        backpressure_threshold: f64
-    );
-    setter!(
-        /// Scale down when the error rate exceeds this fraction. By default, this is `0.05`.
-        error_rate_threshold: f64
-    );
-    setter!(
         /// Longest time a batch stays open collecting keys; it closes earlier as soon as keys
         /// stop arriving. By default, this is 200 µs.
         batch_delay: Duration

@@ -28,14 +28,6 @@ pub struct LoaderConfig {
     /// By default, this is 10 s.
     #[serde(with = "duration_ms")]
     pub metrics_window: Duration,
-    /// Scale up only while the local runtime is busier than this fraction less often.
-    /// By default, this is `0.75`.
-    pub target_utilization: f64,
-    /// Scale down when the local runtime's load exceeds this fraction.
-    /// By default, this is `0.90`.
-    pub backpressure_threshold: f64,
-    /// Scale down when the error rate exceeds this fraction. By default, this is `0.05`.
-    pub error_rate_threshold: f64,
     /// Longest time a batch stays open collecting keys. The window closes earlier as soon as
     /// keys stop arriving, so a lone request pays only a scheduler tick.
     /// By default, this is 200 µs.
@@ -80,9 +72,6 @@ impl Default for LoaderConfig {
             max_concurrency: 256,
             scaling_strategy: StrategyKind::Adaptive,
             metrics_window: Duration::from_secs(10),
-            target_utilization: 0.75,
-            backpressure_threshold: 0.90,
-            error_rate_threshold: 0.05,
             batch_delay: Duration::from_micros(200),
             max_batch_size: 1000,
             target_response_time: Duration::from_millis(25),
@@ -123,21 +112,6 @@ impl LoaderConfig {
                 self.initial_concurrency, self.min_concurrency, self.max_concurrency
             ));
         }
-        for (name, v) in [
-            ("target_utilization", self.target_utilization),
-            ("backpressure_threshold", self.backpressure_threshold),
-            ("error_rate_threshold", self.error_rate_threshold),
-        ] {
-            if !(0.0..=1.0).contains(&v) {
-                return bad(format!("{name} ({v}) must lie in 0.0..=1.0"));
-            }
-        }
-        if self.target_utilization > self.backpressure_threshold {
-            return bad(format!(
-                "target_utilization ({}) must not exceed backpressure_threshold ({})",
-                self.target_utilization, self.backpressure_threshold
-            ));
-        }
         if self.max_batch_size == 0 {
             return bad("max_batch_size must be at least 1".into());
         }
@@ -156,9 +130,6 @@ impl LoaderConfig {
             min_concurrency: self.min_concurrency,
             initial_concurrency: self.initial_concurrency,
             max_concurrency: self.max_concurrency,
-            target_utilization: self.target_utilization,
-            backpressure_threshold: self.backpressure_threshold,
-            error_rate_threshold: self.error_rate_threshold,
         }
     }
 }

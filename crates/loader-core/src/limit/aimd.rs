@@ -207,7 +207,6 @@ mod tests {
             min_concurrency: 3,
             initial_concurrency: 4,
             max_concurrency: 6,
-            ..StrategyConfig::default()
         });
         for _ in 0..20 {
             aimd.on_sample(&sample(10, Outcome::Success, 5));

@@ -208,7 +208,6 @@ mod tests {
             min_concurrency: 2,
             initial_concurrency: 4,
             max_concurrency: 10,
-            ..StrategyConfig::default()
         }
     }
 

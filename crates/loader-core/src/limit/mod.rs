@@ -98,13 +98,6 @@ pub struct StrategyConfig {
     pub initial_concurrency: usize,
     /// Upper bound of the limit. By default, this is `256`.
     pub max_concurrency: usize,
-    /// Scale up only while local load is below this fraction. By default, this is `0.75`.
-    pub target_utilization: f64,
-    /// Scale down when local load exceeds this fraction. By default, this is `0.90`.
-    pub backpressure_threshold: f64,
-    /// Scale down when the error rate over the recent samples exceeds this fraction.
-    /// By default, this is `0.05`.
-    pub error_rate_threshold: f64,
 }
 
 impl Default for StrategyConfig {
