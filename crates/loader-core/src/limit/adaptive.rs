@@ -38,6 +38,10 @@ pub struct Tuning {
     /// Rule switch (for ablations): a step that paid is followed at once by one twice as
     /// big, and a big step that did not pay by one half as big. By default, this is `true`.
     pub climb: bool,
+    /// Rule switch (for ablations): the alarm also watches windows that did not use the limit,
+    /// and a descent is judged on its window whether or not it used the limit. By default,
+    /// this is `true`.
+    pub watch: bool,
 }
 
 impl Default for Tuning {
@@ -54,6 +58,7 @@ impl Default for Tuning {
             smoothing: 0.3,
             free: true,
             climb: true,
+            watch: true,
         }
     }
 }
@@ -312,7 +317,8 @@ impl Adaptive {
             self.on_held(m, binding);
             return;
         };
-        if !binding {
+        let descent = matches!(trial, Trial::Descent { .. });
+        if !binding && !(descent && self.tuning.watch) {
             let base = match trial {
                 Trial::Probe { base, .. } | Trial::Descent { base, .. } => base,
             };
@@ -403,6 +409,19 @@ impl Adaptive {
         }
     }
 
+    /// Starts a descent when `m`'s latency is `alarm` times the reference's; whether it did.
+    fn alarm(&mut self, m: Measure) -> bool {
+        match self.reference {
+            Some(reference)
+                if self.tuning.alarm > 0.0 && m.rtt > reference.rtt * self.tuning.alarm =>
+            {
+                self.descend(reference.rtt, m);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Starts a descent towards `limit × sqrt(rtt_ref / m.rtt)`, at least one step.
     fn descend(&mut self, rtt_ref: f64, m: Measure) {
         let target = (self.limit as f64 * (rtt_ref / m.rtt).sqrt()).floor() as usize;
@@ -430,6 +449,9 @@ impl Adaptive {
     fn on_held(&mut self, m: Measure, binding: bool) {
         if !binding {
             self.idle = true;
+            if self.tuning.watch {
+                self.alarm(m);
+            }
             return;
         }
         if std::mem::take(&mut self.idle) {
@@ -443,8 +465,7 @@ impl Adaptive {
             self.reference = Some(m);
             return;
         };
-        if self.tuning.alarm > 0.0 && m.rtt > reference.rtt * self.tuning.alarm {
-            self.descend(reference.rtt, m);
+        if self.alarm(m) {
             return;
         }
         let a = self.tuning.smoothing;
