@@ -167,7 +167,11 @@ enum Trial {
 ///   capacity), so the limit goes back and the reference is re-learnt.
 ///
 /// Windows in which the limit was not in use (fewer than half of the calls found the limit
-/// full or a queue behind it) decide nothing, and a trial measured in one goes back.
+/// full or a queue behind it) decide no probe, and a probe measured in one goes back. They
+/// still raise the alarm, and a descent is judged in one ([`Tuning::watch`]): in a closed
+/// loop the engine's batching often keeps the calls in flight under the limit (the keys of
+/// the requests a call releases merge into one batch), yet the limit still lets their peaks
+/// past a knee that fell, and the calls' latency says so.
 ///
 /// Errors enter only through goodput: failed calls answer no key. Errors whose rate does not
 /// move with the limit cost every limit alike, so no probe pays for them; errors that rise
