@@ -321,8 +321,10 @@ impl Adaptive {
             self.on_held(m, binding);
             return;
         };
-        let descent = matches!(trial, Trial::Descent { .. });
-        if !binding && !(descent && self.tuning.watch) {
+        // A window that did not use the limit says nothing about a probe; a descent is judged
+        // anyway (`watch`): its merged batches often leave the lower limit unfilled at first.
+        let judged = binding || (self.tuning.watch && matches!(trial, Trial::Descent { .. }));
+        if !judged {
             let base = match trial {
                 Trial::Probe { base, .. } | Trial::Descent { base, .. } => base,
             };
