@@ -38,6 +38,10 @@ pub struct Tuning {
     /// Rule switch (for ablations): a step that paid is followed at once by one twice as
     /// big, and a big step that did not pay by one half as big. By default, this is `true`.
     pub climb: bool,
+    /// Rule switch (for ablations): the alarm also watches windows that did not use the limit,
+    /// and a descent is judged on its window whether or not it used the limit. By default,
+    /// this is `true`.
+    pub watch: bool,
 }
 
 impl Default for Tuning {
@@ -54,6 +58,7 @@ impl Default for Tuning {
             smoothing: 0.3,
             free: true,
             climb: true,
+            watch: true,
         }
     }
 }
@@ -162,7 +167,11 @@ enum Trial {
 ///   capacity), so the limit goes back and the reference is re-learnt.
 ///
 /// Windows in which the limit was not in use (fewer than half of the calls found the limit
-/// full or a queue behind it) decide nothing, and a trial measured in one goes back.
+/// full or a queue behind it) decide no probe, and a probe measured in one goes back. They
+/// still raise the alarm, and a descent is judged in one ([`Tuning::watch`]): in a closed
+/// loop the engine's batching often keeps the calls in flight under the limit (the keys of
+/// the requests a call releases merge into one batch), yet the limit still lets their peaks
+/// past a knee that fell, and the calls' latency says so.
 ///
 /// Errors enter only through goodput: failed calls answer no key. Errors whose rate does not
 /// move with the limit cost every limit alike, so no probe pays for them; errors that rise
@@ -312,7 +321,10 @@ impl Adaptive {
             self.on_held(m, binding);
             return;
         };
-        if !binding {
+        // A window that did not use the limit says nothing about a probe; a descent is judged
+        // anyway (`watch`): its merged batches often leave the lower limit unfilled at first.
+        let judged = binding || (self.tuning.watch && matches!(trial, Trial::Descent { .. }));
+        if !judged {
             let base = match trial {
                 Trial::Probe { base, .. } | Trial::Descent { base, .. } => base,
             };
@@ -403,6 +415,19 @@ impl Adaptive {
         }
     }
 
+    /// Starts a descent when `m`'s latency is `alarm` times the reference's; whether it did.
+    fn alarm(&mut self, m: Measure) -> bool {
+        match self.reference {
+            Some(reference)
+                if self.tuning.alarm > 0.0 && m.rtt > reference.rtt * self.tuning.alarm =>
+            {
+                self.descend(reference.rtt, m);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Starts a descent towards `limit × sqrt(rtt_ref / m.rtt)`, at least one step.
     fn descend(&mut self, rtt_ref: f64, m: Measure) {
         let target = (self.limit as f64 * (rtt_ref / m.rtt).sqrt()).floor() as usize;
@@ -430,6 +455,9 @@ impl Adaptive {
     fn on_held(&mut self, m: Measure, binding: bool) {
         if !binding {
             self.idle = true;
+            if self.tuning.watch {
+                self.alarm(m);
+            }
             return;
         }
         if std::mem::take(&mut self.idle) {
@@ -443,8 +471,7 @@ impl Adaptive {
             self.reference = Some(m);
             return;
         };
-        if self.tuning.alarm > 0.0 && m.rtt > reference.rtt * self.tuning.alarm {
-            self.descend(reference.rtt, m);
+        if self.alarm(m) {
             return;
         }
         let a = self.tuning.smoothing;

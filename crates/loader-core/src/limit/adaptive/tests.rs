@@ -251,3 +251,96 @@ fn independent_replicas_share_the_capacity() {
         "replicas hold {a} + {b} on a capacity of 32"
     );
 }
+
+/// Feeds up to `calls` calls, one per millisecond from `*now`, each with `in_flight` calls in
+/// flight (capped by the limit), `queued` batches behind the limit, and latency `rtt_ms`;
+/// stops early at the first change of the limit when `until_change`.
+fn feed(
+    law: &mut Adaptive,
+    now: &mut Duration,
+    calls: usize,
+    call: (usize, usize, u64),
+    until_change: bool,
+) {
+    let (in_flight, queued, rtt_ms) = call;
+    let start = law.limit();
+    for _ in 0..calls {
+        *now += Duration::from_millis(1);
+        let limit = law.limit();
+        law.on_sample(&Sample {
+            now: *now,
+            rtt: Duration::from_millis(rtt_ms),
+            batch_size: 10,
+            in_flight: in_flight.min(limit),
+            limit,
+            queued,
+            local_load: 0.0,
+            outcome: Outcome::Success,
+            requests_ended: 0,
+        });
+        if until_change && law.limit() != start {
+            return;
+        }
+    }
+}
+
+/// A law held at 32 with a reference of 10 ms calls, the limit in use.
+fn held_at_32(tuning: Tuning) -> (Adaptive, Duration) {
+    let mut law = Adaptive::with_tuning(
+        StrategyConfig {
+            initial_concurrency: 32,
+            max_concurrency: 512,
+            ..StrategyConfig::default()
+        },
+        tuning,
+    );
+    let mut now = Duration::ZERO;
+    // One window (24 calls, at least 20 ms): the reference, short of the first probe.
+    feed(&mut law, &mut now, 24, (32, 2, 10), false);
+    assert_eq!(law.limit(), 32, "no probe yet: {}", law.reason());
+    (law, now)
+}
+
+#[test]
+fn the_alarm_watches_calls_that_do_not_fill_the_limit() {
+    // A closed loop whose batches merge: 12 calls in flight under a limit of 32, never full,
+    // and each call three times slower than the reference: the downstream lost capacity.
+    let (mut law, mut now) = held_at_32(Tuning::default());
+    feed(&mut law, &mut now, 200, (12, 0, 30), true);
+    let limit = law.limit();
+    // A window that did not use the limit still raises the alarm: 32 × sqrt(10 / 30) ≈ 18.5.
+    assert_eq!(limit, 18, "descended to {limit} ({})", law.reason());
+
+    // Without the rule the law waits for a window that uses the limit.
+    let (mut law, mut now) = held_at_32(Tuning {
+        watch: false,
+        ..Tuning::default()
+    });
+    feed(&mut law, &mut now, 200, (12, 0, 30), true);
+    assert_eq!(law.limit(), 32, "{}", law.reason());
+}
+
+#[test]
+fn a_descent_that_lost_nothing_is_kept_even_if_the_new_limit_is_not_full() {
+    let descend_then_run = |tuning: Tuning| {
+        let (mut law, mut now) = held_at_32(tuning);
+        // The alarm, with the limit in use: every call three times slower.
+        feed(&mut law, &mut now, 200, (32, 2, 30), true);
+        let descended = law.limit();
+        assert!(descended < 32, "the alarm descends: {}", law.reason());
+        // After the descent the merged batches leave the new limit half used, and more keys
+        // per second are served by fewer, faster calls.
+        feed(&mut law, &mut now, 200, (descended / 2, 0, 5), false);
+        (descended, law.limit())
+    };
+    let (descended, after) = descend_then_run(Tuning::default());
+    assert!(
+        after <= descended,
+        "kept at {after} (descended to {descended})"
+    );
+    let (_, after) = descend_then_run(Tuning {
+        watch: false,
+        ..Tuning::default()
+    });
+    assert_eq!(after, 32, "without the rule the descent goes back");
+}
