@@ -152,14 +152,14 @@ impl FinalTable {
                     runs: runs.iter().map(|(_, f)| f.complete_per_s).collect(),
                     engine_ratio: engine_median
                         .filter(|_| !is_engine)
-                        .map(|e| e / figures.complete_per_s.max(1e-9)),
+                        .map(|e| ratio(e, figures.complete_per_s)),
                     engine_ratio_per_round: if is_engine {
                         Vec::new()
                     } else {
                         runs.iter()
                             .filter_map(|(round, f)| {
                                 let (_, e) = engine_runs.iter().find(|(r, _)| r == round)?;
-                                Some(e.complete_per_s / f.complete_per_s.max(1e-9))
+                                Some(ratio(e.complete_per_s, f.complete_per_s))
                             })
                             .collect()
                     },
@@ -201,7 +201,7 @@ impl FinalTable {
             let per_round: Vec<String> = row
                 .engine_ratio_per_round
                 .iter()
-                .map(|r| format!("{r:.2}"))
+                .map(|r| format_ratio(*r, ""))
                 .collect();
             let _ = writeln!(
                 out,
@@ -210,11 +210,32 @@ impl FinalTable {
                 row.figures.cells(),
                 runs.join(", "),
                 row.engine_ratio
-                    .map_or_else(|| "-".to_string(), |r| format!("{r:.2}x")),
+                    .map_or_else(|| "-".to_string(), |r| format_ratio(r, "x")),
                 per_round.join(", "),
             );
         }
         out
+    }
+}
+
+/// The engine's goodput over a peer's: infinite when the peer completed nothing (and the
+/// engine did), not a division by a tiny number.
+fn ratio(engine: f64, peer: f64) -> f64 {
+    if peer > 0.0 {
+        engine / peer
+    } else if engine > 0.0 {
+        f64::INFINITY
+    } else {
+        1.0
+    }
+}
+
+/// A ratio for the tables: `∞` when the peer completed nothing.
+fn format_ratio(r: f64, unit: &str) -> String {
+    if r.is_finite() {
+        format!("{r:.2}{unit}")
+    } else {
+        "∞ (peer completed none)".to_string()
     }
 }
 
@@ -238,6 +259,17 @@ pub fn postgraphile_of(matrix: &[MatrixCell], workload: Workload) -> Option<Cont
 mod tests {
     use super::*;
     use crate::e2e::ConfirmCell;
+
+    #[test]
+    fn a_peer_that_completed_nothing_gives_an_infinite_ratio_not_a_huge_number() {
+        assert_eq!(ratio(19.3, 0.0), f64::INFINITY);
+        assert_eq!(
+            format_ratio(ratio(19.3, 0.0), "x"),
+            "∞ (peer completed none)"
+        );
+        assert_eq!(format_ratio(ratio(18.0, 12.0), "x"), "1.50x");
+        assert_eq!(ratio(0.0, 0.0), 1.0);
+    }
 
     fn figures(complete: f64, p99: f64) -> Figures {
         Figures {
