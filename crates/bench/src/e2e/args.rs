@@ -60,7 +60,7 @@ pub struct E2eArgs {
     /// Pool sizes (`DATABASE_MAX_CONNECTIONS`) async-graphql's `DataLoader` runs at, as a
     /// user tuning it by hand would try; the best is "async-graphql, best pool". Its
     /// default pool (--db-connections) runs as well.
-    #[arg(long, value_delimiter = ',', default_value = "4,8,16,32")]
+    #[arg(long, value_delimiter = ',', default_value = "4,8,16,32,64")]
     pub async_graphql_pools: Vec<u32>,
     /// Peer servers on the same database, comma-separated: `postgraphile` (installed with
     /// npm into --node-dir; skipped with a loud line without Node.js) or `none`.
@@ -332,7 +332,7 @@ mod tests {
         for n in [1, 2, 3, 4, 8, 16, 32] {
             assert!(args.modes.contains(&Mode::Fixed(n)), "fixed:{n}");
         }
-        assert_eq!(args.async_graphql_pools, [4, 8, 16, 32]);
+        assert_eq!(args.async_graphql_pools, [4, 8, 16, 32, 64]);
         assert_eq!(args.clients, [16, 64, 256]);
         assert_eq!(args.final_clients, [64, 256]);
         assert_eq!(args.both_retry_clients, [64]);

@@ -267,10 +267,10 @@ mod tests {
     fn the_estimate_grows_with_the_grid_and_quick_is_short() {
         let full = args(&[]);
         let plan = Plan::new(&full, true);
-        // 10 modes with async-graphql at 4 pools (32 is the default) + PostGraphile = 14
+        // 10 modes with async-graphql at 5 pools (32 is the default) + PostGraphile = 15
         // servers, 4 cells each (64 twice), 2 mixes.
-        assert_eq!(plan.contenders.len(), 14);
-        assert_eq!(plan.cells().len(), 14 * 4 * 2);
+        assert_eq!(plan.contenders.len(), 15);
+        assert_eq!(plan.cells().len(), 15 * 4 * 2);
         let estimate = plan.estimate(&full);
         assert!(
             (2400.0..6000.0).contains(&estimate.total_s()),
