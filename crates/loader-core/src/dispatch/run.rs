@@ -308,6 +308,27 @@ mod tests {
         assert_eq!(engine.snapshot().groups["write"].batches, 5);
     }
 
+    /// Spawns a run of group `a` that holds its permit until the sender is sent to or
+    /// dropped.
+    fn hold_a_permit(
+        engine: &Engine,
+    ) -> (
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<Result<Result<(), String>, LoadError>>,
+    ) {
+        let (release, held) = tokio::sync::oneshot::channel::<()>();
+        let engine = engine.clone();
+        let run = tokio::spawn(async move {
+            engine
+                .run(QueryGroup::new("a"), async {
+                    let _ = held.await;
+                    Ok::<_, String>(())
+                })
+                .await
+        });
+        (release, run)
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_run_waits_for_the_permit_a_run_holds() {
         let engine = engine(1);
@@ -345,18 +366,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_deadline_passing_while_waiting_fails_the_run_and_frees_its_place() {
         let engine = engine(1);
-        let (_hold, held) = tokio::sync::oneshot::channel::<()>();
-        let blocker = tokio::spawn({
-            let engine = engine.clone();
-            async move {
-                engine
-                    .run(QueryGroup::new("a"), async {
-                        let _ = held.await;
-                        Ok::<_, String>(())
-                    })
-                    .await
-            }
-        });
+        let (_hold, blocker) = hold_a_permit(&engine);
         tokio::task::yield_now().await;
         let deadline = tokio::time::Instant::now() + Duration::from_millis(50);
         let late = engine
@@ -452,18 +462,7 @@ mod tests {
             .queue_capacity(1)
             .build()
             .unwrap();
-        let (release, held) = tokio::sync::oneshot::channel::<()>();
-        let holder = tokio::spawn({
-            let engine = engine.clone();
-            async move {
-                engine
-                    .run(QueryGroup::new("a"), async {
-                        let _ = held.await;
-                        Ok::<_, String>(())
-                    })
-                    .await
-            }
-        });
+        let (release, holder) = hold_a_permit(&engine);
         let queued = tokio::spawn({
             let engine = engine.clone();
             async move {
