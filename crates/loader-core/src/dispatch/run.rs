@@ -308,14 +308,12 @@ mod tests {
         assert_eq!(engine.snapshot().groups["write"].batches, 5);
     }
 
+    /// The task of a spawned run.
+    type Spawned = tokio::task::JoinHandle<Result<Result<(), String>, LoadError>>;
+
     /// Spawns a run of group `a` that holds its permit until the sender is sent to or
     /// dropped.
-    fn hold_a_permit(
-        engine: &Engine,
-    ) -> (
-        tokio::sync::oneshot::Sender<()>,
-        tokio::task::JoinHandle<Result<Result<(), String>, LoadError>>,
-    ) {
+    fn hold_a_permit(engine: &Engine) -> (tokio::sync::oneshot::Sender<()>, Spawned) {
         let (release, held) = tokio::sync::oneshot::channel::<()>();
         let engine = engine.clone();
         let run = tokio::spawn(async move {
