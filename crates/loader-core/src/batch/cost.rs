@@ -6,7 +6,9 @@
 //! the successful calls (older calls fade, so the model follows a changing downstream). The
 //! target batch size is the largest `n` whose predicted time stays within
 //! `target_response_time`, capped by `max_batch_size`: larger batches amortise the fixed cost
-//! (more keys per second) until a single call gets too slow.
+//! (more keys per second) until a single call gets too slow. Where the fixed cost alone takes
+//! more than half the target, the keys still get as long as the fixed cost (up to the
+//! target), so such calls take up to twice the target rather than carrying a key or two.
 
 use std::time::Duration;
 
@@ -16,6 +18,9 @@ use crate::metrics::CostEstimate;
 const DECAY: f64 = 0.98;
 /// Calls needed before the fitted line (fixed + per-key) sets the target.
 const MIN_SAMPLES: u64 = 3;
+/// Standard errors by which a fitted per-key cost must exceed zero to be trusted (else the
+/// sizes spread further before it sets the batch size).
+const SLOPE_Z: f64 = 2.0;
 
 /// Online fit of `rtt_ms = fixed_ms + per_key_ms * n`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -26,6 +31,7 @@ pub(crate) struct CostModel {
     sy: f64,
     sxx: f64,
     sxy: f64,
+    syy: f64,
     samples: u64,
 }
 
@@ -46,6 +52,7 @@ impl CostModel {
             model.sy += weight * y;
             model.sxx += weight * n * n;
             model.sxy += weight * n * y;
+            model.syy += weight * y * y;
         }
         model.samples = estimate.samples;
         model
@@ -60,6 +67,7 @@ impl CostModel {
         self.sy = self.sy * DECAY + y;
         self.sxx = self.sxx * DECAY + x * x;
         self.sxy = self.sxy * DECAY + x * y;
+        self.syy = self.syy * DECAY + y * y;
         self.samples += 1;
     }
 
@@ -135,17 +143,51 @@ impl CostModel {
         if est.per_key_ms <= f64::EPSILON {
             return max;
         }
-        let budget = target_ms - est.fixed_ms;
-        // When the fixed cost alone exceeds the target, the target cannot be met: keep the
-        // per-key part within it instead of collapsing to single-key calls.
-        let budget = if budget > 0.0 { budget } else { target_ms };
+        // The keys get what the fixed cost leaves of the target, but never less time than
+        // the fixed cost itself (up to the target): a call is worth its round trip. Where the
+        // fixed cost approaches the target, `target - fixed` alone would fall to nothing and
+        // seal every batch at one key (a tenth of the throughput of a few dozen), and where
+        // it exceeds the target, the target cannot be met anyway. So calls take up to twice
+        // the target there, and the size is continuous in the fixed cost.
+        let budget = (target_ms - est.fixed_ms).max(est.fixed_ms.min(target_ms));
         // The epsilon keeps an exact fit (e.g. 80.0 computed as 79.999…) from losing a key.
         let n = (budget / est.per_key_ms + 1e-6).floor();
-        if n >= max as f64 {
+        let n = if n >= max as f64 {
             max
         } else {
             (n as usize).clamp(1, max)
+        };
+        // A slope the calls cannot tell from their jitter (sizes too close together) is no
+        // reason to stay small: calls of the sizes already seen teach nothing new, and a
+        // jittery downstream whose fixed cost exceeds the target would stay at one key per
+        // call. Then the next batch may be twice the usual size, so the sizes spread until
+        // the slope is measured.
+        let seen = (self.sx / self.w).round().max(1.0) as usize;
+        if n <= seen && !self.slope_measured() {
+            (2 * seen).min(max)
+        } else {
+            n
         }
+    }
+
+    /// Whether the fitted per-key cost stands out of the calls' jitter: the slope exceeds
+    /// `SLOPE_Z` times its standard error.
+    fn slope_measured(&self) -> bool {
+        if self.w <= 2.0 {
+            return false;
+        }
+        let mean_x = self.sx / self.w;
+        let mean_y = self.sy / self.w;
+        let var_x = self.sxx / self.w - mean_x * mean_x;
+        let var_y = self.syy / self.w - mean_y * mean_y;
+        let cov = self.sxy / self.w - mean_x * mean_y;
+        if var_x <= 1e-9 * mean_x.max(1.0).powi(2) {
+            return false;
+        }
+        let slope = cov / var_x;
+        let residual = (var_y - slope * cov).max(0.0) * self.w / (self.w - 2.0);
+        let standard_error = (residual / (self.w * var_x)).sqrt();
+        slope > SLOPE_Z * standard_error
     }
 }
 
@@ -172,6 +214,55 @@ mod tests {
             size > 100,
             "the fixed cost is learned, batches grow: {size}"
         );
+    }
+
+    /// Calls of `fixed + per_key × n` ms with uniform jitter of ±`jitter`, each batch of the
+    /// size the model chose after the previous call; the sizes of the last `keep` calls.
+    fn sizes_chosen(fixed: f64, per_key: f64, jitter: f64, seed: u64, keep: usize) -> Vec<usize> {
+        let mut state = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let mut uniform = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut model = CostModel::default();
+        let mut size = 1;
+        let mut sizes = Vec::new();
+        for _ in 0..600 {
+            let rtt = (fixed + per_key * size as f64) * (1.0 + jitter * (2.0 * uniform() - 1.0));
+            model.observe(size, ms(rtt));
+            size = model.target_batch_size(ms(25.0), 1000);
+            sizes.push(size);
+        }
+        sizes.split_off(sizes.len() - keep)
+    }
+
+    #[test]
+    fn a_jittery_round_trip_longer_than_the_target_does_not_lock_batches_small() {
+        // 26.65 ms fixed + 0.266 ms per key, ±18.6%: the target (25 ms) cannot be met, so
+        // the per-key part should fill it: about 94 keys. The slope between sizes 1 and 2 is
+        // lost in the jitter; before the sizes spread, some seeds stayed at 1 key per call.
+        for seed in 0..40 {
+            let mut sizes = sizes_chosen(26.65, 0.266, 0.186, seed, 300);
+            sizes.sort_unstable();
+            let median = sizes[sizes.len() / 2];
+            assert!(median >= 47, "seed {seed}: median batch {median} keys");
+        }
+    }
+
+    #[test]
+    fn a_clear_slope_still_sets_the_size() {
+        // 2 ms + 0.5 ms per key, ±30%: 46 keys fit in 25 ms; the spread must not push past it.
+        for seed in 0..10 {
+            let mut sizes = sizes_chosen(2.0, 0.5, 0.3, seed, 300);
+            sizes.sort_unstable();
+            let median = sizes[sizes.len() / 2];
+            assert!(
+                (40..=52).contains(&median),
+                "seed {seed}: median batch {median} keys"
+            );
+        }
     }
 
     #[test]
@@ -246,6 +337,29 @@ mod tests {
         }
         let n = model.target_batch_size(Duration::from_millis(25), 1000);
         assert_eq!(n, 50);
+    }
+
+    #[test]
+    fn the_size_does_not_collapse_as_the_fixed_cost_nears_the_target() {
+        // Fixed costs just under, at and just over the 25 ms target, 0.3 ms per key: the keys
+        // get as long as the fixed cost, so about 80 keys each time (not 1 key just under).
+        for fixed in [24.8, 25.0, 25.2] {
+            let mut model = CostModel::default();
+            for n in [1usize, 10, 100] {
+                model.observe(n, ms(fixed + 0.3 * n as f64));
+            }
+            let n = model.target_batch_size(Duration::from_millis(25), 1000);
+            assert!((80..=84).contains(&n), "fixed {fixed} ms: {n} keys");
+        }
+        // Well under half the target, the keys get what the fixed cost leaves: (25 - 5) / 0.2.
+        let mut model = CostModel::default();
+        for n in [1usize, 10, 100] {
+            model.observe(n, ms(5.0 + 0.2 * n as f64));
+        }
+        assert_eq!(
+            model.target_batch_size(Duration::from_millis(25), 1000),
+            100
+        );
     }
 
     #[test]

@@ -35,8 +35,9 @@ pub struct LoaderConfig {
     pub batch_delay: Duration,
     /// Upper bound of keys in one batch call. By default, this is `1000`.
     pub max_batch_size: usize,
-    /// The adaptive batch size keeps one call's predicted time under this.
-    /// By default, this is 25 ms.
+    /// The adaptive batch size keeps one call's predicted time under this (where a call's
+    /// fixed cost alone takes more than half of it, under twice the fixed cost instead: the
+    /// keys get as long as the round trip, `batch/cost.rs`). By default, this is 25 ms.
     #[serde(with = "duration_ms")]
     pub target_response_time: Duration,
     /// Most standalone loads (of loaders outside a request admitted at the door) that may wait
