@@ -42,6 +42,14 @@ pub struct Tuning {
     /// and a descent is judged on its window whether or not it used the limit. By default,
     /// this is `true`.
     pub watch: bool,
+    /// Signal switch (for ablations): the noise is measured between consecutive held windows
+    /// at the same limit, so a trend in demand is not read as noise; `false` measures it
+    /// against the reference. By default, this is `true`.
+    pub diff_noise: bool,
+    /// Rule switch (for ablations): a descent whose calls got faster than the geometric mean
+    /// of the latencies before and during the alarm is kept, whatever its goodput (the
+    /// slowdown was load). By default, this is `true`.
+    pub relief: bool,
 }
 
 impl Default for Tuning {
@@ -59,6 +67,8 @@ impl Default for Tuning {
             free: true,
             climb: true,
             watch: true,
+            diff_noise: true,
+            relief: true,
         }
     }
 }
@@ -139,7 +149,7 @@ enum Trial {
 /// ```text
 /// gain  = goodput(new) / goodput(before) - 1
 /// pays  when gain > θ,  θ = max(min_gain, noise_z × noise)
-/// noise = EWMA of |goodput(window) / reference - 1| over held windows
+/// noise = EWMA of |goodput(window) / goodput(previous held window) - 1| / √2
 /// free  when gain > -θ and the latency moved by less (up) / more (down) than r / 2,
 ///       r = the step's relative size
 /// ```
@@ -163,8 +173,10 @@ enum Trial {
 ///   **descent** to `limit × sqrt(rtt_ref / rtt)`. Kept if no goodput was lost (the
 ///   downstream lost capacity): while calls are still `alarm` × slower than before the
 ///   alarm it descends again, then a probe up follows (an overloaded downstream that thrashes
-///   makes the descent overshoot). Goodput lost: the downstream itself got slower (same
-///   capacity), so the limit goes back and the reference is re-learnt.
+///   makes the descent overshoot). Goodput lost while calls stayed slow (nearer the alarm's
+///   latency than the reference's, in ratio): the downstream itself got slower (same
+///   capacity), so the limit goes back and the reference is re-learnt. Calls that got fast
+///   again mean the slowdown was load: the descent is kept ([`Tuning::relief`]).
 ///
 /// Windows in which the limit was not in use (fewer than half of the calls found the limit
 /// full or a queue behind it) decide no probe, and a probe measured in one goes back. They
@@ -215,6 +227,8 @@ pub struct Adaptive {
     fleet: FleetView,
     /// Started from a learned limit.
     warm: bool,
+    /// The previous held window at this limit (for the noise).
+    last_held: Option<Measure>,
 }
 
 impl Adaptive {
@@ -241,6 +255,7 @@ impl Adaptive {
             idle: false,
             fleet: FleetView::default(),
             warm: false,
+            last_held: None,
         }
     }
 
@@ -254,6 +269,7 @@ impl Adaptive {
     }
 
     fn set(&mut self, limit: usize, reason: &'static str) {
+        self.last_held = None;
         self.limit = self.config.clamp(limit);
         self.reason = reason;
         self.window = Window::default();
@@ -391,7 +407,11 @@ impl Adaptive {
                 // Nothing lost with less concurrency: the slowdown was load, the downstream
                 // lost capacity. The descent may have gone too far (an overloaded
                 // downstream also thrashes), so a probe up follows.
-                if gain > -threshold {
+                // Calls as fast as before the alarm (nearer its latency than the alarm's, in
+                // ratio): the lower limit removed the slowdown, so it was load, whatever the
+                // window's goodput (its calls may still release the keys of the backlog).
+                let relieved = self.tuning.relief && m.rtt < (rtt_ref * before.rtt).sqrt();
+                if gain > -threshold || relieved {
                     if m.rtt > rtt_ref * self.tuning.alarm {
                         // Still slow: descend again from here.
                         self.keep(m, None, "descent kept, still slow: descending");
@@ -475,7 +495,15 @@ impl Adaptive {
             return;
         }
         let a = self.tuning.smoothing;
-        let deviation = (m.goodput / reference.goodput.max(1e-9) - 1.0).abs();
+        // The noise of one window: against the previous held window (the difference of two
+        // windows has √2 times one window's spread), else against the reference.
+        let deviation = match self.last_held.filter(|_| self.tuning.diff_noise) {
+            Some(last) => {
+                (m.goodput / last.goodput.max(1e-9) - 1.0).abs() / std::f64::consts::SQRT_2
+            }
+            None => (m.goodput / reference.goodput.max(1e-9) - 1.0).abs(),
+        };
+        self.last_held = Some(m);
         self.noise = (1.0 - a) * self.noise + a * deviation;
         self.reference = Some(Measure {
             goodput: (1.0 - a) * reference.goodput + a * m.goodput,

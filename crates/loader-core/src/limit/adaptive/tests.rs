@@ -344,3 +344,61 @@ fn a_descent_that_lost_nothing_is_kept_even_if_the_new_limit_is_not_full() {
     });
     assert_eq!(after, 32, "without the rule the descent goes back");
 }
+
+#[test]
+fn a_descent_that_made_calls_fast_again_is_kept_even_if_its_window_lost_goodput() {
+    // The alarm's window straddles the fall: calls 30 times slower. The descent's first window
+    // still counts the keys of the old backlog as lost (one call in flight), yet its calls are
+    // as fast as before the alarm: the slowdown was load, and the lower limit removed it.
+    let descend_then_judge = |tuning: Tuning| {
+        let (mut law, mut now) = held_at_32(tuning);
+        feed(&mut law, &mut now, 2_000, (32, 2, 300), true);
+        let descended = law.limit();
+        assert!(descended < 32, "the alarm descends: {}", law.reason());
+        // Goodput 1 × 10 keys / 12 ms = 833 keys/s against the alarm window's 1 067.
+        feed(&mut law, &mut now, 400, (1, 2, 12), true);
+        (descended, law.limit(), law.reason().to_owned())
+    };
+    let (descended, after, reason) = descend_then_judge(Tuning::default());
+    assert!(
+        after <= descended + 1,
+        "kept near {descended}, then a probe up: at {after} ({reason})"
+    );
+    let (_, after, reason) = descend_then_judge(Tuning {
+        relief: false,
+        ..Tuning::default()
+    });
+    assert_eq!(
+        after, 32,
+        "without the rule it is read as a slower downstream ({reason})"
+    );
+}
+
+#[test]
+fn a_trend_in_demand_is_not_read_as_noise() {
+    // Held at 32, demand grows: 20, 21, … calls in flight, one more per window (about 4% more
+    // goodput each window), every window using the limit and no window noisier than the next.
+    let noise_after_trend = |tuning: Tuning| {
+        let (mut law, mut now) = held_at_32(Tuning {
+            hold: 1_000,
+            ..tuning
+        });
+        for in_flight in 20..32 {
+            feed(&mut law, &mut now, 24, (in_flight, 2, 10), false);
+        }
+        assert_eq!(law.limit(), 32, "no probe: {}", law.reason());
+        law.noise
+    };
+    let noise = noise_after_trend(Tuning::default());
+    // Window to window the goodput moves by 3-5%, / √2: the noise stays under 4%.
+    assert!(noise < 0.04, "noise {noise:.3}");
+    // Against the lagging reference the same trend reads as twice that or more.
+    let against_reference = noise_after_trend(Tuning {
+        diff_noise: false,
+        ..Tuning::default()
+    });
+    assert!(
+        against_reference > 2.0 * noise,
+        "{against_reference:.3} against {noise:.3}"
+    );
+}
