@@ -238,15 +238,20 @@ mod tests {
         sizes.split_off(sizes.len() - keep)
     }
 
+    /// The median of the last 300 sizes `sizes_chosen` picks.
+    fn median_size(fixed_ms: f64, per_key_ms: f64, jitter: f64, seed: u64) -> usize {
+        let mut sizes = sizes_chosen(fixed_ms, per_key_ms, jitter, seed, 300);
+        sizes.sort_unstable();
+        sizes[sizes.len() / 2]
+    }
+
     #[test]
     fn a_jittery_round_trip_longer_than_the_target_does_not_lock_batches_small() {
         // 26.65 ms fixed + 0.266 ms per key, ±18.6%: the target (25 ms) cannot be met, so
         // the per-key part should fill it: about 94 keys. The slope between sizes 1 and 2 is
         // lost in the jitter; before the sizes spread, some seeds stayed at 1 key per call.
         for seed in 0..40 {
-            let mut sizes = sizes_chosen(26.65, 0.266, 0.186, seed, 300);
-            sizes.sort_unstable();
-            let median = sizes[sizes.len() / 2];
+            let median = median_size(26.65, 0.266, 0.186, seed);
             assert!(median >= 47, "seed {seed}: median batch {median} keys");
         }
     }
@@ -255,9 +260,7 @@ mod tests {
     fn a_clear_slope_still_sets_the_size() {
         // 2 ms + 0.5 ms per key, ±30%: 46 keys fit in 25 ms; the spread must not push past it.
         for seed in 0..10 {
-            let mut sizes = sizes_chosen(2.0, 0.5, 0.3, seed, 300);
-            sizes.sort_unstable();
-            let median = sizes[sizes.len() / 2];
+            let median = median_size(2.0, 0.5, 0.3, seed);
             assert!(
                 (40..=52).contains(&median),
                 "seed {seed}: median batch {median} keys"
