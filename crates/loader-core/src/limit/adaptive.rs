@@ -50,6 +50,10 @@ pub struct Tuning {
     /// of the latencies before and during the alarm is kept, whatever its goodput (the
     /// slowdown was load). By default, this is `true`.
     pub relief: bool,
+    /// Rule switch (for ablations): a descent whose calls got slower still, by more than
+    /// `sqrt(alarm)`, descends on instead of being read as a slower downstream. By default,
+    /// this is `true`.
+    pub onward: bool,
 }
 
 impl Default for Tuning {
@@ -69,6 +73,7 @@ impl Default for Tuning {
             watch: true,
             diff_noise: true,
             relief: true,
+            onward: true,
         }
     }
 }
@@ -176,7 +181,9 @@ enum Trial {
 ///   makes the descent overshoot). Goodput lost while calls stayed slow (nearer the alarm's
 ///   latency than the reference's, in ratio): the downstream itself got slower (same
 ///   capacity), so the limit goes back and the reference is re-learnt. Calls that got fast
-///   again mean the slowdown was load: the descent is kept ([`Tuning::relief`]).
+///   again mean the slowdown was load: the descent is kept ([`Tuning::relief`]). Calls
+///   slower still than in the alarm's window (by more than `sqrt(alarm)`) mean an overload
+///   still draining, never a slower downstream: the descent goes on ([`Tuning::onward`]).
 ///
 /// Windows in which the limit was not in use (fewer than half of the calls found the limit
 /// full or a queue behind it) decide no probe, and a probe measured in one goes back. They
@@ -424,6 +431,12 @@ impl Adaptive {
                         up: true,
                     };
                     self.keep(m, Some(next), "descent kept: the downstream lost capacity");
+                } else if self.tuning.onward && m.rtt > before.rtt * self.tuning.alarm.sqrt() {
+                    // Calls slower still under less concurrency: no slower downstream does
+                    // that (below its knee a lower limit leaves the latency as it was), an
+                    // overload still draining does. Descend on from here.
+                    self.trial = None;
+                    self.descend(rtt_ref, m);
                 } else {
                     // A uniformly slower downstream: same capacity, new latency.
                     self.trial = None;

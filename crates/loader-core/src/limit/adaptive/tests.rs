@@ -402,3 +402,30 @@ fn a_trend_in_demand_is_not_read_as_noise() {
         "{against_reference:.3} against {noise:.3}"
     );
 }
+
+#[test]
+fn a_descent_whose_calls_got_slower_still_descends_on() {
+    // A thrashing downstream lost capacity: the alarm's calls are 3 times slower, and the
+    // descent's first window slower still (100 ms) while the old overload drains, with less
+    // goodput. No slower downstream of the same capacity does that under a lower limit.
+    let descend_then_judge = |tuning: Tuning| {
+        let (mut law, mut now) = held_at_32(tuning);
+        feed(&mut law, &mut now, 200, (32, 2, 30), true);
+        let descended = law.limit();
+        assert_eq!(descended, 18, "the alarm descends: {}", law.reason());
+        // Goodput 18 × 10 keys / 100 ms = 1 800 keys/s against the alarm window's 10 667.
+        feed(&mut law, &mut now, 400, (18, 2, 100), true);
+        (law.limit(), law.reason().to_owned())
+    };
+    let (after, reason) = descend_then_judge(Tuning::default());
+    // 18 × sqrt(10 / 100) ≈ 5.7.
+    assert_eq!(after, 5, "descends on ({reason})");
+    let (after, reason) = descend_then_judge(Tuning {
+        onward: false,
+        ..Tuning::default()
+    });
+    assert_eq!(
+        after, 32,
+        "without the rule it is read as a slower downstream ({reason})"
+    );
+}
