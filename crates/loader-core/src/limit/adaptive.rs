@@ -432,9 +432,11 @@ impl Adaptive {
                     };
                     self.keep(m, Some(next), "descent kept: the downstream lost capacity");
                 } else if self.tuning.onward && m.rtt > before.rtt * self.tuning.alarm.sqrt() {
-                    // Calls slower still under less concurrency: no slower downstream does
-                    // that (below its knee a lower limit leaves the latency as it was), an
-                    // overload still draining does. Descend on from here.
+                    // Calls slower still under less concurrency: a slower downstream does
+                    // not do that to calls of the same size (below its knee a lower limit
+                    // leaves the latency as it was), an overload still draining does.
+                    // Descend on from here. (Larger batches under the lower limit also slow
+                    // the calls; the `sqrt(alarm)` margin absorbs most of that.)
                     self.trial = None;
                     self.descend(rtt_ref, m);
                 } else {
