@@ -436,7 +436,7 @@ impl Adaptive {
                     // not do that to calls of the same size (below its knee a lower limit
                     // leaves the latency as it was), an overload still draining does.
                     // Descend on from here. (Larger batches under the lower limit also slow
-                    // the calls; the `sqrt(alarm)` margin absorbs most of that.)
+                    // the calls; the `sqrt(alarm)` margin leaves room for that.)
                     self.trial = None;
                     self.descend(rtt_ref, m);
                 } else {
