@@ -50,9 +50,9 @@ pub struct Tuning {
     /// of the latencies before and during the alarm is kept, whatever its goodput (the
     /// slowdown was load). By default, this is `true`.
     pub relief: bool,
-    /// Rule switch (for ablations): a descent whose calls got slower still, by more than
-    /// `sqrt(alarm)`, descends on instead of being read as a slower downstream. By default,
-    /// this is `true`.
+    /// Rule switch (for ablations): a descent whose latency per key got worse still, by more
+    /// than `sqrt(alarm)`, descends on instead of being read as a slower downstream. By
+    /// default, this is `true`.
     pub onward: bool,
 }
 
@@ -85,6 +85,15 @@ struct Measure {
     goodput: f64,
     /// Mean call latency, s.
     rtt: f64,
+    /// Mean keys per call.
+    keys: f64,
+}
+
+impl Measure {
+    /// Mean latency per key of a call, s.
+    fn per_key(&self) -> f64 {
+        self.rtt / self.keys.max(1.0)
+    }
 }
 
 /// Sums over the calls of the current window.
@@ -96,6 +105,7 @@ struct Window {
     rtt: f64,
     good_keys: f64,
     binding: usize,
+    keys: f64,
 }
 
 impl Window {
@@ -104,6 +114,7 @@ impl Window {
         self.calls += 1;
         self.in_flight += sample.in_flight as f64;
         self.rtt += sample.rtt.as_secs_f64();
+        self.keys += sample.batch_size.max(1) as f64;
         if sample.outcome == Outcome::Success {
             self.good_keys += sample.batch_size as f64;
         }
@@ -122,6 +133,7 @@ impl Window {
         Some(Measure {
             goodput: self.in_flight / self.calls as f64 * self.good_keys / self.rtt.max(1e-9),
             rtt: mean_rtt,
+            keys: self.keys / self.calls as f64,
         })
     }
 
@@ -181,9 +193,10 @@ enum Trial {
 ///   makes the descent overshoot). Goodput lost while calls stayed slow (nearer the alarm's
 ///   latency than the reference's, in ratio): the downstream itself got slower (same
 ///   capacity), so the limit goes back and the reference is re-learnt. Calls that got fast
-///   again mean the slowdown was load: the descent is kept ([`Tuning::relief`]). Calls
-///   slower still than in the alarm's window (by more than `sqrt(alarm)`) mean an overload
-///   still draining, never a slower downstream: the descent goes on ([`Tuning::onward`]).
+///   again mean the slowdown was load: the descent is kept ([`Tuning::relief`]). Keys
+///   slower still than in the alarm's window (latency per key up by more than
+///   `sqrt(alarm)`) mean an overload still draining, not a slower downstream: the descent
+///   goes on ([`Tuning::onward`]).
 ///
 /// Windows in which the limit was not in use (fewer than half of the calls found the limit
 /// full or a queue behind it) decide no probe, and a probe measured in one goes back. They
@@ -431,12 +444,14 @@ impl Adaptive {
                         up: true,
                     };
                     self.keep(m, Some(next), "descent kept: the downstream lost capacity");
-                } else if self.tuning.onward && m.rtt > before.rtt * self.tuning.alarm.sqrt() {
-                    // Calls slower still under less concurrency: a slower downstream does
-                    // not do that to calls of the same size (below its knee a lower limit
-                    // leaves the latency as it was), an overload still draining does.
-                    // Descend on from here. (Larger batches under the lower limit also slow
-                    // the calls; the `sqrt(alarm)` margin leaves room for that.)
+                } else if self.tuning.onward
+                    && m.per_key() > before.per_key() * self.tuning.alarm.sqrt()
+                {
+                    // Keys slower still under less concurrency: a slower downstream does
+                    // not do that (below its knee a lower limit leaves the latency as it
+                    // was), an overload still draining does. Descend on from here. Per key,
+                    // because a lower limit also makes batches larger and their calls
+                    // longer.
                     self.trial = None;
                     self.descend(rtt_ref, m);
                 } else {
@@ -523,6 +538,7 @@ impl Adaptive {
         self.reference = Some(Measure {
             goodput: (1.0 - a) * reference.goodput + a * m.goodput,
             rtt: (1.0 - a) * reference.rtt + a * m.rtt,
+            keys: (1.0 - a) * reference.keys + a * m.keys,
         });
         self.held += 1;
         if self.held >= self.hold {

@@ -429,3 +429,39 @@ fn a_descent_whose_calls_got_slower_still_descends_on() {
         "without the rule it is read as a slower downstream ({reason})"
     );
 }
+
+#[test]
+fn a_descent_whose_calls_got_slower_only_because_batches_grew_goes_back() {
+    // The same alarm, then a descent whose calls take 50 ms (more than sqrt(2) × 30 ms) with
+    // 40 keys each instead of 10: per key they are faster than in the alarm's window, so the
+    // lower limit made batches larger, not the overload worse. Goodput is lost (2 calls in
+    // flight: 2 × 40 keys / 50 ms = 1 600 keys/s against the alarm window's 10 667), so the
+    // law reads a slower downstream and goes back; per call it would have descended on.
+    let (mut law, mut now) = held_at_32(Tuning::default());
+    feed(&mut law, &mut now, 200, (32, 2, 30), true);
+    assert_eq!(law.limit(), 18, "the alarm descends: {}", law.reason());
+    for _ in 0..400 {
+        now += Duration::from_millis(1);
+        let limit = law.limit();
+        law.on_sample(&Sample {
+            now,
+            rtt: Duration::from_millis(50),
+            batch_size: 40,
+            in_flight: 2,
+            limit,
+            queued: 2,
+            local_load: 0.0,
+            outcome: Outcome::Success,
+            requests_ended: 0,
+        });
+        if law.limit() != 18 {
+            break;
+        }
+    }
+    assert_eq!(
+        law.limit(),
+        32,
+        "read as a slower downstream, not an overload ({})",
+        law.reason()
+    );
+}
