@@ -262,6 +262,18 @@ fn feed(
     call: (usize, usize, u64),
     until_change: bool,
 ) {
+    feed_batches(law, now, calls, call, 10, until_change);
+}
+
+/// [`feed`] with `keys` keys per call.
+fn feed_batches(
+    law: &mut Adaptive,
+    now: &mut Duration,
+    calls: usize,
+    call: (usize, usize, u64),
+    keys: usize,
+    until_change: bool,
+) {
     let (in_flight, queued, rtt_ms) = call;
     let start = law.limit();
     for _ in 0..calls {
@@ -270,7 +282,7 @@ fn feed(
         law.on_sample(&Sample {
             now: *now,
             rtt: Duration::from_millis(rtt_ms),
-            batch_size: 10,
+            batch_size: keys,
             in_flight: in_flight.min(limit),
             limit,
             queued,
@@ -440,24 +452,7 @@ fn a_descent_whose_calls_got_slower_only_because_batches_grew_goes_back() {
     let (mut law, mut now) = held_at_32(Tuning::default());
     feed(&mut law, &mut now, 200, (32, 2, 30), true);
     assert_eq!(law.limit(), 18, "the alarm descends: {}", law.reason());
-    for _ in 0..400 {
-        now += Duration::from_millis(1);
-        let limit = law.limit();
-        law.on_sample(&Sample {
-            now,
-            rtt: Duration::from_millis(50),
-            batch_size: 40,
-            in_flight: 2,
-            limit,
-            queued: 2,
-            local_load: 0.0,
-            outcome: Outcome::Success,
-            requests_ended: 0,
-        });
-        if law.limit() != 18 {
-            break;
-        }
-    }
+    feed_batches(&mut law, &mut now, 400, (2, 2, 50), 40, true);
     assert_eq!(
         law.limit(),
         32,
