@@ -192,6 +192,7 @@
 //!     now: Duration::from_millis(5),
 //!     rtt: Duration::from_millis(5),
 //!     batch_size: 10,
+//!     loads: 10,
 //!     in_flight: 4,
 //!     limit: 4,
 //!     queued: 0,

@@ -170,6 +170,7 @@ pub(crate) fn learn(
         now,
         rtt: called.rtt,
         batch_size: called.keys,
+        loads: called.loads,
         in_flight: permit.in_flight,
         limit: permit.limit_at_grant,
         queued: engine.limit.waiting(),

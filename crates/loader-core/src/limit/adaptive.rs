@@ -81,7 +81,7 @@ impl Default for Tuning {
 /// What one window measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Measure {
-    /// Good keys per second (Little's law: mean in flight × good keys / Σ latency).
+    /// Good loads per second (Little's law: mean in flight × good loads / Σ latency).
     goodput: f64,
     /// Mean call latency, s.
     rtt: f64,
@@ -103,7 +103,7 @@ struct Window {
     calls: usize,
     in_flight: f64,
     rtt: f64,
-    good_keys: f64,
+    good_loads: f64,
     binding: usize,
     keys: f64,
 }
@@ -116,7 +116,7 @@ impl Window {
         self.rtt += sample.rtt.as_secs_f64();
         self.keys += sample.batch_size.max(1) as f64;
         if sample.outcome == Outcome::Success {
-            self.good_keys += sample.batch_size as f64;
+            self.good_loads += sample.loads as f64;
         }
         if sample.queued > 0 || sample.in_flight >= sample.limit {
             self.binding += 1;
@@ -131,7 +131,7 @@ impl Window {
             return None;
         }
         Some(Measure {
-            goodput: self.in_flight / self.calls as f64 * self.good_keys / self.rtt.max(1e-9),
+            goodput: self.in_flight / self.calls as f64 * self.good_loads / self.rtt.max(1e-9),
             rtt: mean_rtt,
             keys: self.keys / self.calls as f64,
         })
@@ -157,11 +157,13 @@ enum Trial {
 ///
 /// # The law
 ///
-/// The controller measures **goodput** (good keys per second, by Little's law from the calls
+/// The controller measures **goodput** (good loads per second, by Little's law from the calls
 /// of a window) and the mean call latency in windows of at least [`Tuning::window_calls`]
 /// calls and [`Tuning::window_rtts`] mean latencies, counting only calls dispatched under the
-/// limit being measured. Every change of the limit is an experiment, judged against the
-/// goodput before it; a change is kept when it **pays** or is **free**:
+/// limit being measured. A load is what a caller asked for ([`Sample::loads`]): a key that
+/// two requests share counts twice, so a limit that merges more requests into each batch is
+/// not taken for one that serves less. Every change of the limit is an experiment, judged
+/// against the goodput before it; a change is kept when it **pays** or is **free**:
 ///
 /// ```text
 /// gain  = goodput(new) / goodput(before) - 1
@@ -222,7 +224,7 @@ enum Trial {
 ///     now += Duration::from_micros(500);
 ///     let limit = adaptive.limit();
 ///     adaptive.on_sample(&Sample {
-///         now, rtt: Duration::from_millis(10), batch_size: 10, in_flight: limit, limit,
+///         now, rtt: Duration::from_millis(10), batch_size: 10, loads: 10, in_flight: limit, limit,
 ///         queued: 1, local_load: 0.0, outcome: Outcome::Success, requests_ended: 0,
 ///     });
 /// }

@@ -29,6 +29,7 @@ use super::{Outcome, Sample, ScalingStrategy, StrategyConfig};
 /// let mut aimd = Aimd::new(StrategyConfig { initial_concurrency: 10, ..Default::default() });
 /// let mut sample = Sample {
 ///     now: Duration::from_millis(1), rtt: Duration::from_millis(5), batch_size: 10,
+///     loads: 10,
 ///     in_flight: 10, limit: 10, queued: 3, local_load: 0.1, outcome: Outcome::Success,
 ///     requests_ended: 0,
 /// };
@@ -137,6 +138,7 @@ mod tests {
             now: Duration::from_secs(1),
             rtt: Duration::from_millis(rtt_ms),
             batch_size: 10,
+            loads: 10,
             in_flight,
             limit: in_flight,
             queued: 0,

@@ -194,6 +194,7 @@ mod tests {
             now: Duration::from_millis(now_ms),
             rtt: Duration::from_millis(5),
             batch_size: 10,
+            loads: 10,
             in_flight: 1,
             limit: 4,
             queued: 0,

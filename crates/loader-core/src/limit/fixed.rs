@@ -59,6 +59,7 @@ mod tests {
                 now: Duration::from_millis(i),
                 rtt: Duration::from_millis(i * 50),
                 batch_size: 10,
+                loads: 10,
                 in_flight: 8,
                 limit: 8,
                 queued: 100,

@@ -32,6 +32,7 @@ use super::{Outcome, Sample, ScalingStrategy, StrategyConfig, ewma::ExpAvg};
 /// let mut g2 = Gradient2::new(StrategyConfig { initial_concurrency: 20, ..Default::default() });
 /// let mut sample = Sample {
 ///     now: Duration::from_millis(1), rtt: Duration::from_millis(10), batch_size: 10,
+///     loads: 10,
 ///     in_flight: 20, limit: 20, queued: 5, local_load: 0.1, outcome: Outcome::Success,
 ///     requests_ended: 0,
 /// };
@@ -174,6 +175,7 @@ mod tests {
             now: Duration::from_millis(i),
             rtt: Duration::from_secs_f64(rtt_ms / 1000.0),
             batch_size: 10,
+            loads: 10,
             in_flight,
             limit: in_flight,
             queued: 10,

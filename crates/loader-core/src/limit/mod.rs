@@ -68,6 +68,10 @@ pub struct Sample {
     pub rtt: Duration,
     /// Number of (deduplicated) keys in the batch.
     pub batch_size: usize,
+    /// Loads the call answered: the keys its callers asked for, before deduplication (a key
+    /// that two requests asked for counts twice). What the callers see served; at least
+    /// `batch_size` when every caller stayed.
+    pub loads: usize,
     /// Batch calls in flight when this one was dispatched, itself included.
     pub in_flight: usize,
     /// The limit in force when this one was dispatched.

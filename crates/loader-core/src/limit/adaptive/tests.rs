@@ -57,6 +57,7 @@ impl Downstream {
             now: Duration::from_secs_f64(self.now),
             rtt: Duration::from_secs_f64(rtt),
             batch_size: 10,
+            loads: 10,
             in_flight: limit,
             limit,
             queued: 4,
@@ -171,6 +172,7 @@ fn a_limit_not_in_use_does_not_move() {
             now: Duration::from_micros(500 * i),
             rtt: Duration::from_millis(10),
             batch_size: 10,
+            loads: 10,
             in_flight: 3,
             limit: law.limit(),
             queued: 0,
@@ -228,6 +230,7 @@ fn shared_run(capacity: f64, seconds: f64) -> (usize, usize) {
             now: Duration::from_secs_f64(now),
             rtt: Duration::from_secs_f64(rtt),
             batch_size: 10,
+            loads: 10,
             in_flight: mine,
             limit: mine,
             queued: 4,
@@ -274,6 +277,18 @@ fn feed_batches(
     keys: usize,
     until_change: bool,
 ) {
+    feed_loads(law, now, calls, call, (keys, keys), until_change);
+}
+
+/// [`feed`] with `keys` distinct keys per call answering `loads` loads.
+fn feed_loads(
+    law: &mut Adaptive,
+    now: &mut Duration,
+    calls: usize,
+    call: (usize, usize, u64),
+    (keys, loads): (usize, usize),
+    until_change: bool,
+) {
     let (in_flight, queued, rtt_ms) = call;
     let start = law.limit();
     for _ in 0..calls {
@@ -283,6 +298,7 @@ fn feed_batches(
             now: *now,
             rtt: Duration::from_millis(rtt_ms),
             batch_size: keys,
+            loads,
             in_flight: in_flight.min(limit),
             limit,
             queued,
@@ -458,5 +474,28 @@ fn a_descent_whose_calls_got_slower_only_because_batches_grew_goes_back() {
         32,
         "read as a slower downstream, not an overload ({})",
         law.reason()
+    );
+}
+
+#[test]
+fn a_probe_is_judged_on_the_loads_it_answered_not_on_its_distinct_keys() {
+    // The probe up to 35 fills no more calls (32 in flight, a queue behind) and its calls take
+    // 12 ms instead of 10: not free. Its batches hold the same 10 distinct keys, which now
+    // answer 14 loads (larger batches share more keys between requests): 32 × 14 / 12 ms
+    // = 37 333 loads/s against 32 000, so it pays. Counted in distinct keys (26 667/s) it
+    // would have lost.
+    let probe = |loads: usize| {
+        let (mut law, mut now) = held_at_32(Tuning::default());
+        feed(&mut law, &mut now, 200, (32, 2, 10), true);
+        assert_eq!(law.limit(), 35, "the first probe: {}", law.reason());
+        feed_loads(&mut law, &mut now, 200, (32, 2, 12), (10, loads), true);
+        (law.limit(), law.reason().to_string())
+    };
+    let (limit, reason) = probe(14);
+    assert!(limit > 35, "the probe paid: {limit} ({reason})");
+    let (limit, reason) = probe(10);
+    assert_eq!(
+        limit, 32,
+        "the same keys answering as many loads lost: {reason}"
     );
 }
