@@ -54,6 +54,10 @@ pub struct Tuning {
     /// than `sqrt(alarm)`, descends on instead of being read as a slower downstream. By
     /// default, this is `true`.
     pub onward: bool,
+    /// Rule switch (for ablations): when demand comes back after windows that did not use the
+    /// limit, the alarm still compares its first window with the reference before the
+    /// reference is re-learnt. By default, this is `true`.
+    pub return_alarm: bool,
 }
 
 impl Default for Tuning {
@@ -74,6 +78,7 @@ impl Default for Tuning {
             diff_noise: true,
             relief: true,
             onward: true,
+            return_alarm: true,
         }
     }
 }
@@ -187,7 +192,10 @@ enum Trial {
 ///   back.
 /// - Each probe that goes back doubles the hold (up to `max_hold`): at a steady optimum the
 ///   probes become rare, so exploring costs little. A kept change, or demand coming back
-///   after windows that did not use the limit, resets it.
+///   after windows that did not use the limit, resets it (and re-learns the reference,
+///   after the alarm has compared the first window of returning demand with the old one:
+///   a capacity that fell while the limit was unused shows first there,
+///   [`Tuning::return_alarm`]).
 /// - **Alarm**: a held window whose latency is `alarm` × the reference's starts a
 ///   **descent** to `limit × sqrt(rtt_ref / rtt)`. Kept if no goodput was lost (the
 ///   downstream lost capacity): while calls are still `alarm` × slower than before the
@@ -514,7 +522,12 @@ impl Adaptive {
         }
         if std::mem::take(&mut self.idle) {
             // Demand came back: conditions may have changed, so probe soon, from a fresh
-            // reference.
+            // reference. A capacity that fell meanwhile looks the same (the limit fills
+            // either way), so the alarm first compares the window with the old reference:
+            // re-learnt at once, the reference would be the overloaded window itself.
+            if self.tuning.return_alarm && self.alarm(m) {
+                return;
+            }
             self.hold = self.tuning.hold.max(1);
             self.held = 0;
             self.reference = None;

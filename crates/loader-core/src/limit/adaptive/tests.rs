@@ -499,3 +499,28 @@ fn a_probe_is_judged_on_the_loads_it_answered_not_on_its_distinct_keys() {
         "the same keys answering as many loads lost: {reason}"
     );
 }
+
+#[test]
+fn a_fall_that_arrives_with_returning_demand_still_raises_the_alarm() {
+    // Demand leaves (12 calls in flight under 32, no queue: the limit is not in use), then
+    // comes back just as the downstream slows to 40 ms a call: the limit fills again, as it
+    // would for returning demand alone. The alarm compares that window with the reference
+    // from before (10 ms) and descends to 32 × sqrt(10 / 40) = 16.
+    let run = |tuning: Tuning| {
+        let (mut law, mut now) = held_at_32(tuning);
+        feed(&mut law, &mut now, 100, (12, 0, 10), true);
+        assert_eq!(law.limit(), 32, "unused, unchanged: {}", law.reason());
+        feed(&mut law, &mut now, 400, (32, 4, 40), true);
+        (law.limit(), law.reason().to_string())
+    };
+    let (limit, reason) = run(Tuning::default());
+    assert_eq!(limit, 16, "{reason}");
+    assert_eq!(reason, "latency alarm: descent");
+    // Without the rule the overloaded window becomes the reference: no alarm, the limit
+    // stays at 32 for all 400 calls.
+    let (limit, reason) = run(Tuning {
+        return_alarm: false,
+        ..Tuning::default()
+    });
+    assert_eq!(limit, 32, "no descent without the rule ({reason})");
+}
