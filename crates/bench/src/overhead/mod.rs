@@ -42,7 +42,8 @@ pub use args::OverheadArgs;
 pub use backing::{Backing, BackingStore};
 pub use mix::overhead_mix;
 pub use results::{
-    ModeSummary, OverheadResults, Ratio, RoundResult, TARGET_MIN_RATIO, median, summarize,
+    ModeSummary, OverheadResults, Ratio, RoundResult, TARGET_MIN_RATIO, limit_time_shares, median,
+    summarize,
 };
 pub use run::{run, save};
 pub use schedule::{Slot, schedule};

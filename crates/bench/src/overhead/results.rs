@@ -38,6 +38,50 @@ impl RoundResult {
         let r = &self.report;
         r.error_requests + r.transport_errors + r.timeouts
     }
+
+    /// The share of the run's time at each limit, largest first ([`limit_time_shares`]).
+    pub fn limit_time_shares(&self) -> Vec<(usize, f64)> {
+        self.loader_stats
+            .as_ref()
+            .map(limit_time_shares)
+            .unwrap_or_default()
+    }
+}
+
+/// The share of time spent at each limit, largest first, from `/loader/stats`'
+/// `limit_history`: a change point sets the limit from its time on; a periodic (`"steady"`)
+/// point only marks time (its limit is the interval's mean, not a limit that was in force).
+/// The median of the history's points says little: a law that probes from 1 to 2 and back
+/// fifty times has as many points at 2 as at 1, however long each lasted.
+pub fn limit_time_shares(loader_stats: &serde_json::Value) -> Vec<(usize, f64)> {
+    let Some(points) = loader_stats.get("limit_history").and_then(|h| h.as_array()) else {
+        return Vec::new();
+    };
+    let mut time: std::collections::BTreeMap<usize, f64> = std::collections::BTreeMap::new();
+    let mut current: Option<(usize, f64)> = None;
+    for point in points {
+        let (Some(t), Some(limit)) = (
+            point.get("t_s").and_then(|t| t.as_f64()),
+            point.get("limit").and_then(|l| l.as_u64()),
+        ) else {
+            continue;
+        };
+        let steady = point.get("reason").and_then(|r| r.as_str()) == Some("steady");
+        if let Some((at, since)) = current {
+            *time.entry(at).or_default() += (t - since).max(0.0);
+        }
+        current = match current {
+            Some((at, _)) if steady => Some((at, t)),
+            _ => Some((limit as usize, t)),
+        };
+    }
+    let total: f64 = time.values().sum();
+    if total <= 0.0 {
+        return Vec::new();
+    }
+    let mut shares: Vec<(usize, f64)> = time.into_iter().map(|(l, s)| (l, s / total)).collect();
+    shares.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    shares
 }
 
 /// One mode over every round.
@@ -295,6 +339,31 @@ impl OverheadResults {
             load(self.runs.last().and_then(|r| r.load_average)),
         );
         out.push_str(&self.table());
+        let moving: Vec<_> = self
+            .runs
+            .iter()
+            .map(|r| (r, r.limit_time_shares()))
+            .filter(|(_, shares)| shares.len() > 1)
+            .collect();
+        if !moving.is_empty() {
+            out.push_str(
+                "\nlimit weighted by time (share of the run at each limit, largest first):\n\n",
+            );
+            for (run, shares) in moving {
+                let top: Vec<String> = shares
+                    .iter()
+                    .take(5)
+                    .map(|(limit, share)| format!("{limit}: {:.0}%", share * 100.0))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "- {} round {}: {}",
+                    run.mode,
+                    run.round,
+                    top.join(", ")
+                );
+            }
+        }
         if let Some(ratio) = self.target_ratio() {
             let _ = writeln!(
                 out,
@@ -443,6 +512,26 @@ mod tests {
             "{table}"
         );
         assert!(results.markdown().contains("-> met"));
+    }
+
+    #[test]
+    fn limit_time_shares_weigh_change_points_by_time_and_steady_points_mark_time_only() {
+        let stats = serde_json::json!({ "limit_history": [
+            { "t_s": 0.0, "limit": 2, "reason": "probe down", "throughput": 0.0 },
+            { "t_s": 1.0, "limit": 2, "reason": "steady", "throughput": 0.0 },
+            { "t_s": 2.9, "limit": 4, "reason": "probe up", "throughput": 0.0 },
+            { "t_s": 3.0, "limit": 2, "reason": "probe up did not pay", "throughput": 0.0 },
+            { "t_s": 4.0, "limit": 3, "reason": "steady", "throughput": 0.0 },
+        ]});
+        // 2 from 0 to 2.9 and from 3 to 4 (3.9 s), 4 for 0.1 s; the steady point's 3 is a
+        // mean, never in force. By points, 2 and 4 would look alike (two changes each way).
+        let shares = limit_time_shares(&stats);
+        assert_eq!(shares.len(), 2, "{shares:?}");
+        assert_eq!(shares[0].0, 2);
+        assert!((shares[0].1 - 0.975).abs() < 1e-9, "{shares:?}");
+        assert_eq!(shares[1].0, 4);
+        assert!((shares[1].1 - 0.025).abs() < 1e-9, "{shares:?}");
+        assert!(limit_time_shares(&serde_json::json!({})).is_empty());
     }
 
     #[test]
