@@ -195,6 +195,9 @@
 //!     loads: 10,
 //!     in_flight: 4,
 //!     limit: 4,
+//!     seq: 0,      // the first call dispatched,
+//!     granted: 1,  // the only one so far,
+//!     done_below: 1, // and it is back
 //!     queued: 0,
 //!     local_load: 0.0,
 //!     outcome: Outcome::Success,

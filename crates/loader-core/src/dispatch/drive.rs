@@ -166,6 +166,7 @@ pub(crate) fn learn(
     called: &Called,
 ) {
     let now = engine.now();
+    let progress = permit.progress();
     let sample = Sample {
         now,
         rtt: called.rtt,
@@ -173,6 +174,9 @@ pub(crate) fn learn(
         loads: called.loads,
         in_flight: permit.in_flight,
         limit: permit.limit_at_grant,
+        seq: permit.seq,
+        granted: progress.granted,
+        done_below: progress.done_below,
         queued: engine.limit.waiting(),
         local_load: engine.local_load(),
         outcome: match called.end {

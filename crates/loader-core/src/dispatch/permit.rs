@@ -10,7 +10,7 @@
 //! granted to it but never observed).
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeSet, HashMap},
     future::Future,
     pin::Pin,
     sync::{
@@ -41,12 +41,54 @@ struct State {
     queue: FairQueue<()>,
     slots: HashMap<u64, Slot>,
     next_id: u64,
+    /// Permits granted so far: the next grant's sequence number.
+    granted: u64,
+    /// Sequence numbers of the permits granted and not yet released.
+    held: BTreeSet<u64>,
+}
+
+impl State {
+    /// Grants one permit: its figures at this moment.
+    fn take(&mut self) -> Grant {
+        self.in_flight += 1;
+        let seq = self.granted;
+        self.granted += 1;
+        self.held.insert(seq);
+        Grant {
+            in_flight: self.in_flight,
+            limit: self.limit,
+            seq,
+        }
+    }
+
+    /// Releases the permit `seq`.
+    fn give_back(&mut self, seq: u64) {
+        self.in_flight -= 1;
+        self.held.remove(&seq);
+    }
+}
+
+/// A permit's figures at the moment it was granted.
+#[derive(Debug, Clone, Copy)]
+struct Grant {
+    in_flight: usize,
+    limit: usize,
+    seq: u64,
+}
+
+/// Where the calls stand in the order of dispatch, as one call finishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Progress {
+    /// Permits granted so far: the next grant's sequence number.
+    pub(crate) granted: u64,
+    /// Every permit whose sequence number is below this was released, or is the one asking.
+    pub(crate) done_below: u64,
 }
 
 #[derive(Debug)]
 struct Slot {
-    /// `(in_flight, limit)` at the moment the permit was granted.
-    granted: Option<(usize, usize)>,
+    /// The permit's figures, once granted.
+    granted: Option<Grant>,
     waker: Option<Waker>,
 }
 
@@ -60,6 +102,8 @@ impl ConcurrencyLimit {
                 queue: FairQueue::default(),
                 slots: HashMap::new(),
                 next_id: 0,
+                granted: 0,
+                held: BTreeSet::new(),
             }),
             limit: AtomicUsize::new(limit),
             in_flight: AtomicUsize::new(0),
@@ -79,6 +123,21 @@ impl ConcurrencyLimit {
     /// Batches waiting for a permit.
     pub(crate) fn waiting(&self) -> usize {
         self.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Where the calls stand as the permit `seq` finishes: grants so far, and the oldest permit
+    /// still held by another call.
+    pub(crate) fn progress(&self, seq: u64) -> Progress {
+        let state = self.state.lock();
+        Progress {
+            granted: state.granted,
+            done_below: state
+                .held
+                .iter()
+                .copied()
+                .find(|&s| s != seq)
+                .unwrap_or(state.granted),
+        }
     }
 
     /// Sets a new limit (at least 1). Raising it grants waiting batches at once.
@@ -109,10 +168,12 @@ impl ConcurrencyLimit {
             let Some((id, ())) = state.queue.pop() else {
                 break;
             };
-            if let Some(slot) = state.slots.get_mut(&id) {
-                state.in_flight += 1;
-                slot.granted = Some((state.in_flight, state.limit));
-                wake.extend(slot.waker.take());
+            if state.slots.contains_key(&id) {
+                let grant = state.take();
+                if let Some(slot) = state.slots.get_mut(&id) {
+                    slot.granted = Some(grant);
+                    wake.extend(slot.waker.take());
+                }
             }
         }
         self.in_flight.store(state.in_flight, Ordering::Relaxed);
@@ -120,10 +181,10 @@ impl ConcurrencyLimit {
         wake
     }
 
-    fn release(&self) {
+    fn release(&self, seq: u64) {
         let wake = {
             let mut state = self.state.lock();
-            state.in_flight -= 1;
+            state.give_back(seq);
             self.grant(&mut state)
         };
         wake.into_iter().for_each(Waker::wake);
@@ -139,11 +200,20 @@ pub(crate) struct Permit {
     pub(crate) in_flight: usize,
     /// The limit in force when this permit was granted.
     pub(crate) limit_at_grant: usize,
+    /// Permits granted before this one: its place in the order of dispatch.
+    pub(crate) seq: u64,
+}
+
+impl Permit {
+    /// Where the calls stand in the order of dispatch as this one finishes.
+    pub(crate) fn progress(&self) -> Progress {
+        self.limit.progress(self.seq)
+    }
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        self.limit.release();
+        self.limit.release(self.seq);
     }
 }
 
@@ -157,11 +227,12 @@ pub(crate) struct Acquire {
 }
 
 impl Acquire {
-    fn permit(&self, (in_flight, limit_at_grant): (usize, usize)) -> Permit {
+    fn permit(&self, grant: Grant) -> Permit {
         Permit {
             limit: self.limit.clone(),
-            in_flight,
-            limit_at_grant,
+            in_flight: grant.in_flight,
+            limit_at_grant: grant.limit,
+            seq: grant.seq,
         }
     }
 }
@@ -177,9 +248,9 @@ impl Future for Acquire {
             None => {
                 // Fast path: room and nobody ahead of us.
                 if state.in_flight < state.limit && state.queue.len() == 0 {
-                    state.in_flight += 1;
+                    let grant = state.take();
                     limit.in_flight.store(state.in_flight, Ordering::Relaxed);
-                    return Poll::Ready(this.permit((state.in_flight, state.limit)));
+                    return Poll::Ready(this.permit(grant));
                 }
                 let id = state.next_id;
                 state.next_id += 1;
@@ -220,10 +291,10 @@ impl Drop for Acquire {
         };
         let wake = {
             let mut state = self.limit.state.lock();
-            let granted = state.slots.remove(&id).is_some_and(|s| s.granted.is_some());
-            if granted {
+            let granted = state.slots.remove(&id).and_then(|s| s.granted);
+            if let Some(grant) = granted {
                 // Granted but never observed: hand the permit to the next waiter.
-                state.in_flight -= 1;
+                state.give_back(grant.seq);
             } else {
                 state.queue.remove(self.group, id);
             }
@@ -256,6 +327,45 @@ mod tests {
         assert_eq!(limit.in_flight(), 2);
         drop((b, c));
         assert_eq!(limit.in_flight(), 0);
+    }
+
+    #[tokio::test]
+    async fn progress_tells_when_every_earlier_permit_is_back() {
+        let limit = Arc::new(ConcurrencyLimit::new(3));
+        let a = limit.acquire(0).await;
+        let b = limit.acquire(0).await;
+        let c = limit.acquire(0).await;
+        assert_eq!((a.seq, b.seq, c.seq), (0, 1, 2));
+        // `b` finishes first: `a` is still out.
+        let progress = |granted, done_below| Progress {
+            granted,
+            done_below,
+        };
+        assert_eq!(b.progress(), progress(3, 0));
+        drop(b);
+        // `a` counts itself as back; `c` is still out.
+        assert_eq!(a.progress(), progress(3, 2));
+        drop(a);
+        assert_eq!(c.progress(), progress(3, 3));
+    }
+
+    #[tokio::test]
+    async fn a_permit_granted_but_never_observed_does_not_hold_progress_back() {
+        let limit = Arc::new(ConcurrencyLimit::new(1));
+        let held = limit.acquire(0).await;
+        let mut first = limit.acquire(0);
+        assert!(poll!(&mut first).is_pending());
+        drop(held); // grants `first` the permit 1, which it never observes
+        drop(first);
+        let next = limit.acquire(0).await;
+        assert_eq!(next.seq, 2);
+        assert_eq!(
+            next.progress(),
+            Progress {
+                granted: 3,
+                done_below: 3
+            }
+        );
     }
 
     #[tokio::test]

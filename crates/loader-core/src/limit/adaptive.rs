@@ -101,10 +101,17 @@ impl Measure {
     }
 }
 
-/// Sums over the calls of the current window.
+/// One window: the calls dispatched (under the limit it measures) from the `Sample::seq`
+/// `from` up to `to`, and the sums over those that came back. Its end is fixed once enough
+/// calls were dispatched over long enough; it is measured once every one of them came back,
+/// so that slow calls weigh in it as much as they did in the load, whatever order they
+/// finished in.
 #[derive(Debug, Clone, Copy, Default)]
 struct Window {
-    start: Option<f64>,
+    from: u64,
+    to: Option<u64>,
+    /// When its first call could be dispatched, s.
+    start: f64,
     calls: usize,
     in_flight: f64,
     rtt: f64,
@@ -114,8 +121,16 @@ struct Window {
 }
 
 impl Window {
-    fn add(&mut self, sample: &Sample, now: f64) {
-        self.start.get_or_insert(now);
+    /// A window of the calls dispatched from `from` on, which opened at `start`.
+    fn starting(from: u64, start: f64) -> Self {
+        Self {
+            from,
+            start,
+            ..Self::default()
+        }
+    }
+
+    fn add(&mut self, sample: &Sample) {
         self.calls += 1;
         self.in_flight += sample.in_flight as f64;
         self.rtt += sample.rtt.as_secs_f64();
@@ -128,16 +143,24 @@ impl Window {
         }
     }
 
-    /// The measure, once the window is long enough.
-    fn done(&self, now: f64, tuning: &Tuning) -> Option<Measure> {
-        let start = self.start?;
-        let mean_rtt = self.rtt / self.calls as f64;
-        if self.calls < tuning.window_calls || now - start < tuning.window_rtts * mean_rtt {
+    /// Whether its dispatches may end at `granted`: at least `window_calls` calls over at
+    /// least `window_rtts` mean latencies of those back so far.
+    fn long_enough(&self, granted: u64, now: f64, tuning: &Tuning) -> bool {
+        self.calls > 0
+            && granted.saturating_sub(self.from) >= tuning.window_calls as u64
+            && now - self.start >= tuning.window_rtts * self.rtt / self.calls as f64
+    }
+
+    /// The measure, once every call dispatched in it came back (none when all were
+    /// cancelled).
+    fn done(&self, done_below: u64) -> Option<Measure> {
+        let to = self.to?;
+        if done_below < to || self.calls == 0 {
             return None;
         }
         Some(Measure {
             goodput: self.in_flight / self.calls as f64 * self.good_loads / self.rtt.max(1e-9),
-            rtt: mean_rtt,
+            rtt: self.rtt / self.calls as f64,
             keys: self.keys / self.calls as f64,
         })
     }
@@ -163,9 +186,13 @@ enum Trial {
 /// # The law
 ///
 /// The controller measures **goodput** (good loads per second, by Little's law from the calls
-/// of a window) and the mean call latency in windows of at least [`Tuning::window_calls`]
-/// calls and [`Tuning::window_rtts`] mean latencies, counting only calls dispatched under the
-/// limit being measured. A load is what a caller asked for ([`Sample::loads`]): a key that
+/// of a window) and the mean call latency in windows. A window is every call dispatched in
+/// an interval under the limit it measures, at least [`Tuning::window_calls`] calls over at
+/// least [`Tuning::window_rtts`] mean latencies, and it is measured once all of them are back
+/// ([`Sample::seq`], [`Sample::done_below`]): slow calls weigh in it as they did in the load.
+/// Measured on the first calls back instead, the window after every change would hold the
+/// cheap calls dispatched after it and not yet the dear ones, and every change would look
+/// like a gain. A load is what a caller asked for ([`Sample::loads`]): a key that
 /// two requests share counts twice, so a limit that merges more requests into each batch is
 /// not taken for one that serves less. Every change of the limit is an experiment, judged
 /// against the goodput before it; a change is kept when it **pays** or is **free**:
@@ -202,8 +229,9 @@ enum Trial {
 ///   alarm it descends again, then a probe up follows (an overloaded downstream that thrashes
 ///   makes the descent overshoot). Goodput lost while calls stayed slow (nearer the alarm's
 ///   latency than the reference's, in ratio): the downstream itself got slower (same
-///   capacity), so the limit goes back and the reference is re-learnt. Calls that got fast
-///   again mean the slowdown was load: the descent is kept ([`Tuning::relief`]). Keys
+///   capacity), so the limit goes back and the alarm's window becomes the reference. Calls
+///   that got fast again mean the slowdown was load: the descent is kept
+///   ([`Tuning::relief`]). Keys
 ///   slower still than in the alarm's window (latency per key up by more than
 ///   `sqrt(alarm)`) mean an overload still draining, not a slower downstream: the descent
 ///   goes on ([`Tuning::onward`]).
@@ -228,11 +256,13 @@ enum Trial {
 /// let mut adaptive = Adaptive::new(StrategyConfig { initial_concurrency: 4, ..Default::default() });
 /// // A downstream with room for 32 calls, each taking 10 ms for 10 keys: every probe up pays.
 /// let mut now = Duration::ZERO;
-/// for _ in 0..4_000 {
+/// for seq in 0..4_000 {
 ///     now += Duration::from_micros(500);
 ///     let limit = adaptive.limit();
+///     // Calls in order of dispatch (`seq`), each back before the next one's sample.
 ///     adaptive.on_sample(&Sample {
 ///         now, rtt: Duration::from_millis(10), batch_size: 10, loads: 10, in_flight: limit, limit,
+///         seq, granted: seq + 1, done_below: seq + 1,
 ///         queued: 1, local_load: 0.0, outcome: Outcome::Success, requests_ended: 0,
 ///     });
 /// }
@@ -244,6 +274,11 @@ pub struct Adaptive {
     tuning: Tuning,
     limit: usize,
     window: Window,
+    /// The calls dispatched after the window's end, while it waits for its last calls.
+    next: Window,
+    /// The latest `Sample::granted` and `Sample::now` (s): where a new window starts.
+    granted: u64,
+    now: f64,
     reference: Option<Measure>,
     noise: f64,
     trial: Option<(Trial, Measure)>,
@@ -274,6 +309,9 @@ impl Adaptive {
             tuning,
             limit: config.clamp(config.initial_concurrency),
             window: Window::default(),
+            next: Window::default(),
+            granted: 0,
+            now: 0.0,
             reference: None,
             noise: tuning.min_gain,
             trial: None,
@@ -302,7 +340,14 @@ impl Adaptive {
         self.last_held = None;
         self.limit = self.config.clamp(limit);
         self.reason = reason;
-        self.window = Window::default();
+        self.restart();
+    }
+
+    /// Starts a new window with the next call dispatched: the calls in flight were
+    /// dispatched under other conditions.
+    fn restart(&mut self) {
+        self.window = Window::starting(self.granted, self.now);
+        self.next = self.window;
     }
 
     /// The base probe step at the current limit.
@@ -325,7 +370,7 @@ impl Adaptive {
         self.held = 0;
         self.trial = None;
         self.reason = reason;
-        self.window = Window::default();
+        self.restart();
         if let Some(next) = then {
             self.start(next, m);
         }
@@ -467,7 +512,11 @@ impl Adaptive {
                 } else {
                     // A uniformly slower downstream: same capacity, new latency.
                     self.trial = None;
-                    self.reference = None;
+                    // The reference becomes the alarm's window: the slower downstream at the
+                    // base limit. Re-learnt from the next window instead, it would take in an
+                    // overload that the descent did not cure (the calls it let in still
+                    // draining), and no alarm could fire against it.
+                    self.reference = Some(before);
                     self.held = 0;
                     self.set(base, "latency shift: back, reference re-learnt");
                 }
@@ -583,16 +632,37 @@ impl ScalingStrategy for Adaptive {
     }
 
     fn on_sample(&mut self, sample: &Sample) -> usize {
+        self.granted = self.granted.max(sample.granted);
+        self.now = sample.now.as_secs_f64();
         // Calls dispatched under another limit describe that one.
         if sample.limit != self.limit {
             return self.limit;
         }
-        let now = sample.now.as_secs_f64();
-        self.window.add(sample, now);
-        if let Some(m) = self.window.done(now, &self.tuning) {
+        if sample.seq < self.window.from {
+            // Dispatched before the window: under other conditions, or in a window measured.
+            return self.limit;
+        }
+        match self.window.to {
+            Some(to) if sample.seq >= to => self.next.add(sample),
+            _ => self.window.add(sample),
+        }
+        if self.window.to.is_none()
+            && self
+                .window
+                .long_enough(self.granted, self.now, &self.tuning)
+        {
+            self.window.to = Some(self.granted);
+            self.next = Window::starting(self.granted, self.now);
+        }
+        if let Some(to) = self.window.to
+            && sample.done_below >= to
+        {
+            let measured = self.window.done(sample.done_below);
             let binding = self.window.binding();
-            self.window = Window::default();
-            self.on_window(m, binding);
+            self.window = std::mem::take(&mut self.next);
+            if let Some(m) = measured {
+                self.on_window(m, binding);
+            }
         }
         self.limit
     }

@@ -200,6 +200,9 @@ mod tests {
             queued: 0,
             local_load: 0.0,
             outcome: Outcome::Success,
+            seq: 0,
+            granted: 0,
+            done_below: 0,
             requests_ended: 0,
         }
     }

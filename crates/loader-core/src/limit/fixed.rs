@@ -69,6 +69,9 @@ mod tests {
                 } else {
                     Outcome::Timeout
                 },
+                seq: 0,
+                granted: 0,
+                done_below: 0,
                 requests_ended: 0,
             };
             assert_eq!(fixed.on_sample(&sample), 8);

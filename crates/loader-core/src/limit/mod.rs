@@ -76,6 +76,14 @@ pub struct Sample {
     pub in_flight: usize,
     /// The limit in force when this one was dispatched.
     pub limit: usize,
+    /// This call's place in the order of dispatch: the calls granted a permit before it.
+    pub seq: u64,
+    /// Calls granted a permit so far, read when this one finished (the next call's `seq`).
+    pub granted: u64,
+    /// Every call whose `seq` is below this has finished (this one included), read when this
+    /// one finished. With `granted`, it tells a strategy when all the calls dispatched in an
+    /// interval have come back, cancelled ones included (they send no sample).
+    pub done_below: u64,
     /// Batches waiting for a permit when this one finished (all groups).
     pub queued: usize,
     /// Local runtime load in `0.0..=1.0`: fraction of tokio worker time spent busy over the
