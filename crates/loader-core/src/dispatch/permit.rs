@@ -368,6 +368,54 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Whatever order permits are granted, released, or granted to an `Acquire` that is
+        /// dropped unobserved: `done_below` never passes a permit still held, and once all
+        /// are back nothing holds it down.
+        #[test]
+        fn progress_never_passes_a_held_permit(
+            limit in 1usize..4,
+            ops in proptest::collection::vec((0u8..3, 0usize..8), 1..80),
+        ) {
+            let limit = Arc::new(ConcurrencyLimit::new(limit));
+            let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+            let mut held: Vec<Permit> = Vec::new();
+            let mut waiting: Vec<Acquire> = Vec::new();
+            for (op, i) in ops {
+                match op {
+                    0 => waiting.push(limit.acquire(i % 2)),
+                    1 if !held.is_empty() => drop(held.swap_remove(i % held.len())),
+                    2 if !waiting.is_empty() => drop(waiting.swap_remove(i % waiting.len())),
+                    _ => {}
+                }
+                // Waiters observe what was granted to them.
+                let mut still = Vec::new();
+                for mut acquire in waiting.drain(..) {
+                    match Pin::new(&mut acquire).poll(&mut cx) {
+                        Poll::Ready(permit) => held.push(permit),
+                        Poll::Pending => still.push(acquire),
+                    }
+                }
+                waiting = still;
+                for permit in &held {
+                    let progress = permit.progress();
+                    for other in held.iter().filter(|o| o.seq != permit.seq) {
+                        proptest::prop_assert!(progress.done_below <= other.seq);
+                    }
+                    proptest::prop_assert!(progress.granted > permit.seq);
+                }
+            }
+            drop(waiting);
+            drop(held);
+            let last = limit.acquire(0).now_or_never().expect("every permit is back");
+            let all_back = Progress {
+                granted: last.seq + 1,
+                done_below: last.seq + 1,
+            };
+            proptest::prop_assert_eq!(last.progress(), all_back);
+        }
+    }
+
     #[tokio::test]
     async fn dropping_a_waiting_acquire_leaves_the_queue() {
         let limit = Arc::new(ConcurrencyLimit::new(1));
