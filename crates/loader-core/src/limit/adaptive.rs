@@ -151,11 +151,9 @@ impl Window {
             && now - self.start >= tuning.window_rtts * self.rtt / self.calls as f64
     }
 
-    /// The measure, once every call dispatched in it came back (none when all were
-    /// cancelled).
-    fn done(&self, done_below: u64) -> Option<Measure> {
-        let to = self.to?;
-        if done_below < to || self.calls == 0 {
+    /// The measure of the calls that came back (none when all were cancelled).
+    fn measure(&self) -> Option<Measure> {
+        if self.calls == 0 {
             return None;
         }
         Some(Measure {
@@ -231,10 +229,9 @@ enum Trial {
 ///   latency than the reference's, in ratio): the downstream itself got slower (same
 ///   capacity), so the limit goes back and the alarm's window becomes the reference. Calls
 ///   that got fast again mean the slowdown was load: the descent is kept
-///   ([`Tuning::relief`]). Keys
-///   slower still than in the alarm's window (latency per key up by more than
-///   `sqrt(alarm)`) mean an overload still draining, not a slower downstream: the descent
-///   goes on ([`Tuning::onward`]).
+///   ([`Tuning::relief`]). Keys slower still than in the alarm's window (latency per key up
+///   by more than `sqrt(alarm)`) mean an overload still draining, not a slower downstream:
+///   the descent goes on ([`Tuning::onward`]).
 ///
 /// Windows in which the limit was not in use (fewer than half of the calls found the limit
 /// full or a queue behind it) decide no probe, and a probe measured in one goes back. They
@@ -657,7 +654,7 @@ impl ScalingStrategy for Adaptive {
         if let Some(to) = self.window.to
             && sample.done_below >= to
         {
-            let measured = self.window.done(sample.done_below);
+            let measured = self.window.measure();
             let binding = self.window.binding();
             self.window = std::mem::take(&mut self.next);
             if let Some(m) = measured {
