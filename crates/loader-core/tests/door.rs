@@ -333,3 +333,57 @@ async fn a_waiting_request_given_up_by_its_caller_leaves_the_line() {
     assert_eq!(engine.snapshot().requests_in_flight, 0);
     assert!(engine.admit_request().await.is_ok());
 }
+
+/// The door reads the queue in front of the downstream, not the batches' windows: a request
+/// that keeps registering keys holds its batch open (here 5 ms, its own work), and a
+/// downstream that answers in 1 ms with permits to spare has no queue. Measured from the
+/// batch's first key, the window counted as 5 calls' worth of waiting and the door cut
+/// its cap to the concurrency limit, admitting as few requests as there are permits.
+#[tokio::test(start_paused = true)]
+async fn a_batch_window_is_not_a_queue_in_front_of_the_downstream() {
+    let (strategy, _) = Recording::fixed(2);
+    let engine = Engine::builder()
+        .initial_concurrency(2)
+        .strategy(strategy)
+        .build()
+        .unwrap();
+    let (f, backend) = TestFn::new(
+        "posts",
+        Backend {
+            latency: Duration::from_millis(1),
+            ..Backend::default()
+        },
+    );
+    let f = Arc::new(f);
+    let cap = engine.snapshot().request_cap;
+    assert!(cap > 2, "the door starts above the limit: {cap}");
+    // One request after another for 1 s: ten intervals of the door's law.
+    let end = tokio::time::Instant::now() + Duration::from_secs(1);
+    let mut served = 0u64;
+    while tokio::time::Instant::now() < end {
+        let request = engine.admit_request().await.unwrap();
+        let loader = request.loader_shared(f.clone());
+        let work = request.track(async {
+            // The request's other branch works for 5 ms while the load waits: the batch
+            // stays open, since more keys may come until the request is parked.
+            let (value, ()) = tokio::join!(
+                loader.load(served),
+                tokio::time::advance(Duration::from_millis(5))
+            );
+            value
+        });
+        assert_eq!(work.await.unwrap(), Some(served * 10));
+        served += 1;
+    }
+    assert!(served > 100, "{served} requests");
+    assert_eq!(
+        backend.calls().len() as u64,
+        served,
+        "one call per request: each batch was open while its request worked"
+    );
+    assert_eq!(
+        engine.snapshot().request_cap,
+        cap,
+        "no queue in front of the downstream: the door holds its cap"
+    );
+}

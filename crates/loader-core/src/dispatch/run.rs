@@ -198,6 +198,7 @@ where
                 loads: 1,
                 rtt,
                 queue_wait,
+                permit_wait: queue_wait,
                 end,
             },
         );
