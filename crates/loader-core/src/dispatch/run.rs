@@ -199,6 +199,7 @@ where
                 rtt,
                 queue_wait,
                 permit_wait: queue_wait,
+                full: true,
                 end,
             },
         );
