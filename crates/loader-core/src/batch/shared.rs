@@ -31,9 +31,6 @@ pub(crate) struct BatchKeys<K> {
     pub(crate) requested: usize,
     /// Spans current at the loads that joined (deduplicated), for `follows_from`.
     pub(crate) spans: HashSet<tracing::Id>,
-    /// Sealed at the cost model's target size: the group had more keys than a call
-    /// usefully carries (not merely spread over free permits, `batch/spread.rs`).
-    pub(crate) at_target: bool,
 }
 
 impl<K> Default for BatchKeys<K> {
@@ -42,7 +39,6 @@ impl<K> Default for BatchKeys<K> {
             keys: HashSet::new(),
             requested: 0,
             spans: HashSet::new(),
-            at_target: false,
         }
     }
 }

@@ -117,12 +117,10 @@ impl<F: BatchFn> BatchWindow<F> {
         }
         open.batch.join(1);
         let len = open.keys.keys.len();
-        let at_target = len >= open.target;
-        if (at_target
+        if (len >= open.target
             || (open.mixed && open.batch.group.spread_cap().is_some_and(|cap| len >= cap)))
-            && let Some(mut full) = slot.take()
+            && let Some(full) = slot.take()
         {
-            full.keys.at_target = at_target;
             full.batch.seal(full.keys);
         }
     }
@@ -263,12 +261,7 @@ mod tests {
         assert!(joined[0].batch.is_full() && !joined[2].batch.is_full());
         let sealed = w.take(&joined[0].batch);
         assert_eq!(sealed.keys.len(), 2);
-        assert!(
-            sealed.at_target,
-            "sealed at the target size: the door counts its wait"
-        );
         let open = w.take(&joined[2].batch);
-        assert!(!open.at_target);
         assert_eq!(open.keys.into_iter().collect::<Vec<_>>(), [5]);
     }
 

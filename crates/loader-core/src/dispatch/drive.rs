@@ -70,7 +70,8 @@ pub(crate) async fn run_batch<F: BatchFn>(
     let dispatched = Instant::now();
     engine.shed.observe_queue();
     let keys = window.take(&batch);
-    let full = keys.at_target;
+    // Taken: no key can join any more, so whether it was sealed full is settled.
+    let full = batch.is_full();
     let loads = batch.mark_dispatched();
     if loads == 0 || keys.keys.is_empty() {
         return;
@@ -163,11 +164,9 @@ pub(crate) struct Called {
     /// which the door's law and the shedding at dispatch read. A window of 200 µs in front
     /// of calls of 100 µs is not a queue in front of the downstream.
     pub(crate) permit_wait: Duration,
-    /// The batch was sealed at its cost model's target size before its permit came: its
-    /// group had more keys than one call usefully carries, so its wait grows with the
-    /// requests admitted. An open batch's does not (more requests join it instead of
-    /// queueing behind it), nor does one sealed to spread keys over free permits (there are
-    /// about as many as permits, whatever the requests). Always true for a run.
+    /// The batch was sealed full before its permit came: its group had more keys than one
+    /// call carries, so its wait grows with the requests admitted (an open batch's does not:
+    /// more requests join it instead of queueing behind it). Always true for a run.
     pub(crate) full: bool,
     pub(crate) end: BatchEnd,
 }

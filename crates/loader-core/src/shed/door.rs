@@ -13,10 +13,8 @@
 //! round-robin (`dispatch/scheduler.rs`), which is the shape of the queries, not load: one
 //! level of a nested request makes a batch per relation, and under a limit of 1 they wait for
 //! each other with a single request in flight. A full batch (sealed at the cost model's
-//! target size) means its group has more keys than a call usefully carries, so each further
-//! request adds calls and the queue grows with the requests admitted. A batch sealed at the
-//! spread cap (`batch/spread.rs`) is not full: there are about as many of those as permits,
-//! whatever the requests. So no
+//! target size, or at the spread cap) means its group has more keys than a call carries, so
+//! each further request adds calls and the queue grows with the requests admitted. So no
 //! baseline latency has to be learned, whatever the requests are (light or heavy, one level
 //! or six). Per [`INTERVAL`], over the batches dispatched in it (an open batch counts as
 //! having waited nothing):
