@@ -4,9 +4,7 @@
 //! - the door admits up to its cap, queues the rest first come first served, and refuses a
 //!   request only before it ran (full line, expected wait, or a wait that ran out);
 //! - under a closed loop of heavy requests the cap settles where batches wait a call or two,
-//!   memory stays bounded by the cap, and nothing leaks;
-//! - what the cap reads is the queue that admitted requests make: not a batch's window, and
-//!   not open batches of one level waiting for each other under a low limit.
+//!   memory stays bounded by the cap, and nothing leaks.
 
 mod common;
 
@@ -387,65 +385,5 @@ async fn a_batch_window_is_not_a_queue_in_front_of_the_downstream() {
         engine.snapshot().request_cap,
         cap,
         "no queue in front of the downstream: the door holds its cap"
-    );
-}
-
-/// One level of a nested request loads six relations: six batches, which under a limit of 1
-/// wait for each other (0 to 5 calls) with a single request in flight. That wait is the
-/// queries' shape, not load: the batches stay open while they wait, and the keys of more
-/// requests join them instead of queueing behind them. Counted as queue, it held the door's
-/// cap at its floor (2 requests), so each call carried the keys of one or two requests.
-#[tokio::test(start_paused = true)]
-async fn batches_of_one_level_waiting_for_each_other_do_not_close_the_door() {
-    let (strategy, _) = Recording::fixed(1);
-    let engine = Engine::builder()
-        .initial_concurrency(1)
-        .strategy(strategy)
-        .build()
-        .unwrap();
-    let backend = Arc::new(Backend {
-        latency: Duration::from_millis(1),
-        ..Backend::default()
-    });
-    let relations: Vec<Arc<TestFn>> = ["a", "b", "c", "d", "e", "f"]
-        .iter()
-        .map(|g| Arc::new(TestFn::on(g, &backend)))
-        .collect();
-    let clients = 32u64;
-    let end = tokio::time::Instant::now() + Duration::from_secs(2);
-    let served: Vec<u64> = futures::future::join_all((0..clients).map(|c| {
-        let (engine, relations) = (engine.clone(), relations.clone());
-        async move {
-            let mut n = 0u64;
-            while tokio::time::Instant::now() < end {
-                let request = engine.admit_request().await.unwrap();
-                let level = relations.iter().map(|f| {
-                    let loader = request.loader_shared(f.clone());
-                    async move {
-                        loader
-                            .load_many(vec![c * 1_000_000 + n, c * 1_000_000 + n + 1])
-                            .await
-                    }
-                });
-                for values in futures::future::join_all(level).await {
-                    assert_eq!(values.unwrap().len(), 2);
-                }
-                n += 2;
-            }
-            n / 2
-        }
-    }))
-    .await;
-    let requests: u64 = served.iter().sum();
-    let calls = backend.calls().len() as u64;
-    let cap = engine.snapshot().request_cap;
-    println!("[door] {requests} requests, {calls} calls, cap {cap}");
-    assert!(
-        cap >= clients as usize,
-        "the door admits every client: cap {cap}"
-    );
-    assert!(
-        calls * 2 < requests,
-        "a call carries the keys of several requests: {calls} calls for {requests} requests"
     );
 }

@@ -70,8 +70,6 @@ pub(crate) async fn run_batch<F: BatchFn>(
     let dispatched = Instant::now();
     engine.shed.observe_queue();
     let keys = window.take(&batch);
-    // Taken: no key can join any more, so whether it was sealed full is settled.
-    let full = batch.is_full();
     let loads = batch.mark_dispatched();
     if loads == 0 || keys.keys.is_empty() {
         return;
@@ -142,7 +140,6 @@ pub(crate) async fn run_batch<F: BatchFn>(
             rtt: executed.rtt,
             queue_wait,
             permit_wait,
-            full,
             end: executed.end,
         },
     );
@@ -164,10 +161,6 @@ pub(crate) struct Called {
     /// which the door's law and the shedding at dispatch read. A window of 200 µs in front
     /// of calls of 100 µs is not a queue in front of the downstream.
     pub(crate) permit_wait: Duration,
-    /// The batch was sealed full before its permit came: its group had more keys than one
-    /// call carries, so its wait grows with the requests admitted (an open batch's does not:
-    /// more requests join it instead of queueing behind it). Always true for a run.
-    pub(crate) full: bool,
     pub(crate) end: BatchEnd,
 }
 
@@ -207,9 +200,7 @@ pub(crate) fn learn(
     if called.end == BatchEnd::Success {
         group.observe_cost(called.keys, called.rtt);
     }
-    engine
-        .shed
-        .observe_call(called.permit_wait, called.rtt, called.full);
+    engine.shed.observe_call(called.permit_wait, called.rtt);
     group.record_batch(
         now,
         &BatchRecord {

@@ -199,7 +199,6 @@ where
                 rtt,
                 queue_wait,
                 permit_wait: queue_wait,
-                full: true,
                 end,
             },
         );

@@ -5,30 +5,20 @@
 //! never refused, `load/request.rs`). So the door must admit only what the engine can finish
 //! promptly, and it is the only place where load is refused.
 //!
-//! The signal is the queue in front of the downstream that admitted requests make: how long
-//! batches wait for a permit of the concurrency limit, in units of the mean call time
-//! ("waves"), counting only batches that were sealed **full**. A group has one open batch at
-//! a time, and it keeps taking keys while it waits for its permit: more requests admitted
-//! join it rather than queue behind it. Its wait is bounded by the groups ahead of it in the
-//! round-robin (`dispatch/scheduler.rs`), which is the shape of the queries, not load: one
-//! level of a nested request makes a batch per relation, and under a limit of 1 they wait for
-//! each other with a single request in flight. A full batch (sealed at the cost model's
-//! target size, or at the spread cap) means its group has more keys than a call carries, so
-//! each further request adds calls and the queue grows with the requests admitted. So no
-//! baseline latency has to be learned, whatever the requests are (light or heavy, one level
-//! or six). Per [`INTERVAL`], over the batches dispatched in it (an open batch counts as
-//! having waited nothing):
+//! The signal is the queue in front of the downstream: how long batches wait for a permit of
+//! the concurrency limit, in units of the mean call time ("waves"). That queue exists only
+//! because admitted requests produce more batches than the limit runs at once, whatever the
+//! requests are (light or heavy, one level or six), so no baseline latency has to be
+//! learned. Per [`INTERVAL`], over the batches dispatched in it:
 //!
 //! | rule | trigger | action |
 //! |---|---|---|
-//! | grow | the cap was reached (a request waited at the door) and full batches waited less than [`GROW_BELOW`] waves | cap × [`GROW`] (at least +1) |
-//! | cut | full batches waited more than [`CUT_ABOVE`] waves | cap × [`CUT`], not under the floor |
+//! | grow | the cap was reached (a request waited at the door) and batches waited less than [`GROW_BELOW`] waves | cap × [`GROW`] (at least +1) |
+//! | cut | batches waited more than [`CUT_ABOVE`] waves | cap × [`CUT`], not under the floor |
 //!
 //! Between the two the cap holds still: the downstream always has about one wave of work
 //! ready (its permits never idle, and a batch collects keys from several requests while it
-//! waits), and an admitted request's levels each wait at most a call or two behind full
-//! batches. While batches are not full, the cap grows whenever it binds: the requests it
-//! admits make the open batches larger, and the calls no more numerous. Growing only
+//! waits), and an admitted request's levels each wait at most a call or two. Growing only
 //! when the cap was reached keeps it near the demand, so a burst after a quiet spell meets
 //! a cap that still reflects what the downstream can take. The floor is the concurrency limit
 //! itself (at least [`MIN_CAP`]): fewer requests than permits would leave the downstream idle.
@@ -62,7 +52,7 @@ pub(crate) struct DoorLaw {
     cap: f64,
     max: usize,
     interval_start: Duration,
-    /// Sums over the batches dispatched this interval (`waited`: full batches only).
+    /// Sums over the batches dispatched this interval.
     waited: f64,
     called: f64,
     batches: u32,
@@ -77,8 +67,7 @@ pub(crate) struct DoorLaw {
 pub(crate) struct CapChange {
     pub(crate) old: usize,
     pub(crate) new: usize,
-    /// Mean permit wait of the interval's full batches over all its batches, in mean call
-    /// times.
+    /// Mean permit wait of the interval, in mean call times.
     pub(crate) waves: f64,
 }
 
@@ -103,12 +92,9 @@ impl DoorLaw {
         self.cap as usize
     }
 
-    /// A batch waited `wait` for its permit and its call took `rtt`; `full`: it was sealed
-    /// full (an open batch's wait is the queries' shape, not load: it is not counted).
-    pub(crate) fn observe_batch(&mut self, wait: Duration, rtt: Duration, full: bool) {
-        if full {
-            self.waited += wait.as_secs_f64();
-        }
+    /// A batch waited `wait` for its permit and its call took `rtt`.
+    pub(crate) fn observe_batch(&mut self, wait: Duration, rtt: Duration) {
+        self.waited += wait.as_secs_f64();
         self.called += rtt.as_secs_f64();
         self.batches += 1;
     }
@@ -187,7 +173,7 @@ mod tests {
 
     const MS: Duration = Duration::from_millis(1);
 
-    /// Runs one interval in which `batches` full batches waited `wait` and ran `rtt` each.
+    /// Runs one interval in which `batches` batches waited `wait` and ran `rtt` each.
     fn interval(
         law: &mut DoorLaw,
         t: &mut Duration,
@@ -198,7 +184,7 @@ mod tests {
         floor: usize,
     ) -> Option<CapChange> {
         for _ in 0..batches {
-            law.observe_batch(wait, rtt, true);
+            law.observe_batch(wait, rtt);
         }
         if reached {
             law.reached();
@@ -256,34 +242,6 @@ mod tests {
             interval(&mut law, &mut t, 10, 30 * MS, 10 * MS, true, 8);
         }
         assert_eq!(law.cap(), 8, "the floor is the concurrency limit");
-    }
-
-    #[test]
-    fn open_batches_waiting_for_each_other_are_the_queries_shape_not_load() {
-        let mut law = DoorLaw::new(4, 1000);
-        let mut t = Duration::ZERO;
-        // Six relations of one level under a limit of 1: the open batches wait 0 to 5 calls
-        // for each other (2.5 on average), with the door full.
-        for _ in 0..10 {
-            for i in 0..6 {
-                law.observe_batch(i * MS, MS, false);
-            }
-            law.reached();
-            t += INTERVAL;
-            law.tick(t, 1);
-        }
-        assert!(law.cap() > 20, "the door grows: {}", law.cap());
-        // The same waits by full batches are a queue that more requests make longer.
-        let mut law = DoorLaw::new(20, 1000);
-        for _ in 0..10 {
-            for i in 0..6 {
-                law.observe_batch(i * MS, MS, true);
-            }
-            law.reached();
-            t += INTERVAL;
-            law.tick(t, 1);
-        }
-        assert_eq!(law.cap(), 2, "cut to the floor");
     }
 
     #[test]

@@ -294,9 +294,9 @@ impl LoadShedder {
         }
     }
 
-    /// A call waited `wait` for its permit and ran for `rtt`; `full`: its batch was sealed
-    /// full. The mean call time admission expects, and what the door's law measures.
-    pub(crate) fn observe_call(&self, wait: Duration, rtt: Duration, full: bool) {
+    /// A call waited `wait` for its permit and ran for `rtt`: the mean call time admission
+    /// expects, and what the door's law measures.
+    pub(crate) fn observe_call(&self, wait: Duration, rtt: Duration) {
         let old = f64::from_bits(self.mean_rtt.load(Ordering::Relaxed));
         let secs = rtt.as_secs_f64();
         // An exponential mean that gives the newest call a weight of 0.2.
@@ -307,7 +307,7 @@ impl LoadShedder {
         };
         self.mean_rtt.store(new.to_bits(), Ordering::Relaxed);
         let mut law = self.door.lock();
-        law.observe_batch(wait, rtt, full);
+        law.observe_batch(wait, rtt);
         self.door_tick(&mut law, self.now());
     }
 
