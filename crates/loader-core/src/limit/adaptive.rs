@@ -27,8 +27,9 @@ pub struct Tuning {
     /// Held windows between probes at most: the hold doubles after each probe that did not
     /// pay, up to this. By default, this is `32`.
     pub max_hold: u32,
-    /// A held window whose mean latency exceeds the reference's by this factor, with less
-    /// goodput, starts a descent. `0` switches the alarm off. By default, this is `2.0`.
+    /// A held window whose latency per good load (mean latency over the share of loads
+    /// answered) exceeds the reference's by this factor starts a descent. `0` switches the
+    /// alarm off. By default, this is `2.0`.
     pub alarm: f64,
     /// Weight of each held window in the reference (an EWMA). By default, this is `0.3`.
     pub smoothing: f64,
@@ -58,6 +59,10 @@ pub struct Tuning {
     /// limit, the alarm still compares its first window with the reference before the
     /// reference is re-learnt. By default, this is `true`.
     pub return_alarm: bool,
+    /// Signal switch (for ablations): the alarm reads the latency per good load, so that
+    /// failures count as lost time; `false` reads the mean call latency alone. By default,
+    /// this is `true`.
+    pub alarm_errors: bool,
 }
 
 impl Default for Tuning {
@@ -79,6 +84,7 @@ impl Default for Tuning {
             relief: true,
             onward: true,
             return_alarm: true,
+            alarm_errors: true,
         }
     }
 }
@@ -92,12 +98,20 @@ struct Measure {
     rtt: f64,
     /// Mean keys per call.
     keys: f64,
+    /// Share of the loads answered (not failed or timed out).
+    good: f64,
 }
 
 impl Measure {
     /// Mean latency per key of a call, s.
     fn per_key(&self) -> f64 {
         self.rtt / self.keys.max(1.0)
+    }
+
+    /// Mean latency per good load, up to a constant: the mean latency over the share of
+    /// loads answered. A downstream that fails half its calls costs twice the time per answer.
+    fn per_good(&self) -> f64 {
+        self.rtt / self.good.max(1e-6)
     }
 }
 
@@ -116,6 +130,7 @@ struct Window {
     in_flight: f64,
     rtt: f64,
     good_loads: f64,
+    loads: f64,
     binding: usize,
     keys: f64,
 }
@@ -135,6 +150,7 @@ impl Window {
         self.in_flight += sample.in_flight as f64;
         self.rtt += sample.rtt.as_secs_f64();
         self.keys += sample.batch_size.max(1) as f64;
+        self.loads += sample.loads as f64;
         if sample.outcome == Outcome::Success {
             self.good_loads += sample.loads as f64;
         }
@@ -160,6 +176,11 @@ impl Window {
             goodput: self.in_flight / self.calls as f64 * self.good_loads / self.rtt.max(1e-9),
             rtt: self.rtt / self.calls as f64,
             keys: self.keys / self.calls as f64,
+            good: if self.loads > 0.0 {
+                self.good_loads / self.loads
+            } else {
+                1.0
+            },
         })
     }
 
@@ -221,8 +242,9 @@ enum Trial {
 ///   after the alarm has compared the first window of returning demand with the old one:
 ///   a capacity that fell while the limit was unused shows first there,
 ///   [`Tuning::return_alarm`]).
-/// - **Alarm**: a held window whose latency is `alarm` × the reference's starts a
-///   **descent** to `limit × sqrt(rtt_ref / rtt)`. Kept if no goodput was lost (the
+/// - **Alarm**: a held window whose latency per good load (the mean latency over the share
+///   of loads answered, [`Tuning::alarm_errors`]) is `alarm` × the reference's starts a
+///   **descent** to `limit × sqrt(rtt_ref / rtt)`, at least one step. Kept if no goodput was lost (the
 ///   downstream lost capacity): while calls are still `alarm` × slower than before the
 ///   alarm it descends again, then a probe up follows (an overloaded downstream that thrashes
 ///   makes the descent overshoot). Goodput lost while calls stayed slow (nearer the alarm's
@@ -240,9 +262,12 @@ enum Trial {
 /// the requests a call releases merge into one batch), yet the limit still lets their peaks
 /// past a knee that fell, and the calls' latency says so.
 ///
-/// Errors enter only through goodput: failed calls answer no key. Errors whose rate does not
-/// move with the limit cost every limit alike, so no probe pays for them; errors that rise
-/// with the limit make the lower limit pay.
+/// Errors enter through goodput (failed calls answer no key) and through the alarm (a
+/// failed load is time spent for no answer). Errors whose rate does not move with the limit
+/// cost every limit alike, so no probe pays for them, and a descent they alarm loses
+/// goodput and goes back, as for a slower downstream; errors that rise with the limit make
+/// the lower limit pay, and when they come at once (a capacity that fell past the point
+/// where the downstream fails rather than slows) the alarm starts the descent.
 ///
 /// # Example
 ///
@@ -521,12 +546,18 @@ impl Adaptive {
         }
     }
 
-    /// Starts a descent when `m`'s latency is `alarm` times the reference's; whether it did.
+    /// Starts a descent when `m`'s latency per good load is `alarm` times the reference's;
+    /// whether it did.
     fn alarm(&mut self, m: Measure) -> bool {
+        let slower = |reference: Measure| {
+            if self.tuning.alarm_errors {
+                m.per_good() > reference.per_good() * self.tuning.alarm
+            } else {
+                m.rtt > reference.rtt * self.tuning.alarm
+            }
+        };
         match self.reference {
-            Some(reference)
-                if self.tuning.alarm > 0.0 && m.rtt > reference.rtt * self.tuning.alarm =>
-            {
+            Some(reference) if self.tuning.alarm > 0.0 && slower(reference) => {
                 self.descend(reference.rtt, m);
                 true
             }
@@ -600,6 +631,7 @@ impl Adaptive {
             goodput: (1.0 - a) * reference.goodput + a * m.goodput,
             rtt: (1.0 - a) * reference.rtt + a * m.rtt,
             keys: (1.0 - a) * reference.keys + a * m.keys,
+            good: (1.0 - a) * reference.good + a * m.good,
         });
         self.held += 1;
         if self.held >= self.hold {

@@ -603,3 +603,53 @@ fn a_descent_that_did_not_cure_an_overload_does_not_make_it_the_reference() {
     assert_eq!(law.reason(), "latency alarm: descent");
     assert!(law.limit() < 32);
 }
+
+#[test]
+fn failures_that_come_with_the_load_raise_the_alarm() {
+    // Held at 32 with 10 ms calls; then the downstream fails three calls in five, as fast as
+    // before: each answer costs 2.5 times the time it did. The alarm reads the latency per
+    // good load and descends one step (the latency itself did not move); reading the mean
+    // latency alone, it sees nothing, and the next change is the scheduled probe.
+    let first_change = |tuning: Tuning| {
+        let (mut law, mut now) = held_at_32(tuning);
+        for i in 0..400u64 {
+            now += Duration::from_millis(1);
+            let seq = now.as_millis() as u64;
+            let limit = law.limit();
+            law.on_sample(&Sample {
+                now,
+                rtt: Duration::from_millis(10),
+                batch_size: 10,
+                loads: 10,
+                in_flight: limit,
+                limit,
+                seq,
+                granted: seq + 1,
+                done_below: seq + 1,
+                queued: 2,
+                local_load: 0.0,
+                outcome: if i % 5 < 3 {
+                    Outcome::Error
+                } else {
+                    Outcome::Success
+                },
+                requests_ended: 0,
+            });
+            if law.limit() != 32 {
+                break;
+            }
+        }
+        (law.limit(), law.reason().to_owned())
+    };
+    let (limit, reason) = first_change(Tuning::default());
+    assert_eq!(
+        (limit, reason.as_str()),
+        (29, "latency alarm: descent"),
+        "32 less one step"
+    );
+    let (limit, reason) = first_change(Tuning {
+        alarm_errors: false,
+        ..Tuning::default()
+    });
+    assert_eq!((limit, reason.as_str()), (35, "probe up"));
+}
