@@ -63,11 +63,6 @@ pub struct Tuning {
     /// failures count as lost time; `false` reads the mean call latency alone. By default,
     /// this is `true`.
     pub alarm_errors: bool,
-    /// Rule switch (for ablations): a descent read as a slower downstream is checked on the
-    /// first window back at its base; calls there slower than the descent's by more than half
-    /// the step's relative size mean load after all, and the law descends from the base
-    /// against the latency before the alarm. By default, this is `true`.
-    pub recheck: bool,
 }
 
 impl Default for Tuning {
@@ -90,7 +85,6 @@ impl Default for Tuning {
             onward: true,
             return_alarm: true,
             alarm_errors: true,
-            recheck: true,
         }
     }
 }
@@ -196,17 +190,6 @@ impl Window {
     }
 }
 
-/// A descent read as a slower downstream, checked on the first window back at its base.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Recheck {
-    /// The latency before the alarm.
-    rtt_ref: f64,
-    /// The descent window's latency.
-    rtt: f64,
-    /// The step back up, relative to the descent's limit.
-    step: f64,
-}
-
 /// The change being tried, judged at the end of its first window.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Trial {
@@ -266,10 +249,7 @@ enum Trial {
 ///   alarm it descends again, then a probe up follows (an overloaded downstream that thrashes
 ///   makes the descent overshoot). Goodput lost while calls stayed slow (nearer the alarm's
 ///   latency than the reference's, in ratio): the downstream itself got slower (same
-///   capacity), so the limit goes back and the alarm's window becomes the reference; the
-///   first window back at the base checks that verdict: calls slower there than in the
-///   descent by more than half the step's relative size mean load, and the law descends
-///   against the latency before the alarm ([`Tuning::recheck`]). Calls
+///   capacity), so the limit goes back and the alarm's window becomes the reference. Calls
 ///   that got fast again mean the slowdown was load: the descent is kept
 ///   ([`Tuning::relief`]). Keys slower still than in the alarm's window (latency per key up
 ///   by more than `sqrt(alarm)`) mean an overload still draining, not a slower downstream:
@@ -336,8 +316,6 @@ pub struct Adaptive {
     warm: bool,
     /// The previous held window at this limit (for the noise).
     last_held: Option<Measure>,
-    /// A latency shift to check on the next held window.
-    recheck: Option<Recheck>,
 }
 
 impl Adaptive {
@@ -368,7 +346,6 @@ impl Adaptive {
             fleet: FleetView::default(),
             warm: false,
             last_held: None,
-            recheck: None,
         }
     }
 
@@ -562,12 +539,6 @@ impl Adaptive {
                     // overload that the descent did not cure (the calls it let in still
                     // draining), and no alarm could fire against it.
                     self.reference = Some(before);
-                    // Unless the window back at the base says otherwise (`recheck`).
-                    self.recheck = self.tuning.recheck.then(|| Recheck {
-                        rtt_ref,
-                        rtt: m.rtt,
-                        step: base as f64 / self.limit.max(1) as f64 - 1.0,
-                    });
                     self.held = 0;
                     self.set(base, "latency shift: back, reference re-learnt");
                 }
@@ -619,20 +590,6 @@ impl Adaptive {
     }
 
     fn on_held(&mut self, m: Measure, binding: bool) {
-        // Back at the base after a latency shift: below the knee a slower downstream's calls
-        // take as long at the base as at the lower limit; past it, a step of relative size r
-        // slows them by about r. Slower by more than r / 2: it was load (the alarm's window
-        // held calls from before the fall, and understated it). Descend against the latency
-        // before the alarm, not against the alarm's window.
-        if let Some(recheck) = self.recheck.take()
-            && m.rtt > recheck.rtt * (1.0 + recheck.step / 2.0)
-        {
-            self.descend(recheck.rtt_ref, m);
-            if self.trial.is_some() {
-                self.reason = "not a slower downstream: descent";
-                return;
-            }
-        }
         if !binding {
             self.idle = true;
             if self.tuning.watch {
