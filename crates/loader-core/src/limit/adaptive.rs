@@ -244,10 +244,10 @@ enum Trial {
 ///   [`Tuning::return_alarm`]).
 /// - **Alarm**: a held window whose latency per good load (the mean latency over the share
 ///   of loads answered, [`Tuning::alarm_errors`]) is `alarm` × the reference's starts a
-///   **descent** to `limit × sqrt(rtt_ref / rtt)`, at least one step. Kept if no goodput was lost (the
-///   downstream lost capacity): while calls are still `alarm` × slower than before the
-///   alarm it descends again, then a probe up follows (an overloaded downstream that thrashes
-///   makes the descent overshoot). Goodput lost while calls stayed slow (nearer the alarm's
+///   **descent** to `limit × sqrt(rtt_ref / rtt)`, at least one step. Kept if no goodput
+///   was lost (the downstream lost capacity): while calls are still `alarm` × slower than
+///   before the alarm it descends again, then a probe up follows (an overloaded downstream
+///   that thrashes makes the descent overshoot). Goodput lost while calls stayed slow (nearer the alarm's
 ///   latency than the reference's, in ratio): the downstream itself got slower (same
 ///   capacity), so the limit goes back and the alarm's window becomes the reference. Calls
 ///   that got fast again mean the slowdown was load: the descent is kept
