@@ -265,7 +265,8 @@ enum Trial {
 /// Errors enter through goodput (failed calls answer no key) and through the alarm (a
 /// failed load is time spent for no answer). Errors whose rate does not move with the limit
 /// cost every limit alike, so no probe pays for them, and a descent they alarm loses
-/// goodput and goes back, as for a slower downstream; errors that rise with the limit make
+/// goodput and usually goes back, as for a slower downstream (the descent is judged on
+/// latency, which such errors leave unchanged); errors that rise with the limit make
 /// the lower limit pay, and when they come at once (a capacity that fell past the point
 /// where the downstream fails rather than slows) the alarm starts the descent.
 ///
