@@ -302,9 +302,30 @@ fn feed_loads(
     (keys, loads): (usize, usize),
     until_change: bool,
 ) {
+    feed_outcomes(
+        law,
+        now,
+        calls,
+        call,
+        (keys, loads),
+        |_| Outcome::Success,
+        until_change,
+    );
+}
+
+/// [`feed_loads`] with the `i`-th call's outcome `outcome(i)`.
+fn feed_outcomes(
+    law: &mut Adaptive,
+    now: &mut Duration,
+    calls: usize,
+    call: (usize, usize, u64),
+    (keys, loads): (usize, usize),
+    outcome: impl Fn(usize) -> Outcome,
+    until_change: bool,
+) {
     let (in_flight, queued, rtt_ms) = call;
     let start = law.limit();
-    for _ in 0..calls {
+    for i in 0..calls {
         *now += Duration::from_millis(1);
         let limit = law.limit();
         // One call a millisecond, each back before the next leaves.
@@ -321,7 +342,7 @@ fn feed_loads(
             done_below: seq + 1,
             queued,
             local_load: 0.0,
-            outcome: Outcome::Success,
+            outcome: outcome(i),
             requests_ended: 0,
         });
         if until_change && law.limit() != start {
@@ -612,33 +633,22 @@ fn failures_that_come_with_the_load_raise_the_alarm() {
     // latency alone, it sees nothing, and the next change is the scheduled probe.
     let first_change = |tuning: Tuning| {
         let (mut law, mut now) = held_at_32(tuning);
-        for i in 0..400u64 {
-            now += Duration::from_millis(1);
-            let seq = now.as_millis() as u64;
-            let limit = law.limit();
-            law.on_sample(&Sample {
-                now,
-                rtt: Duration::from_millis(10),
-                batch_size: 10,
-                loads: 10,
-                in_flight: limit,
-                limit,
-                seq,
-                granted: seq + 1,
-                done_below: seq + 1,
-                queued: 2,
-                local_load: 0.0,
-                outcome: if i % 5 < 3 {
-                    Outcome::Error
-                } else {
-                    Outcome::Success
-                },
-                requests_ended: 0,
-            });
-            if law.limit() != 32 {
-                break;
+        let three_in_five_fail = |i: usize| {
+            if i % 5 < 3 {
+                Outcome::Error
+            } else {
+                Outcome::Success
             }
-        }
+        };
+        feed_outcomes(
+            &mut law,
+            &mut now,
+            400,
+            (32, 2, 10),
+            (10, 10),
+            three_in_five_fail,
+            true,
+        );
         (law.limit(), law.reason().to_owned())
     };
     let (limit, reason) = first_change(Tuning::default());
