@@ -201,7 +201,7 @@
 //!     queued: 0,
 //!     local_load: 0.0,
 //!     outcome: Outcome::Success,
-//!     requests_ended: 0,
+//!     requests_ended: 0, group: 0,
 //! };
 //! assert_eq!(adaptive.on_sample(&sample), 4); // one call proves nothing: it holds
 //! # Ok::<(), Box<dyn std::error::Error>>(())

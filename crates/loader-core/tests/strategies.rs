@@ -275,6 +275,7 @@ fn simulate(scenario: &Scenario, strategy: &mut dyn ScalingStrategy) -> Run {
                 Outcome::Success
             },
             requests_ended: 0,
+            group: 0,
         };
         let before = strategy.limit();
         let after = strategy.on_sample(&sample);
@@ -684,7 +685,7 @@ proptest! {
                         1 => Outcome::Error,
                         _ => Outcome::Timeout,
                     },
-                    requests_ended: 0,
+                    requests_ended: 0, group: 0,
                 };
                 let limit = strategy.on_sample(&sample);
                 let name = strategy.name();

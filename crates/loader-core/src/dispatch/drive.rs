@@ -194,6 +194,7 @@ pub(crate) fn learn(
             BatchEnd::Timeout => Outcome::Timeout,
         },
         requests_ended: engine.shed.requests_ended(),
+        group: group.id,
     };
     let limit = span.in_scope(|| engine.on_sample(&sample, called.keys, group));
     drop(permit);

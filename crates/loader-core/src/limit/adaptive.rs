@@ -63,6 +63,11 @@ pub struct Tuning {
     /// failures count as lost time; `false` reads the mean call latency alone. By default,
     /// this is `true`.
     pub alarm_errors: bool,
+    /// Signal switch (for ablations): latencies are compared query group by query group
+    /// ([`Sample::group`]), so that a window with more calls of a dearer group is not read as
+    /// a slower downstream; `false` compares the mean latency of all calls. By default, this
+    /// is `true`.
+    pub by_group: bool,
 }
 
 impl Default for Tuning {
@@ -85,8 +90,22 @@ impl Default for Tuning {
             onward: true,
             return_alarm: true,
             alarm_errors: true,
+            by_group: true,
         }
     }
+}
+
+/// Query groups told apart by the latency comparisons: group `i` lands in slot
+/// `i % GROUP_SLOTS`, and groups that share a slot are compared as one.
+const GROUP_SLOTS: usize = 8;
+
+/// The calls of one query group (slot) in a window: their count, and their mean latency (s)
+/// and keys.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct GroupCalls {
+    calls: f64,
+    rtt: f64,
+    keys: f64,
 }
 
 /// What one window measured.
@@ -100,18 +119,68 @@ struct Measure {
     keys: f64,
     /// Share of the loads answered (not failed or timed out).
     good: f64,
+    /// The same calls by query group.
+    groups: [GroupCalls; GROUP_SLOTS],
 }
 
 impl Measure {
-    /// Mean latency per key of a call, s.
-    fn per_key(&self) -> f64 {
-        self.rtt / self.keys.max(1.0)
+    /// How much slower this window's calls were than `reference`'s: the time they took over
+    /// the time the same calls took in the reference, each call against the mean of its own
+    /// group there, `Σ n_g × rtt_g / Σ n_g × rtt_ref_g` over the groups both windows hold.
+    /// A window with a larger share of a dear group is then no slower for it. With one group,
+    /// or none in common, or `by_group` off: the ratio of the mean latencies. `per_key`
+    /// compares the latency per key instead (a lower limit makes batches larger).
+    fn slowdown(&self, reference: &Measure, by_group: bool, per_key: bool) -> f64 {
+        let latency = |g: &GroupCalls| {
+            if per_key {
+                g.rtt / g.keys.max(1.0)
+            } else {
+                g.rtt
+            }
+        };
+        let (mut now, mut then) = (0.0, 0.0);
+        if by_group {
+            for (g, r) in self.groups.iter().zip(&reference.groups) {
+                if g.calls > 0.0 && r.calls > 0.0 {
+                    now += g.calls * latency(g);
+                    then += g.calls * latency(r);
+                }
+            }
+        }
+        if then <= 0.0 {
+            let all = |m: &Measure| GroupCalls {
+                calls: 1.0,
+                rtt: m.rtt,
+                keys: m.keys,
+            };
+            return latency(&all(self)) / latency(&all(reference)).max(1e-12);
+        }
+        now / then
     }
 
-    /// Mean latency per good load, up to a constant: the mean latency over the share of
-    /// loads answered. A downstream that fails half its calls costs twice the time per answer.
-    fn per_good(&self) -> f64 {
-        self.rtt / self.good.max(1e-6)
+    /// The reference after one more held window `m`, weighted `a` (an EWMA); a group that
+    /// only one of them holds keeps that one's figures.
+    fn blend(&self, m: &Measure, a: f64) -> Measure {
+        let mix = |x: f64, y: f64| (1.0 - a) * x + a * y;
+        let mut groups = self.groups;
+        for (g, n) in groups.iter_mut().zip(&m.groups) {
+            *g = match (g.calls > 0.0, n.calls > 0.0) {
+                (true, true) => GroupCalls {
+                    calls: mix(g.calls, n.calls),
+                    rtt: mix(g.rtt, n.rtt),
+                    keys: mix(g.keys, n.keys),
+                },
+                (false, true) => *n,
+                _ => *g,
+            };
+        }
+        Measure {
+            goodput: mix(self.goodput, m.goodput),
+            rtt: mix(self.rtt, m.rtt),
+            keys: mix(self.keys, m.keys),
+            good: mix(self.good, m.good),
+            groups,
+        }
     }
 }
 
@@ -133,6 +202,8 @@ struct Window {
     loads: f64,
     binding: usize,
     keys: f64,
+    /// Sums by query group: calls, latency (s), keys.
+    groups: [GroupCalls; GROUP_SLOTS],
 }
 
 impl Window {
@@ -150,6 +221,10 @@ impl Window {
         self.in_flight += sample.in_flight as f64;
         self.rtt += sample.rtt.as_secs_f64();
         self.keys += sample.batch_size.max(1) as f64;
+        let group = &mut self.groups[sample.group % GROUP_SLOTS];
+        group.calls += 1.0;
+        group.rtt += sample.rtt.as_secs_f64();
+        group.keys += sample.batch_size.max(1) as f64;
         self.loads += sample.loads as f64;
         if sample.outcome == Outcome::Success {
             self.good_loads += sample.loads as f64;
@@ -181,6 +256,11 @@ impl Window {
             } else {
                 1.0
             },
+            groups: self.groups.map(|g| GroupCalls {
+                calls: g.calls,
+                rtt: g.rtt / g.calls.max(1.0),
+                keys: g.keys / g.calls.max(1.0),
+            }),
         })
     }
 
@@ -192,12 +272,14 @@ impl Window {
 
 /// The change being tried, judged at the end of its first window.
 #[derive(Debug, Clone, Copy, PartialEq)]
+// One trial at a time lives in the strategy, never in a collection: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Trial {
     /// One step up or down from `base`.
     Probe { base: usize, step: usize, up: bool },
-    /// The alarm's descent from `base` towards `limit × sqrt(rtt_ref / rtt)`; `rtt_ref` is
-    /// the latency before the alarm.
-    Descent { base: usize, rtt_ref: f64 },
+    /// The alarm's descent from `base` towards `limit / sqrt(slowdown)`; `calm` is the
+    /// reference before the alarm, the slowdown is against it.
+    Descent { base: usize, calm: Measure },
 }
 
 /// The default strategy: the largest goodput, found by changes that must pay.
@@ -286,7 +368,7 @@ enum Trial {
 ///     adaptive.on_sample(&Sample {
 ///         now, rtt: Duration::from_millis(10), batch_size: 10, loads: 10, in_flight: limit, limit,
 ///         seq, granted: seq + 1, done_below: seq + 1,
-///         queued: 1, local_load: 0.0, outcome: Outcome::Success, requests_ended: 0,
+///         queued: 1, local_load: 0.0, outcome: Outcome::Success, requests_ended: 0, group: 0,
 ///     });
 /// }
 /// assert!(adaptive.limit() > 4);
@@ -449,6 +531,9 @@ impl Adaptive {
         }
         let gain = gain(before.goodput, m.goodput);
         let threshold = self.threshold();
+        let by_group = self.tuning.by_group;
+        // How much slower the window's calls were than those of the window before the change.
+        let slower = m.slowdown(&before, by_group, false);
         match trial {
             Trial::Probe {
                 base,
@@ -458,8 +543,7 @@ impl Adaptive {
                 // More concurrency for free: no goodput lost and calls no slower, so the
                 // downstream is below its knee (past it, every call slows down).
                 let rel = step as f64 / base as f64;
-                let free =
-                    self.tuning.free && gain > -threshold && m.rtt < before.rtt * (1.0 + rel / 2.0);
+                let free = self.tuning.free && gain > -threshold && slower < 1.0 + rel / 2.0;
                 if gain > threshold || free {
                     let next = self.tuning.climb.then_some(Trial::Probe {
                         base: self.limit,
@@ -488,8 +572,7 @@ impl Adaptive {
                 up: false,
             } => {
                 let rel = step as f64 / base as f64;
-                let free =
-                    self.tuning.free && gain > -threshold && m.rtt < before.rtt * (1.0 - rel / 2.0);
+                let free = self.tuning.free && gain > -threshold && slower < 1.0 - rel / 2.0;
                 if gain > threshold || free {
                     let next = self.tuning.climb.then_some(Trial::Probe {
                         base: self.limit,
@@ -501,19 +584,21 @@ impl Adaptive {
                     self.back(base, "probe down did not pay");
                 }
             }
-            Trial::Descent { base, rtt_ref } => {
+            Trial::Descent { base, calm } => {
                 // Nothing lost with less concurrency: the slowdown was load, the downstream
                 // lost capacity. The descent may have gone too far (an overloaded
                 // downstream also thrashes), so a probe up follows.
                 // Calls as fast as before the alarm (nearer its latency than the alarm's, in
                 // ratio): the lower limit removed the slowdown, so it was load, whatever the
                 // window's goodput (its calls may still release the keys of the backlog).
-                let relieved = self.tuning.relief && m.rtt < (rtt_ref * before.rtt).sqrt();
+                let since_calm = m.slowdown(&calm, by_group, false);
+                let relieved = self.tuning.relief
+                    && since_calm < before.slowdown(&calm, by_group, false).sqrt();
                 if gain > -threshold || relieved {
-                    if m.rtt > rtt_ref * self.tuning.alarm {
+                    if since_calm > self.tuning.alarm {
                         // Still slow: descend again from here.
                         self.keep(m, None, "descent kept, still slow: descending");
-                        self.descend(rtt_ref, m);
+                        self.descend(calm, m);
                         return;
                     }
                     let next = Trial::Probe {
@@ -523,7 +608,7 @@ impl Adaptive {
                     };
                     self.keep(m, Some(next), "descent kept: the downstream lost capacity");
                 } else if self.tuning.onward
-                    && m.per_key() > before.per_key() * self.tuning.alarm.sqrt()
+                    && m.slowdown(&before, by_group, true) > self.tuning.alarm.sqrt()
                 {
                     // Keys slower still under less concurrency: a slower downstream does
                     // not do that (below its knee a lower limit leaves the latency as it
@@ -531,7 +616,7 @@ impl Adaptive {
                     // because a lower limit also makes batches larger and their calls
                     // longer.
                     self.trial = None;
-                    self.descend(rtt_ref, m);
+                    self.descend(calm, m);
                 } else {
                     // A uniformly slower downstream: same capacity, new latency.
                     self.trial = None;
@@ -550,25 +635,29 @@ impl Adaptive {
     /// Starts a descent when `m`'s latency per good load is `alarm` times the reference's;
     /// whether it did.
     fn alarm(&mut self, m: Measure) -> bool {
-        let slower = |reference: Measure| {
+        let slower = |reference: &Measure| {
+            let slowdown = m.slowdown(reference, self.tuning.by_group, false);
             if self.tuning.alarm_errors {
-                m.per_good() > reference.per_good() * self.tuning.alarm
+                // Per good load: the time spent over the share of loads answered.
+                slowdown * reference.good.max(1e-6) / m.good.max(1e-6) > self.tuning.alarm
             } else {
-                m.rtt > reference.rtt * self.tuning.alarm
+                slowdown > self.tuning.alarm
             }
         };
         match self.reference {
-            Some(reference) if self.tuning.alarm > 0.0 && slower(reference) => {
-                self.descend(reference.rtt, m);
+            Some(reference) if self.tuning.alarm > 0.0 && slower(&reference) => {
+                self.descend(reference, m);
                 true
             }
             _ => false,
         }
     }
 
-    /// Starts a descent towards `limit × sqrt(rtt_ref / m.rtt)`, at least one step.
-    fn descend(&mut self, rtt_ref: f64, m: Measure) {
-        let target = (self.limit as f64 * (rtt_ref / m.rtt).sqrt()).floor() as usize;
+    /// Starts a descent towards `limit / sqrt(slowdown)`, the slowdown of `m` against
+    /// `calm`, at least one step.
+    fn descend(&mut self, calm: Measure, m: Measure) {
+        let slowdown = m.slowdown(&calm, self.tuning.by_group, false);
+        let target = (self.limit as f64 / slowdown.max(1e-12).sqrt()).floor() as usize;
         let target = self
             .config
             .clamp(target.min(self.limit.saturating_sub(self.step())));
@@ -578,7 +667,7 @@ impl Adaptive {
         self.trial = Some((
             Trial::Descent {
                 base: self.limit,
-                rtt_ref,
+                calm,
             },
             m,
         ));
@@ -628,12 +717,7 @@ impl Adaptive {
         };
         self.last_held = Some(m);
         self.noise = (1.0 - a) * self.noise + a * deviation;
-        self.reference = Some(Measure {
-            goodput: (1.0 - a) * reference.goodput + a * m.goodput,
-            rtt: (1.0 - a) * reference.rtt + a * m.rtt,
-            keys: (1.0 - a) * reference.keys + a * m.keys,
-            good: (1.0 - a) * reference.good + a * m.good,
-        });
+        self.reference = Some(reference.blend(&m, a));
         self.held += 1;
         if self.held >= self.hold {
             self.held = 0;

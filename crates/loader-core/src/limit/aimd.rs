@@ -31,7 +31,7 @@ use super::{Outcome, Sample, ScalingStrategy, StrategyConfig};
 ///     now: Duration::from_millis(1), rtt: Duration::from_millis(5), batch_size: 10,
 ///     loads: 10,
 ///     in_flight: 10, limit: 10, queued: 3, local_load: 0.1, outcome: Outcome::Success,
-///     seq: 0, granted: 0, done_below: 0, requests_ended: 0,
+///     seq: 0, granted: 0, done_below: 0, requests_ended: 0, group: 0,
 /// };
 /// assert_eq!(aimd.on_sample(&sample), 11);
 /// sample.outcome = Outcome::Timeout;
@@ -148,6 +148,7 @@ mod tests {
             granted: 0,
             done_below: 0,
             requests_ended: 0,
+            group: 0,
         }
     }
 

@@ -204,6 +204,7 @@ mod tests {
             granted: 0,
             done_below: 0,
             requests_ended: 0,
+            group: 0,
         }
     }
 

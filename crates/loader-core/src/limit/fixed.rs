@@ -73,6 +73,7 @@ mod tests {
                 granted: 0,
                 done_below: 0,
                 requests_ended: 0,
+                group: 0,
             };
             assert_eq!(fixed.on_sample(&sample), 8);
         }

@@ -34,7 +34,7 @@ use super::{Outcome, Sample, ScalingStrategy, StrategyConfig, ewma::ExpAvg};
 ///     now: Duration::from_millis(1), rtt: Duration::from_millis(10), batch_size: 10,
 ///     loads: 10,
 ///     in_flight: 20, limit: 20, queued: 5, local_load: 0.1, outcome: Outcome::Success,
-///     seq: 0, granted: 0, done_below: 0, requests_ended: 0,
+///     seq: 0, granted: 0, done_below: 0, requests_ended: 0, group: 0,
 /// };
 /// // Steady latency: gradient 1.0, the limit grows by smoothing * queue_size = 0.8.
 /// g2.on_sample(&sample);
@@ -185,6 +185,7 @@ mod tests {
             granted: 0,
             done_below: 0,
             requests_ended: 0,
+            group: 0,
         }
     }
 

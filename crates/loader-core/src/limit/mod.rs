@@ -99,6 +99,10 @@ pub struct Sample {
     ///
     /// [`Engine::admit_request`]: crate::Engine::admit_request
     pub requests_ended: u64,
+    /// The call's query group: its index in the engine, in order of first use. Calls of one
+    /// group cost alike; calls of different groups may not (a cheap lookup by key and a
+    /// list of children per parent share one limit).
+    pub group: usize,
 }
 
 /// Bounds and targets shared by every strategy; built from the engine's configuration.

@@ -33,7 +33,7 @@ use super::{Outcome, Sample, ScalingStrategy, StrategyConfig};
 ///     now: Duration::from_millis(1), rtt: Duration::from_millis(10), batch_size: 10,
 ///     loads: 10,
 ///     in_flight: 20, limit: 20, queued: 5, local_load: 0.1, outcome: Outcome::Success,
-///     seq: 0, granted: 0, done_below: 0, requests_ended: 0,
+///     seq: 0, granted: 0, done_below: 0, requests_ended: 0, group: 0,
 /// };
 /// vegas.on_sample(&sample); // learns rtt_noload = 10 ms
 /// sample.rtt = Duration::from_millis(40); // queue = ceil(20 * (1 - 10/40)) = 15 > beta = 6
@@ -216,6 +216,7 @@ mod tests {
             granted: 0,
             done_below: 0,
             requests_ended: 0,
+            group: 0,
         }
     }
 

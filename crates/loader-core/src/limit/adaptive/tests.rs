@@ -75,6 +75,7 @@ impl Downstream {
                 Outcome::Success
             },
             requests_ended: 0,
+            group: 0,
         }
     }
 
@@ -189,6 +190,7 @@ fn a_limit_not_in_use_does_not_move() {
             local_load: 0.0,
             outcome: Outcome::Success,
             requests_ended: 0,
+            group: 0,
         });
     }
     assert_eq!(law.limit(), 16);
@@ -250,6 +252,7 @@ fn shared_run(capacity: f64, seconds: f64) -> (usize, usize) {
             local_load: 0.0,
             outcome: Outcome::Success,
             requests_ended: 0,
+            group: 0,
         });
     }
     (a.limit(), b.limit())
@@ -302,32 +305,34 @@ fn feed_loads(
     (keys, loads): (usize, usize),
     until_change: bool,
 ) {
-    feed_outcomes(
+    let (in_flight, queued, rtt_ms) = call;
+    feed_each(
         law,
         now,
         calls,
-        call,
+        (in_flight, queued),
         (keys, loads),
-        |_| Outcome::Success,
+        |_| (rtt_ms, 0, Outcome::Success),
         until_change,
     );
 }
 
-/// [`feed_loads`] with the `i`-th call's outcome `outcome(i)`.
-fn feed_outcomes(
+/// [`feed_loads`] where the `i`-th call's latency (ms), query group and outcome are
+/// `each(i)`.
+fn feed_each(
     law: &mut Adaptive,
     now: &mut Duration,
     calls: usize,
-    call: (usize, usize, u64),
+    (in_flight, queued): (usize, usize),
     (keys, loads): (usize, usize),
-    outcome: impl Fn(usize) -> Outcome,
+    each: impl Fn(usize) -> (u64, usize, Outcome),
     until_change: bool,
 ) {
-    let (in_flight, queued, rtt_ms) = call;
     let start = law.limit();
     for i in 0..calls {
         *now += Duration::from_millis(1);
         let limit = law.limit();
+        let (rtt_ms, group, outcome) = each(i);
         // One call a millisecond, each back before the next leaves.
         let seq = now.as_millis() as u64;
         law.on_sample(&Sample {
@@ -342,8 +347,9 @@ fn feed_outcomes(
             done_below: seq + 1,
             queued,
             local_load: 0.0,
-            outcome: outcome(i),
+            outcome,
             requests_ended: 0,
+            group,
         });
         if until_change && law.limit() != start {
             return;
@@ -601,6 +607,7 @@ fn a_probe_is_judged_on_every_call_it_dispatched_not_on_the_first_back() {
             local_load: 0.0,
             outcome: Outcome::Success,
             requests_ended: 0,
+            group: 0,
         });
     }
     assert_eq!(law.limit(), 32, "judged on all its calls: {}", law.reason());
@@ -640,13 +647,13 @@ fn failures_that_come_with_the_load_raise_the_alarm() {
                 Outcome::Success
             }
         };
-        feed_outcomes(
+        feed_each(
             &mut law,
             &mut now,
             400,
-            (32, 2, 10),
+            (32, 2),
             (10, 10),
-            three_in_five_fail,
+            |i| (10, 0, three_in_five_fail(i)),
             true,
         );
         (law.limit(), law.reason().to_owned())
@@ -662,4 +669,66 @@ fn failures_that_come_with_the_load_raise_the_alarm() {
         ..Tuning::default()
     });
     assert_eq!((limit, reason.as_str()), (35, "probe up"));
+}
+
+#[test]
+fn more_calls_of_a_dearer_group_are_not_read_as_a_slower_downstream() {
+    // Two query groups under one limit: calls of group 0 take 10 ms, of group 1 80 ms. The
+    // reference is learnt while one call in five is of group 1 (24 ms on average); then nine
+    // in ten are (73 ms on average, three times the reference), each group as fast as before.
+    // `slow` multiplies both groups' latencies after the shift.
+    let first_change = |tuning: Tuning, slow: u64| {
+        let mut law = Adaptive::with_tuning(
+            StrategyConfig {
+                initial_concurrency: 32,
+                max_concurrency: 512,
+                ..StrategyConfig::default()
+            },
+            tuning,
+        );
+        let mut now = Duration::ZERO;
+        let call = |dear: bool, slow: u64| {
+            if dear {
+                (80 * slow, 1, Outcome::Success)
+            } else {
+                (10 * slow, 0, Outcome::Success)
+            }
+        };
+        feed_each(
+            &mut law,
+            &mut now,
+            60,
+            (32, 2),
+            (10, 10),
+            |i| call(i % 5 == 0, 1),
+            false,
+        );
+        assert_eq!(law.limit(), 32, "no probe yet: {}", law.reason());
+        feed_each(
+            &mut law,
+            &mut now,
+            800,
+            (32, 2),
+            (10, 10),
+            |i| call(i % 10 != 0, slow),
+            true,
+        );
+        (law.limit(), law.reason().to_owned())
+    };
+    // Compared group by group the calls are as fast as before: the next change is the
+    // scheduled probe up, one step.
+    let (limit, reason) = first_change(Tuning::default(), 1);
+    assert_eq!((limit, reason.as_str()), (35, "probe up"));
+    // Compared on the mean latency of all calls, the shift of the mix raises the alarm.
+    let (limit, reason) = first_change(
+        Tuning {
+            by_group: false,
+            ..Tuning::default()
+        },
+        1,
+    );
+    assert_eq!(reason, "latency alarm: descent", "at {limit}");
+    // Both groups three times slower is still a slowdown, group by group.
+    let (limit, reason) = first_change(Tuning::default(), 3);
+    assert_eq!(reason, "latency alarm: descent", "at {limit}");
 }
