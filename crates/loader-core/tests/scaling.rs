@@ -71,6 +71,21 @@ async fn the_limit_follows_the_strategy_within_the_bounds() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn every_sample_names_its_query_group() {
+    // The strategy compares latencies group by group: the sample says which group called.
+    let (strategy, samples) = Recording::scripted(4, |_| 4);
+    let engine = Engine::builder().strategy(strategy).build().unwrap();
+    let backend = Arc::new(Backend::default());
+    let users = engine.loader(TestFn::on("users", &backend)).without_cache();
+    let posts = engine.loader(TestFn::on("posts", &backend)).without_cache();
+    users.load(1).await.unwrap();
+    posts.load(1).await.unwrap();
+    users.load(2).await.unwrap();
+    let groups: Vec<usize> = samples.lock().iter().map(|s| s.group).collect();
+    assert_eq!(groups, [0, 1, 0], "numbered in order of first use");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_lowered_limit_admits_no_new_call_until_in_flight_drops_below_it() {
     // Starts at 4; the first finished batch lowers it to 1.
     let (strategy, samples) = Recording::scripted(4, |_| 1);

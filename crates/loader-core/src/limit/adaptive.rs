@@ -27,8 +27,8 @@ pub struct Tuning {
     /// Held windows between probes at most: the hold doubles after each probe that did not
     /// pay, up to this. By default, this is `32`.
     pub max_hold: u32,
-    /// A held window whose latency per good load (mean latency over the share of loads
-    /// answered) exceeds the reference's by this factor starts a descent. `0` switches the
+    /// A held window whose calls were this many times slower than the reference's, per good
+    /// load (over the share of loads answered), starts a descent. `0` switches the
     /// alarm off. By default, this is `2.0`.
     pub alarm: f64,
     /// Weight of each held window in the reference (an EWMA). By default, this is `0.3`.
@@ -295,15 +295,19 @@ enum Trial {
 /// cheap calls dispatched after it and not yet the dear ones, and every change would look
 /// like a gain. A load is what a caller asked for ([`Sample::loads`]): a key that
 /// two requests share counts twice, so a limit that merges more requests into each batch is
-/// not taken for one that serves less. Every change of the limit is an experiment, judged
-/// against the goodput before it; a change is kept when it **pays** or is **free**:
+/// not taken for one that serves less. Latencies are compared as a **slowdown**: the time a
+/// window's calls took over the time the same calls took in the other window, each call
+/// against the mean latency of its own query group there ([`Sample::group`],
+/// [`Tuning::by_group`]), so that a window with more calls of a dearer group is not read as
+/// a slower downstream. Every change of the limit is an experiment, judged against the
+/// goodput before it; a change is kept when it **pays** or is **free**:
 ///
 /// ```text
 /// gain  = goodput(new) / goodput(before) - 1
 /// pays  when gain > θ,  θ = max(min_gain, noise_z × noise)
 /// noise = EWMA of |goodput(window) / goodput(previous held window) - 1| / √2
-/// free  when gain > -θ and the latency moved by less (up) / more (down) than r / 2,
-///       r = the step's relative size
+/// free  when gain > -θ and the slowdown (new against before) is below 1 + r / 2 (up),
+///       or below 1 - r / 2 (down); r = the step's relative size
 /// ```
 ///
 /// A downstream past its knee slows every call in proportion to the calls in flight, so a
@@ -324,9 +328,9 @@ enum Trial {
 ///   after the alarm has compared the first window of returning demand with the old one:
 ///   a capacity that fell while the limit was unused shows first there,
 ///   [`Tuning::return_alarm`]).
-/// - **Alarm**: a held window whose latency per good load (the mean latency over the share
-///   of loads answered, [`Tuning::alarm_errors`]) is `alarm` × the reference's starts a
-///   **descent** to `limit × sqrt(rtt_ref / rtt)`, at least one step. Kept if no goodput
+/// - **Alarm**: a held window whose slowdown against the reference, per good load (over the
+///   share of loads answered, [`Tuning::alarm_errors`]), exceeds `alarm` starts a
+///   **descent** to `limit / sqrt(slowdown)`, at least one step. Kept if no goodput
 ///   was lost (the downstream lost capacity): while calls are still `alarm` × slower than
 ///   before the alarm it descends again, then a probe up follows (an overloaded downstream
 ///   that thrashes makes the descent overshoot). Goodput lost while calls stayed slow (nearer the alarm's
