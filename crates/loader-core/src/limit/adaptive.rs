@@ -128,32 +128,29 @@ impl Measure {
     /// the time the same calls took in the reference, each call against the mean of its own
     /// group there, `Σ n_g × rtt_g / Σ n_g × rtt_ref_g` over the groups both windows hold.
     /// A window with a larger share of a dear group is then no slower for it. With one group,
-    /// or none in common, or `by_group` off: the ratio of the mean latencies. `per_key`
-    /// compares the latency per key instead (a lower limit makes batches larger).
-    fn slowdown(&self, reference: &Measure, by_group: bool, per_key: bool) -> f64 {
-        let latency = |g: &GroupCalls| {
-            if per_key {
-                g.rtt / g.keys.max(1.0)
-            } else {
-                g.rtt
-            }
-        };
+    /// or none in common, or `by_group` off: the ratio of the mean latencies.
+    fn slowdown(&self, reference: &Measure, by_group: bool) -> f64 {
+        self.ratio(reference, by_group, |rtt, _| rtt)
+    }
+
+    /// [`Measure::slowdown`] of the latency per key (a lower limit makes batches larger).
+    fn slowdown_per_key(&self, reference: &Measure, by_group: bool) -> f64 {
+        self.ratio(reference, by_group, |rtt, keys| rtt / keys.max(1.0))
+    }
+
+    /// `Σ n_g × f(g) / Σ n_g × f(g in reference)` of `f(mean latency, mean keys)`.
+    fn ratio(&self, reference: &Measure, by_group: bool, f: impl Fn(f64, f64) -> f64) -> f64 {
         let (mut now, mut then) = (0.0, 0.0);
         if by_group {
             for (g, r) in self.groups.iter().zip(&reference.groups) {
                 if g.calls > 0.0 && r.calls > 0.0 {
-                    now += g.calls * latency(g);
-                    then += g.calls * latency(r);
+                    now += g.calls * f(g.rtt, g.keys);
+                    then += g.calls * f(r.rtt, r.keys);
                 }
             }
         }
         if then <= 0.0 {
-            let all = |m: &Measure| GroupCalls {
-                calls: 1.0,
-                rtt: m.rtt,
-                keys: m.keys,
-            };
-            return latency(&all(self)) / latency(&all(reference)).max(1e-12);
+            return f(self.rtt, self.keys) / f(reference.rtt, reference.keys).max(1e-12);
         }
         now / then
     }
@@ -537,7 +534,7 @@ impl Adaptive {
         let threshold = self.threshold();
         let by_group = self.tuning.by_group;
         // How much slower the window's calls were than those of the window before the change.
-        let slower = m.slowdown(&before, by_group, false);
+        let slower = m.slowdown(&before, by_group);
         match trial {
             Trial::Probe {
                 base,
@@ -595,9 +592,9 @@ impl Adaptive {
                 // Calls as fast as before the alarm (nearer its latency than the alarm's, in
                 // ratio): the lower limit removed the slowdown, so it was load, whatever the
                 // window's goodput (its calls may still release the keys of the backlog).
-                let since_calm = m.slowdown(&calm, by_group, false);
+                let since_calm = m.slowdown(&calm, by_group);
                 let relieved = self.tuning.relief
-                    && since_calm < before.slowdown(&calm, by_group, false).sqrt();
+                    && since_calm < before.slowdown(&calm, by_group).sqrt();
                 if gain > -threshold || relieved {
                     if since_calm > self.tuning.alarm {
                         // Still slow: descend again from here.
@@ -612,7 +609,7 @@ impl Adaptive {
                     };
                     self.keep(m, Some(next), "descent kept: the downstream lost capacity");
                 } else if self.tuning.onward
-                    && m.slowdown(&before, by_group, true) > self.tuning.alarm.sqrt()
+                    && m.slowdown_per_key(&before, by_group) > self.tuning.alarm.sqrt()
                 {
                     // Keys slower still under less concurrency: a slower downstream does
                     // not do that (below its knee a lower limit leaves the latency as it
@@ -640,7 +637,7 @@ impl Adaptive {
     /// whether it did.
     fn alarm(&mut self, m: Measure) -> bool {
         let slower = |reference: &Measure| {
-            let slowdown = m.slowdown(reference, self.tuning.by_group, false);
+            let slowdown = m.slowdown(reference, self.tuning.by_group);
             if self.tuning.alarm_errors {
                 // Per good load: the time spent over the share of loads answered.
                 slowdown * reference.good.max(1e-6) / m.good.max(1e-6) > self.tuning.alarm
@@ -660,7 +657,7 @@ impl Adaptive {
     /// Starts a descent towards `limit / sqrt(slowdown)`, the slowdown of `m` against
     /// `calm`, at least one step.
     fn descend(&mut self, calm: Measure, m: Measure) {
-        let slowdown = m.slowdown(&calm, self.tuning.by_group, false);
+        let slowdown = m.slowdown(&calm, self.tuning.by_group);
         let target = (self.limit as f64 / slowdown.max(1e-12).sqrt()).floor() as usize;
         let target = self
             .config
