@@ -593,8 +593,8 @@ impl Adaptive {
                 // ratio): the lower limit removed the slowdown, so it was load, whatever the
                 // window's goodput (its calls may still release the keys of the backlog).
                 let since_calm = m.slowdown(&calm, by_group);
-                let relieved = self.tuning.relief
-                    && since_calm < before.slowdown(&calm, by_group).sqrt();
+                let relieved =
+                    self.tuning.relief && since_calm < before.slowdown(&calm, by_group).sqrt();
                 if gain > -threshold || relieved {
                     if since_calm > self.tuning.alarm {
                         // Still slow: descend again from here.
