@@ -92,11 +92,19 @@ impl Downstream {
 }
 
 fn law(initial: usize) -> Adaptive {
-    Adaptive::new(StrategyConfig {
-        initial_concurrency: initial,
-        max_concurrency: 512,
-        ..StrategyConfig::default()
-    })
+    law_with(initial, Tuning::default())
+}
+
+/// A law starting at `initial`, at most 512, with `tuning`.
+fn law_with(initial: usize, tuning: Tuning) -> Adaptive {
+    Adaptive::with_tuning(
+        StrategyConfig {
+            initial_concurrency: initial,
+            max_concurrency: 512,
+            ..StrategyConfig::default()
+        },
+        tuning,
+    )
 }
 
 /// The mean of the last quarter of `limits`.
@@ -359,14 +367,7 @@ fn feed_each(
 
 /// A law held at 32 with a reference of 10 ms calls, the limit in use.
 fn held_at_32(tuning: Tuning) -> (Adaptive, Duration) {
-    let mut law = Adaptive::with_tuning(
-        StrategyConfig {
-            initial_concurrency: 32,
-            max_concurrency: 512,
-            ..StrategyConfig::default()
-        },
-        tuning,
-    );
+    let mut law = law_with(32, tuning);
     let mut now = Duration::ZERO;
     // One window (24 calls, at least 20 ms): the reference, short of the first probe.
     feed(&mut law, &mut now, 24, (32, 2, 10), false);
@@ -678,14 +679,7 @@ fn more_calls_of_a_dearer_group_are_not_read_as_a_slower_downstream() {
     // in ten are (73 ms on average, three times the reference), each group as fast as before.
     // `slow` multiplies both groups' latencies after the shift.
     let first_change = |tuning: Tuning, slow: u64| {
-        let mut law = Adaptive::with_tuning(
-            StrategyConfig {
-                initial_concurrency: 32,
-                max_concurrency: 512,
-                ..StrategyConfig::default()
-            },
-            tuning,
-        );
+        let mut law = law_with(32, tuning);
         let mut now = Duration::ZERO;
         let call = |dear: bool, slow: u64| {
             if dear {
