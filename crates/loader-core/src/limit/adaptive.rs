@@ -327,13 +327,13 @@ enum Trial {
 ///   [`Tuning::return_alarm`]).
 /// - **Alarm**: a held window whose slowdown against the reference, per good load (over the
 ///   share of loads answered, [`Tuning::alarm_errors`]), exceeds `alarm` starts a
-///   **descent** to `limit / sqrt(slowdown)`, at least one step. Kept if no goodput
-///   was lost (the downstream lost capacity): while calls are still `alarm` × slower than
+///   **descent** to `limit / sqrt(slowdown)`, at least one step. Kept if no goodput was
+///   lost (the downstream lost capacity): while calls are still `alarm` × slower than
 ///   before the alarm it descends again, then a probe up follows (an overloaded downstream
-///   that thrashes makes the descent overshoot). Goodput lost while calls stayed slow (nearer the alarm's
-///   latency than the reference's, in ratio): the downstream itself got slower (same
-///   capacity), so the limit goes back and the alarm's window becomes the reference. Calls
-///   that got fast again mean the slowdown was load: the descent is kept
+///   that thrashes makes the descent overshoot). Goodput lost while calls stayed slow
+///   (nearer the alarm's latency than the reference's, in ratio): the downstream itself got
+///   slower (same capacity), so the limit goes back and the alarm's window becomes the
+///   reference. Calls that got fast again mean the slowdown was load: the descent is kept
 ///   ([`Tuning::relief`]). Keys slower still than in the alarm's window (latency per key up
 ///   by more than `sqrt(alarm)`) mean an overload still draining, not a slower downstream:
 ///   the descent goes on ([`Tuning::onward`]).
