@@ -33,6 +33,10 @@ pub struct Tuning {
     pub alarm: f64,
     /// Weight of each held window in the reference (an EWMA). By default, this is `0.3`.
     pub smoothing: f64,
+    /// The alarm's descent aims at `limit / slowdown^descent`: `1` if all of the slowdown
+    /// were load (calls queueing past the knee), `0` if it were all the downstream's own.
+    /// By default, this is `0.65`.
+    pub descent: f64,
     /// Rule switch (for ablations): a step that keeps the goodput is kept when calls did not
     /// slow down (up) or got faster (down). By default, this is `true`.
     pub free: bool,
@@ -82,6 +86,7 @@ impl Default for Tuning {
             max_hold: 32,
             alarm: 2.0,
             smoothing: 0.3,
+            descent: 0.65,
             free: true,
             climb: true,
             watch: true,
@@ -274,7 +279,7 @@ impl Window {
 enum Trial {
     /// One step up or down from `base`.
     Probe { base: usize, step: usize, up: bool },
-    /// The alarm's descent from `base` towards `limit / sqrt(slowdown)`; `calm` is the
+    /// The alarm's descent from `base` towards `limit / slowdown^descent`; `calm` is the
     /// reference before the alarm, the slowdown is against it.
     Descent { base: usize, calm: Measure },
 }
@@ -327,7 +332,7 @@ enum Trial {
 ///   [`Tuning::return_alarm`]).
 /// - **Alarm**: a held window whose slowdown against the reference, per good load (over the
 ///   share of loads answered, [`Tuning::alarm_errors`]), exceeds `alarm` starts a
-///   **descent** to `limit / sqrt(slowdown)`, at least one step. Kept if no goodput was
+///   **descent** to `limit / slowdown^descent`, at least one step. Kept if no goodput was
 ///   lost (the downstream lost capacity): while calls are still `alarm` × slower than
 ///   before the alarm it descends again, then a probe up follows (an overloaded downstream
 ///   that thrashes makes the descent overshoot). Goodput lost while calls stayed slow
@@ -654,11 +659,18 @@ impl Adaptive {
         }
     }
 
-    /// Starts a descent towards `limit / sqrt(slowdown)`, the slowdown of `m` against
+    /// Starts a descent towards `limit / slowdown^descent`, the slowdown of `m` against
     /// `calm`, at least one step.
     fn descend(&mut self, calm: Measure, m: Measure) {
         let slowdown = m.slowdown(&calm, self.tuning.by_group);
-        let target = (self.limit as f64 / slowdown.max(1e-12).sqrt()).floor() as usize;
+        let slowdown = slowdown.max(1e-12);
+        // At 0.5, exactly the square root (the law's constant before it was one).
+        let by = if self.tuning.descent == 0.5 {
+            slowdown.sqrt()
+        } else {
+            slowdown.powf(self.tuning.descent)
+        };
+        let target = (self.limit as f64 / by).floor() as usize;
         let target = self
             .config
             .clamp(target.min(self.limit.saturating_sub(self.step())));

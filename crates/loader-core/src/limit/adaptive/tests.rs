@@ -382,8 +382,8 @@ fn the_alarm_watches_calls_that_do_not_fill_the_limit() {
     let (mut law, mut now) = held_at_32(Tuning::default());
     feed(&mut law, &mut now, 200, (12, 0, 30), true);
     let limit = law.limit();
-    // A window that did not use the limit still raises the alarm: 32 × sqrt(10 / 30) ≈ 18.5.
-    assert_eq!(limit, 18, "descended to {limit} ({})", law.reason());
+    // A window that did not use the limit still raises the alarm: 32 / 3^0.65 ≈ 15.7.
+    assert_eq!(limit, 15, "descended to {limit} ({})", law.reason());
 
     // Without the rule the law waits for a window that uses the limit.
     let (mut law, mut now) = held_at_32(Tuning {
@@ -486,14 +486,14 @@ fn a_descent_whose_calls_got_slower_still_descends_on() {
         let (mut law, mut now) = held_at_32(tuning);
         feed(&mut law, &mut now, 200, (32, 2, 30), true);
         let descended = law.limit();
-        assert_eq!(descended, 18, "the alarm descends: {}", law.reason());
-        // Goodput 18 × 10 keys / 100 ms = 1 800 keys/s against the alarm window's 10 667.
-        feed(&mut law, &mut now, 400, (18, 2, 100), true);
+        assert_eq!(descended, 15, "the alarm descends: {}", law.reason());
+        // Goodput 15 × 10 keys / 100 ms = 1 500 keys/s against the alarm window's 10 667.
+        feed(&mut law, &mut now, 400, (15, 2, 100), true);
         (law.limit(), law.reason().to_owned())
     };
     let (after, reason) = descend_then_judge(Tuning::default());
-    // 18 × sqrt(10 / 100) ≈ 5.7.
-    assert_eq!(after, 5, "descends on ({reason})");
+    // 15 / 10^0.65 ≈ 3.4.
+    assert_eq!(after, 3, "descends on ({reason})");
     let (after, reason) = descend_then_judge(Tuning {
         onward: false,
         ..Tuning::default()
@@ -513,7 +513,7 @@ fn a_descent_whose_calls_got_slower_only_because_batches_grew_goes_back() {
     // law reads a slower downstream and goes back; per call it would have descended on.
     let (mut law, mut now) = held_at_32(Tuning::default());
     feed(&mut law, &mut now, 200, (32, 2, 30), true);
-    assert_eq!(law.limit(), 18, "the alarm descends: {}", law.reason());
+    assert_eq!(law.limit(), 15, "the alarm descends: {}", law.reason());
     feed_batches(&mut law, &mut now, 400, (2, 2, 50), 40, true);
     assert_eq!(
         law.limit(),
@@ -551,7 +551,7 @@ fn a_fall_that_arrives_with_returning_demand_still_raises_the_alarm() {
     // Demand leaves (12 calls in flight under 32, no queue: the limit is not in use), then
     // comes back just as the downstream slows to 40 ms a call: the limit fills again, as it
     // would for returning demand alone. The alarm compares that window with the reference
-    // from before (10 ms) and descends to 32 × sqrt(10 / 40) = 16.
+    // from before (10 ms) and descends to 32 / 4^0.65 ≈ 13.0.
     let run = |tuning: Tuning| {
         let (mut law, mut now) = held_at_32(tuning);
         feed(&mut law, &mut now, 100, (12, 0, 10), true);
@@ -560,7 +560,7 @@ fn a_fall_that_arrives_with_returning_demand_still_raises_the_alarm() {
         (law.limit(), law.reason().to_string())
     };
     let (limit, reason) = run(Tuning::default());
-    assert_eq!(limit, 16, "{reason}");
+    assert_eq!(limit, 13, "{reason}");
     assert_eq!(reason, "latency alarm: descent");
     // Without the rule the overloaded window becomes the reference: no alarm, the limit
     // does not descend in 400 calls (at most the next probe).
@@ -617,15 +617,15 @@ fn a_probe_is_judged_on_every_call_it_dispatched_not_on_the_first_back() {
 
 #[test]
 fn a_descent_that_did_not_cure_an_overload_does_not_make_it_the_reference() {
-    // The downstream slows to 30 ms a call: the alarm descends to 32 × sqrt(10 / 30) = 18.
-    // There calls take 70 ms for 18 keys: goodput lost, calls slower (but not per key by
+    // The downstream slows to 30 ms a call: the alarm descends to 32 / 3^0.65 ≈ 15.7.
+    // There 15 calls take 70 ms for 18 keys: goodput lost, calls slower (but not per key by
     // more than sqrt(alarm)), so the law reads a slower downstream and goes back. Back at
     // 32, calls take 200 ms: the reference is the alarm's window (30 ms), so the alarm fires
     // again. Re-learnt from this window, the reference would be the overload itself.
     let (mut law, mut now) = held_at_32(Tuning::default());
     feed(&mut law, &mut now, 200, (32, 2, 30), true);
-    assert_eq!(law.limit(), 18, "{}", law.reason());
-    feed_batches(&mut law, &mut now, 400, (18, 2, 70), 18, true);
+    assert_eq!(law.limit(), 15, "{}", law.reason());
+    feed_batches(&mut law, &mut now, 400, (15, 2, 70), 18, true);
     assert_eq!(law.limit(), 32, "{}", law.reason());
     assert_eq!(law.reason(), "latency shift: back, reference re-learnt");
     feed(&mut law, &mut now, 1_000, (32, 2, 200), true);
