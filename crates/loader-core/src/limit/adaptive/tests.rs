@@ -616,6 +616,20 @@ fn a_probe_is_judged_on_every_call_it_dispatched_not_on_the_first_back() {
 }
 
 #[test]
+fn the_descent_takes_the_share_of_the_slowdown_set_by_descent() {
+    // Calls three times slower: `limit / 3^descent`, from taking none of the slowdown for
+    // load (0: no descent but one step) to all of it (1: the limit over the slowdown).
+    for (descent, expected) in [(0.0, 29), (0.5, 18), (0.65, 15), (1.0, 10)] {
+        let (mut law, mut now) = held_at_32(Tuning {
+            descent,
+            ..Tuning::default()
+        });
+        feed(&mut law, &mut now, 200, (32, 2, 30), true);
+        assert_eq!(law.limit(), expected, "descent {descent}: {}", law.reason());
+    }
+}
+
+#[test]
 fn a_descent_that_did_not_cure_an_overload_does_not_make_it_the_reference() {
     // The downstream slows to 30 ms a call: the alarm descends to 32 / 3^0.65 ≈ 15.7.
     // There 15 calls take 70 ms for 18 keys: goodput lost, calls slower (but not per key by
