@@ -55,10 +55,6 @@ pub struct Tuning {
     /// of the latencies before and during the alarm is kept, whatever its goodput (the
     /// slowdown was load). By default, this is `true`.
     pub relief: bool,
-    /// Rule switch (for ablations): a descent whose latency per key got worse still, by more
-    /// than `sqrt(alarm)`, descends on instead of being read as a slower downstream. By
-    /// default, this is `true`.
-    pub onward: bool,
     /// Rule switch (for ablations): when demand comes back after windows that did not use the
     /// limit, the alarm still compares its first window with the reference before the
     /// reference is re-learnt. By default, this is `true`.
@@ -92,7 +88,6 @@ impl Default for Tuning {
             watch: true,
             diff_noise: true,
             relief: true,
-            onward: true,
             return_alarm: true,
             alarm_errors: true,
             by_group: true,
@@ -104,13 +99,11 @@ impl Default for Tuning {
 /// `i % GROUP_SLOTS`, and groups that share a slot are compared as one.
 const GROUP_SLOTS: usize = 8;
 
-/// The calls of one query group (slot) in a window: their count, and their mean latency (s)
-/// and keys.
+/// The calls of one query group (slot) in a window: their count and their mean latency (s).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 struct GroupCalls {
     calls: f64,
     rtt: f64,
-    keys: f64,
 }
 
 /// What one window measured.
@@ -120,8 +113,6 @@ struct Measure {
     goodput: f64,
     /// Mean call latency, s.
     rtt: f64,
-    /// Mean keys per call.
-    keys: f64,
     /// Share of the loads answered (not failed or timed out).
     good: f64,
     /// The same calls by query group.
@@ -135,27 +126,17 @@ impl Measure {
     /// A window with a larger share of a dear group is then no slower for it. With one group,
     /// or none in common, or `by_group` off: the ratio of the mean latencies.
     fn slowdown(&self, reference: &Measure, by_group: bool) -> f64 {
-        self.ratio(reference, by_group, |rtt, _| rtt)
-    }
-
-    /// [`Measure::slowdown`] of the latency per key (a lower limit makes batches larger).
-    fn slowdown_per_key(&self, reference: &Measure, by_group: bool) -> f64 {
-        self.ratio(reference, by_group, |rtt, keys| rtt / keys.max(1.0))
-    }
-
-    /// `Σ n_g × f(g) / Σ n_g × f(g in reference)` of `f(mean latency, mean keys)`.
-    fn ratio(&self, reference: &Measure, by_group: bool, f: impl Fn(f64, f64) -> f64) -> f64 {
         let (mut now, mut then) = (0.0, 0.0);
         if by_group {
             for (g, r) in self.groups.iter().zip(&reference.groups) {
                 if g.calls > 0.0 && r.calls > 0.0 {
-                    now += g.calls * f(g.rtt, g.keys);
-                    then += g.calls * f(r.rtt, r.keys);
+                    now += g.calls * g.rtt;
+                    then += g.calls * r.rtt;
                 }
             }
         }
         if then <= 0.0 {
-            return f(self.rtt, self.keys) / f(reference.rtt, reference.keys).max(1e-12);
+            return self.rtt / reference.rtt.max(1e-12);
         }
         now / then
     }
@@ -170,7 +151,6 @@ impl Measure {
                 (true, true) => GroupCalls {
                     calls: mix(g.calls, n.calls),
                     rtt: mix(g.rtt, n.rtt),
-                    keys: mix(g.keys, n.keys),
                 },
                 (false, true) => *n,
                 _ => *g,
@@ -179,7 +159,6 @@ impl Measure {
         Measure {
             goodput: mix(self.goodput, m.goodput),
             rtt: mix(self.rtt, m.rtt),
-            keys: mix(self.keys, m.keys),
             good: mix(self.good, m.good),
             groups,
         }
@@ -203,8 +182,7 @@ struct Window {
     good_loads: f64,
     loads: f64,
     binding: usize,
-    keys: f64,
-    /// Sums by query group: calls, latency (s), keys.
+    /// Sums by query group: calls, latency (s).
     groups: [GroupCalls; GROUP_SLOTS],
 }
 
@@ -222,11 +200,9 @@ impl Window {
         self.calls += 1;
         self.in_flight += sample.in_flight as f64;
         self.rtt += sample.rtt.as_secs_f64();
-        self.keys += sample.batch_size.max(1) as f64;
         let group = &mut self.groups[sample.group % GROUP_SLOTS];
         group.calls += 1.0;
         group.rtt += sample.rtt.as_secs_f64();
-        group.keys += sample.batch_size.max(1) as f64;
         self.loads += sample.loads as f64;
         if sample.outcome == Outcome::Success {
             self.good_loads += sample.loads as f64;
@@ -252,7 +228,6 @@ impl Window {
         Some(Measure {
             goodput: self.in_flight / self.calls as f64 * self.good_loads / self.rtt.max(1e-9),
             rtt: self.rtt / self.calls as f64,
-            keys: self.keys / self.calls as f64,
             good: if self.loads > 0.0 {
                 self.good_loads / self.loads
             } else {
@@ -261,7 +236,6 @@ impl Window {
             groups: self.groups.map(|g| GroupCalls {
                 calls: g.calls,
                 rtt: g.rtt / g.calls.max(1.0),
-                keys: g.keys / g.calls.max(1.0),
             }),
         })
     }
@@ -339,9 +313,7 @@ enum Trial {
 ///   (nearer the alarm's latency than the reference's, in ratio): the downstream itself got
 ///   slower (same capacity), so the limit goes back and the alarm's window becomes the
 ///   reference. Calls that got fast again mean the slowdown was load: the descent is kept
-///   ([`Tuning::relief`]). Keys slower still than in the alarm's window (latency per key up
-///   by more than `sqrt(alarm)`) mean an overload still draining, not a slower downstream:
-///   the descent goes on ([`Tuning::onward`]).
+///   ([`Tuning::relief`]).
 ///
 /// Windows in which the limit was not in use (fewer than half of the calls found the limit
 /// full or a queue behind it) decide no probe, and a probe measured in one goes back. They
@@ -613,16 +585,6 @@ impl Adaptive {
                         up: true,
                     };
                     self.keep(m, Some(next), "descent kept: the downstream lost capacity");
-                } else if self.tuning.onward
-                    && m.slowdown_per_key(&before, by_group) > self.tuning.alarm.sqrt()
-                {
-                    // Keys slower still under less concurrency: a slower downstream does
-                    // not do that (below its knee a lower limit leaves the latency as it
-                    // was), an overload still draining does. Descend on from here. Per key,
-                    // because a lower limit also makes batches larger and their calls
-                    // longer.
-                    self.trial = None;
-                    self.descend(calm, m);
                 } else {
                     // A uniformly slower downstream: same capacity, new latency.
                     self.trial = None;
