@@ -624,8 +624,7 @@ impl Adaptive {
     /// Starts a descent towards `limit / slowdown^descent`, the slowdown of `m` against
     /// `calm`, at least one step.
     fn descend(&mut self, calm: Measure, m: Measure) {
-        let slowdown = m.slowdown(&calm, self.tuning.by_group);
-        let slowdown = slowdown.max(1e-12);
+        let slowdown = m.slowdown(&calm, self.tuning.by_group).max(1e-12);
         // At 0.5, exactly the square root (the law's constant before it was one).
         let by = if self.tuning.descent == 0.5 {
             slowdown.sqrt()
