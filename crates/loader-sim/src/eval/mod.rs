@@ -6,8 +6,10 @@
 //! - `score.rs`: [`score`] compares one run with the oracle ([`RunScore`], the JSON row).
 //! - `summary.rs`: [`Summary`] of many runs (median, p10, worst, ...).
 //! - `targets.rs`: issue 17's targets, [`judge`]d on a summary.
+//! - `paired.rs`: each strategy against the first, scenario by scenario ([`Paired`]).
 //! - `table.rs` and `plot.rs`: the report as Markdown and as SVG.
 
+mod paired;
 mod plot;
 mod runner;
 mod score;
@@ -15,6 +17,7 @@ mod summary;
 mod table;
 mod targets;
 
+pub use paired::{MOVED, Paired, sign_test};
 pub use plot::plot_goodput;
 pub use runner::{
     EvalOptions, EvalReport, FamilyInfo, HELD_OUT_START, OraclePhase, ScenarioOracle, SeedRange,

@@ -13,7 +13,7 @@ use std::{
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
-use super::{RunScore, Summary, Target, judge, score};
+use super::{Paired, RunScore, Summary, Target, judge, score};
 use crate::{
     RunDigest, RunOptions, Scenario, SimError, StrategySpec,
     family::{Family, generate},
@@ -189,6 +189,9 @@ pub struct EvalReport {
     pub summaries: Vec<SummaryRow>,
     /// Issue 17's targets per strategy.
     pub targets: Vec<StrategyTargets>,
+    /// Every other strategy against the first, per family and then overall.
+    #[serde(default)]
+    pub paired: Vec<Paired>,
     /// Every run.
     pub runs: Vec<RunScore>,
     /// Every scenario's oracle.
@@ -401,6 +404,20 @@ pub fn evaluate(options: &EvalOptions) -> Result<EvalReport, SimError> {
                 .map(|f| (f.clone(), r.strategy.clone(), r.summary.goodput_median))
         })
         .collect();
+    let mut paired = Vec::new();
+    if let Some((first, others)) = strategies.split_first() {
+        for s in others {
+            for family in &options.families {
+                paired.extend(Paired::of(
+                    Some(&family.name),
+                    s,
+                    first,
+                    runs.iter().filter(|r| r.family == family.name),
+                ));
+            }
+            paired.extend(Paired::of(None, s, first, runs.iter()));
+        }
+    }
     let seed_range = SeedRange::of(&options.seeds);
     let targets = strategies
         .iter()
@@ -436,6 +453,7 @@ pub fn evaluate(options: &EvalOptions) -> Result<EvalReport, SimError> {
             .collect(),
         summaries,
         targets,
+        paired,
         runs,
         oracles,
         oracles_computed: computed,

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{EvalReport, Summary};
+use super::{EvalReport, MOVED, Summary};
 
 fn pct(v: f64) -> String {
     format!("{:.1}%", v * 100.0)
@@ -84,6 +84,38 @@ pub fn tables(r: &EvalReport) -> String {
     for s in &r.strategies {
         if let Some(summary) = r.summary(None, s) {
             row(&mut out, "all", s, summary);
+        }
+    }
+    if !r.paired.is_empty() {
+        let _ = write!(
+            out,
+            "\n### Against the first strategy, scenario by scenario\n\n\
+             Runs whose goodput ratio moved by more than {:.0} point, the mean change with its \
+             95% interval, and the sign test's chance of so uneven a split if every move were luck.\n\n\
+             | family | strategy | against | runs | better | worse | mean change (95%) | sign test p |\n\
+             |---|---|---|---:|---:|---:|---:|---:|\n",
+            MOVED * 100.0
+        );
+        // Every family, then the overall rows.
+        for p in r
+            .paired
+            .iter()
+            .filter(|p| p.family.is_some())
+            .chain(r.paired.iter().filter(|p| p.family.is_none()))
+        {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {:+.2} ± {:.2} pt | {:.3} |",
+                p.family.as_deref().unwrap_or("all"),
+                p.strategy,
+                p.against,
+                p.runs,
+                p.better,
+                p.worse,
+                p.mean_change * 100.0,
+                p.ci95 * 100.0,
+                p.sign_p,
+            );
         }
     }
     out.push_str("\n### Targets (issue 17, section 3)\n\n| target | goal |");
