@@ -67,6 +67,11 @@ pub struct ChangeScore {
     pub seconds: f64,
     /// Whether it settled before the phase ended.
     pub reconverged: bool,
+    /// Seconds until the limit first reached the band (see [`reach`]); `None` when it never
+    /// did. Apart from `seconds`, it tells a slow arrival from a later excursion (a probe
+    /// out of a narrow band) after which the limit came back.
+    #[serde(default)]
+    pub reached_s: Option<f64>,
 }
 
 /// Every figure of one run against its oracle (the row of `--json`).
@@ -133,6 +138,35 @@ pub fn reconvergence(
     end_s: f64,
     band: (usize, usize),
 ) -> Option<(f64, bool)> {
+    let (after, inside) = in_band(points, at_s, end_s, band)?;
+    let last_bad = inside
+        .windows(RECONVERGE_WINDOW)
+        .rposition(|w| !good_window(w));
+    Some(match last_bad {
+        None => (ms(after[0].t_s - at_s), true),
+        Some(b) if b + RECONVERGE_WINDOW < after.len() => (ms(after[b + 1].t_s - at_s), true),
+        Some(_) => (ms(end_s - at_s), false),
+    })
+}
+
+/// Seconds after `at_s` until the limit first reaches `band`: the start of the first 1 s
+/// window with at least [`RECONVERGE_SHARE`] of its samples' limits in the band, whether
+/// or not the limit stays there (which [`reconvergence`] asks). `None` when no such window
+/// starts before `end_s`, or the phase holds less than one window.
+pub fn reach(points: &[Point], at_s: f64, end_s: f64, band: (usize, usize)) -> Option<f64> {
+    let (after, inside) = in_band(points, at_s, end_s, band)?;
+    let first = inside.windows(RECONVERGE_WINDOW).position(good_window)?;
+    Some(ms(after[first].t_s - at_s))
+}
+
+/// The samples after `at_s` up to `end_s`, and whether each one's limit lies in `band`;
+/// `None` when they are fewer than one window.
+fn in_band(
+    points: &[Point],
+    at_s: f64,
+    end_s: f64,
+    band: (usize, usize),
+) -> Option<(Vec<&Point>, Vec<bool>)> {
     let after: Vec<&Point> = points
         .iter()
         .filter(|p| p.t_s > at_s + 1e-9 && p.t_s <= end_s + 1e-9)
@@ -140,21 +174,22 @@ pub fn reconvergence(
     if after.len() < RECONVERGE_WINDOW {
         return None;
     }
-    let inside: Vec<bool> = after
+    let inside = after
         .iter()
         .map(|p| (band.0..=band.1).contains(&p.limit))
         .collect();
+    Some((after, inside))
+}
+
+/// Whether a window of samples has at least [`RECONVERGE_SHARE`] of them in the band.
+fn good_window(w: &[bool]) -> bool {
     let need = (RECONVERGE_SHARE * RECONVERGE_WINDOW as f64).ceil() as usize;
-    let last_bad = inside
-        .windows(RECONVERGE_WINDOW)
-        .rposition(|w| w.iter().filter(|&&x| x).count() < need);
-    // sample times are multiples of 100 ms: keep the figure free of rounding noise
-    let ms = |s: f64| (s * 1000.0).round() / 1000.0;
-    Some(match last_bad {
-        None => (ms(after[0].t_s - at_s), true),
-        Some(b) if b + RECONVERGE_WINDOW < after.len() => (ms(after[b + 1].t_s - at_s), true),
-        Some(_) => (ms(end_s - at_s), false),
-    })
+    w.iter().filter(|&&x| x).count() >= need
+}
+
+/// Sample times are multiples of 100 ms: keeps the figures free of rounding noise.
+fn ms(s: f64) -> f64 {
+    (s * 1000.0).round() / 1000.0
 }
 
 /// Scores `run` (a strategy's run of scenario `family#seed`, whose warm-up lasts
@@ -175,6 +210,7 @@ pub fn score(family: &str, seed: u64, oracle: &Oracle, run: &RunDigest, warmup_s
                 band: po.search.band,
                 seconds,
                 reconverged,
+                reached_s: reach(&run.points, p.from_s, p.to_s, po.search.band),
             });
         }
         let (Some(mine), Some(theirs)) = (run.phase(p.index), oracle.run.phase(p.index)) else {
@@ -284,5 +320,24 @@ mod tests {
         assert!((s - 4.0).abs() < 1e-9);
         // too short a phase: not judged
         assert_eq!(reconvergence(&points(&[8; 5]), 10.0, 10.5, (8, 8)), None);
+    }
+
+    #[test]
+    fn reach_is_the_first_good_window_even_if_the_limit_leaves_again() {
+        // 2 s far out, in band, then a probe of 4 samples out at 3.5 s, then in band again
+        let mut l = vec![32; 20];
+        l.extend([8; 15]);
+        l.extend([9; 4]);
+        l.extend([8; 21]);
+        let p = points(&l);
+        assert!((reach(&p, 10.0, 16.0, (8, 8)).unwrap() - 1.9).abs() < 1e-9);
+        // the probe breaks the rule: settled only at its last two samples (t = 13.8)
+        let (s, ok) = reconvergence(&p, 10.0, 16.0, (8, 8)).unwrap();
+        assert!(ok);
+        assert!((s - 3.8).abs() < 1e-9, "{s}");
+        // never in band: never reached
+        assert_eq!(reach(&points(&[32; 40]), 10.0, 14.0, (8, 8)), None);
+        // too short a phase: not judged
+        assert_eq!(reach(&points(&[8; 5]), 10.0, 10.5, (8, 8)), None);
     }
 }

@@ -57,6 +57,14 @@ pub struct Summary {
     pub reconverge_p90_s: Option<f64>,
     /// Changes after which the limit never settled in the band.
     pub not_reconverged: usize,
+    /// Time until the limit first reached the band, median, s (a change never reached
+    /// counts as its reconvergence: the rest of its phase). Against the reconvergence, it
+    /// tells a slow arrival from a later excursion out of the band.
+    #[serde(default)]
+    pub reach_median_s: Option<f64>,
+    /// Time until the limit first reached the band, 90th percentile, s.
+    #[serde(default)]
+    pub reach_p90_s: Option<f64>,
     /// Steady phases whose limit spread was measured.
     pub cv_phases: usize,
     /// Median over those phases of the limit's CV.
@@ -84,6 +92,10 @@ impl Summary {
             .iter()
             .flat_map(|r| r.changes.iter().map(|c| c.seconds))
             .collect();
+        let reach: Vec<f64> = runs
+            .iter()
+            .flat_map(|r| r.changes.iter().map(|c| c.reached_s.unwrap_or(c.seconds)))
+            .collect();
         let cv: Vec<f64> = runs
             .iter()
             .flat_map(|r| r.phases.iter().map(|p| p.limit_cv))
@@ -110,6 +122,8 @@ impl Summary {
                 .flat_map(|r| &r.changes)
                 .filter(|c| !c.reconverged)
                 .count(),
+            reach_median_s: quantile(&reach, 0.5),
+            reach_p90_s: quantile(&reach, 0.9),
             cv_phases: cv.len(),
             limit_cv_median: quantile(&cv, 0.5),
             lost: runs.iter().filter(|r| !r.nothing_lost).count(),

@@ -12,12 +12,12 @@ fn secs(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{v:.1}"))
 }
 
-const HEADER: &str = "| family | strategy | runs | goodput median | p10 | worst | vs best single fixed (median) | p99 <= 1.3x oracle (steady phases) | reconverge median s | p90 s | never | limit CV median | lost |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+const HEADER: &str = "| family | strategy | runs | goodput median | p10 | worst | vs best single fixed (median) | p99 <= 1.3x oracle (steady phases) | reconverge median s | p90 s | never | first reached median s | p90 s | limit CV median | lost |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
 
 fn row(out: &mut String, family: &str, strategy: &str, s: &Summary) {
     let _ = writeln!(
         out,
-        "| {family} | {strategy} | {} | {} | {} | {} | {} | {} ({}/{}) | {} | {} | {}/{} | {} | {} |",
+        "| {family} | {strategy} | {} | {} | {} | {} | {} | {} ({}/{}) | {} | {} | {}/{} | {} | {} | {} | {} |",
         s.runs,
         pct(s.goodput_median),
         pct(s.goodput_p10),
@@ -34,6 +34,8 @@ fn row(out: &mut String, family: &str, strategy: &str, s: &Summary) {
         secs(s.reconverge_p90_s),
         s.not_reconverged,
         s.changes,
+        secs(s.reach_median_s),
+        secs(s.reach_p90_s),
         s.limit_cv_median
             .map_or_else(|| "-".into(), |v| format!("{v:.3}")),
         if s.lost == 0 {
