@@ -8,6 +8,8 @@
 //! - `load.rs`: closed-loop clients or open-loop Poisson arrivals, one `load_many` each.
 //! - [`run`] (`run.rs`): one simulation on tokio's paused clock, sampled every 100 ms, into a
 //!   [`RunReport`]; [`analysis`] derives steady-state figures from the samples.
+//! - `designs/`: designs compared with the law by measurement (`usl`, `extremum`), run by
+//!   name like the built-in strategies ([`Usl`], [`Extremum`]).
 //! - [`sweep`] (`sweep.rs`): fixed limits to find the oracle, then every strategy;
 //!   [`targets`] checks issue 3's goals; [`report`] prints tables; [`plot`] draws SVGs.
 //!
@@ -46,6 +48,7 @@ pub mod plot;
 pub mod report;
 pub mod targets;
 
+mod designs;
 mod digest;
 mod error;
 mod load;
@@ -57,6 +60,7 @@ mod schedule;
 mod strategy;
 mod sweep;
 
+pub use designs::{Extremum, ExtremumTuning, Usl, UslTuning};
 pub use digest::{PhaseFigures, Point, RunDigest, mean_cv};
 pub use error::SimError;
 pub use phase::{MIN_STEADY_S, Phase, phases};

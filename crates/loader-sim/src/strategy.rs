@@ -129,6 +129,14 @@ pub fn build(
             config, tuning,
         )));
     }
+    if name == "usl" {
+        let tuning = overrides.apply(&crate::UslTuning::default())?;
+        return Ok(Box::new(crate::Usl::new(config, tuning)));
+    }
+    if name == "extremum" {
+        let tuning = overrides.apply(&crate::ExtremumTuning::default())?;
+        return Ok(Box::new(crate::Extremum::new(config, tuning)));
+    }
     if name == "schedule" {
         return schedule(overrides).map(|s| Box::new(s) as Box<dyn ScalingStrategy>);
     }
@@ -179,7 +187,8 @@ fn schedule(overrides: &Overrides) -> Result<crate::oracle::ScheduledLimit, Stri
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StrategySpec {
     /// The strategy's name: `adaptive`, `aimd`, `vegas`, `gradient2`, `fixed:N`,
-    /// `schedule` (overrides `AT_S=LIMIT`), or one connected in [`build`].
+    /// `schedule` (overrides `AT_S=LIMIT`), the compared designs `usl` and `extremum`, or one
+    /// connected in [`build`].
     pub name: String,
     /// Its tuning overrides.
     pub overrides: Overrides,

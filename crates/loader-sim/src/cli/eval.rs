@@ -23,7 +23,8 @@ pub(crate) struct EvalArgs {
     #[arg(long = "family", value_name = "NAME")]
     only: Vec<String>,
     /// Strategies, comma-separated or repeated: adaptive, vegas, gradient2, aimd, fixed:N,
-    /// or NAME[KEY=VALUE,...] with tuning overrides. The first is the candidate.
+    /// the compared designs usl and extremum, or NAME[KEY=VALUE,...] with tuning overrides.
+    /// The first is the candidate.
     #[arg(long = "strategy", default_value = "adaptive")]
     strategies: Vec<String>,
     /// A tuning override (NAME=VALUE) for every strategy but the baselines (vegas,
