@@ -27,6 +27,6 @@ pub use score::{
     ChangeScore, MIN_REQUESTS, P99_WITHIN, PhaseScore, RECONVERGE_SHARE, RECONVERGE_WINDOW,
     RunScore, reconvergence, score,
 };
-pub use summary::{Summary, quantile};
+pub use summary::{RESAMPLES, Summary, bootstrap_ci95, quantile};
 pub use table::{families, headline, tables};
 pub use targets::{BASELINES, MIN_SCENARIOS, Target, judge};

@@ -26,6 +26,45 @@ pub fn quantile(values: &[f64], p: f64) -> Option<f64> {
     Some(v[rank.clamp(1, v.len()) - 1])
 }
 
+/// Resamples behind [`bootstrap_ci95`].
+pub const RESAMPLES: usize = 2000;
+
+/// The 95% percentile-bootstrap interval of the `p`-quantile of `values`: the quantile of
+/// [`RESAMPLES`] resamples drawn with replacement, their 2.5th and 97.5th percentiles.
+/// It says how far the figure would move on another draw of as many scenarios from the
+/// same families. Deterministic (a fixed seed), so a report is reproducible. `None` for
+/// fewer than two values.
+///
+/// ```
+/// use loader_sim::eval::bootstrap_ci95;
+/// let v: Vec<f64> = (1..=100).map(|i| i as f64).collect();
+/// let [lo, hi] = bootstrap_ci95(&v, 0.5).unwrap();
+/// assert!(lo < 50.0 && 50.0 < hi && hi - lo < 25.0);
+/// assert_eq!(bootstrap_ci95(&[3.0; 10], 0.1), Some([3.0, 3.0]));
+/// assert_eq!(bootstrap_ci95(&[3.0], 0.1), None);
+/// ```
+pub fn bootstrap_ci95(values: &[f64], p: f64) -> Option<[f64; 2]> {
+    use rand::{Rng, SeedableRng, rngs::StdRng};
+    if values.len() < 2 {
+        return None;
+    }
+    let mut rng = StdRng::seed_from_u64(0x5eed_b007);
+    let mut sample = vec![0.0; values.len()];
+    let mut figures: Vec<f64> = (0..RESAMPLES)
+        .map(|_| {
+            for x in sample.iter_mut() {
+                *x = values[rng.random_range(0..values.len())];
+            }
+            quantile(&sample, p).expect("not empty")
+        })
+        .collect();
+    figures.sort_by(f64::total_cmp);
+    Some([
+        quantile(&figures, 0.025).expect("not empty"),
+        quantile(&figures, 0.975).expect("not empty"),
+    ])
+}
+
 /// A strategy's figures over a set of runs.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -33,8 +72,14 @@ pub struct Summary {
     pub runs: usize,
     /// Goodput over the per-phase oracle's: median.
     pub goodput_median: f64,
+    /// Its 95% bootstrap interval ([`bootstrap_ci95`]; `None` for fewer than two runs).
+    #[serde(default)]
+    pub goodput_median_ci95: Option<[f64; 2]>,
     /// 10th percentile.
     pub goodput_p10: f64,
+    /// Its 95% bootstrap interval.
+    #[serde(default)]
+    pub goodput_p10_ci95: Option<[f64; 2]>,
     /// Lowest.
     pub goodput_worst: f64,
     /// Goodput over the best single fixed limit's: median.
@@ -103,7 +148,9 @@ impl Summary {
         Self {
             runs: runs.len(),
             goodput_median: quantile(&goodput, 0.5).unwrap_or(0.0),
+            goodput_median_ci95: bootstrap_ci95(&goodput, 0.5),
             goodput_p10: quantile(&goodput, 0.1).unwrap_or(0.0),
+            goodput_p10_ci95: bootstrap_ci95(&goodput, 0.1),
             goodput_worst: quantile(&goodput, 0.0).unwrap_or(0.0),
             single_fixed_median: quantile(&single, 0.5).unwrap_or(0.0),
             p99_phases: judged.len(),

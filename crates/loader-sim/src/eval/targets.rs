@@ -64,13 +64,17 @@ pub fn judge(
         target(
             "goodput median",
             ">= 97% of the per-phase oracle",
-            format!("{:.1}%", s.goodput_median * 100.0),
+            format!(
+                "{:.1}%{}",
+                s.goodput_median * 100.0,
+                ci(s.goodput_median_ci95)
+            ),
             Some(s.goodput_median >= 0.97),
         ),
         target(
             "goodput p10",
             ">= 92%",
-            format!("{:.1}%", s.goodput_p10 * 100.0),
+            format!("{:.1}%{}", s.goodput_p10 * 100.0, ci(s.goodput_p10_ci95)),
             Some(s.goodput_p10 >= 0.92),
         ),
         target(
@@ -186,4 +190,11 @@ pub fn judge(
     };
     out.push(beat);
     out
+}
+
+/// ` (95% CI 88.0-92.5%)`, or nothing.
+fn ci(interval: Option<[f64; 2]>) -> String {
+    interval
+        .map(|[lo, hi]| format!(" (95% CI {:.1}-{:.1}%)", lo * 100.0, hi * 100.0))
+        .unwrap_or_default()
 }
