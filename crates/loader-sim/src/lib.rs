@@ -9,7 +9,7 @@
 //! - [`run`] (`run.rs`): one simulation on tokio's paused clock, sampled every 100 ms, into a
 //!   [`RunReport`]; [`analysis`] derives steady-state figures from the samples.
 //! - `designs/`: designs compared with the law by measurement (`usl`, `extremum`), run by
-//!   name like the built-in strategies ([`Usl`], [`Extremum`]).
+//!   name like the built-in strategies ([`Windowed`] over [`Usl`] or [`Extremum`]).
 //! - [`sweep`] (`sweep.rs`): fixed limits to find the oracle, then every strategy;
 //!   [`targets`] checks issue 3's goals; [`report`] prints tables; [`plot`] draws SVGs.
 //!
@@ -60,7 +60,7 @@ mod schedule;
 mod strategy;
 mod sweep;
 
-pub use designs::{Extremum, ExtremumTuning, Usl, UslTuning};
+pub use designs::{Design, Extremum, ExtremumTuning, Usl, UslTuning, WindowSize, Windowed};
 pub use digest::{PhaseFigures, Point, RunDigest, mean_cv};
 pub use error::SimError;
 pub use phase::{MIN_STEADY_S, Phase, phases};

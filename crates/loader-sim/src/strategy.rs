@@ -131,11 +131,13 @@ pub fn build(
     }
     if name == "usl" {
         let tuning = overrides.apply(&crate::UslTuning::default())?;
-        return Ok(Box::new(crate::Usl::new(config, tuning)));
+        return Ok(Box::new(crate::Windowed::<crate::Usl>::new(config, tuning)));
     }
     if name == "extremum" {
         let tuning = overrides.apply(&crate::ExtremumTuning::default())?;
-        return Ok(Box::new(crate::Extremum::new(config, tuning)));
+        return Ok(Box::new(crate::Windowed::<crate::Extremum>::new(
+            config, tuning,
+        )));
     }
     if name == "schedule" {
         return schedule(overrides).map(|s| Box::new(s) as Box<dyn ScalingStrategy>);

@@ -15,9 +15,9 @@
 //! goodput falls (`E < 0`) and it descends; at the peak `E` is 0 and only the noise moves
 //! it. Windows are the law's (`designs/window.rs`).
 
-use loader_core::limit::{FleetView, Sample, ScalingStrategy, StrategyConfig};
+use loader_core::limit::StrategyConfig;
 
-use super::window::{WindowSize, Windows};
+use super::window::{Design, WindowSize};
 
 /// The design's constants (`extremum[NAME=VALUE]` in the simulator).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -50,7 +50,7 @@ impl Default for ExtremumTuning {
     }
 }
 
-/// The extremum-seeking design (see the module's docs).
+/// The extremum-seeking design (see the module's docs), run as `Windowed<Extremum>`.
 #[derive(Debug, Clone)]
 pub struct Extremum {
     config: StrategyConfig,
@@ -59,26 +59,47 @@ pub struct Extremum {
     centre: f64,
     /// The goodput of the window above the centre, while the one below is measured.
     above: Option<(usize, f64)>,
-    windows: Windows,
     reason: &'static str,
 }
 
-impl Extremum {
-    /// Starts at `config.initial_concurrency`.
-    pub fn new(config: StrategyConfig, tuning: ExtremumTuning) -> Self {
+impl Design for Extremum {
+    const NAME: &'static str = "extremum";
+    type Tuning = ExtremumTuning;
+
+    fn new(config: StrategyConfig, tuning: ExtremumTuning) -> Self {
         let mut s = Self {
             config,
             tuning,
             limit: config.clamp(config.initial_concurrency),
             centre: config.clamp(config.initial_concurrency) as f64,
             above: None,
-            windows: Windows::default(),
             reason: "initial limit",
         };
         s.limit = s.dithered(true);
         s
     }
 
+    fn window(tuning: &ExtremumTuning) -> WindowSize {
+        WindowSize {
+            calls: tuning.window_calls,
+            rtts: tuning.window_rtts,
+        }
+    }
+
+    fn limit(&self) -> usize {
+        self.limit
+    }
+
+    fn reason(&self) -> &'static str {
+        self.reason
+    }
+
+    fn on_point(&mut self, _in_flight: f64, goodput: f64) {
+        self.on_goodput(goodput);
+    }
+}
+
+impl Extremum {
     /// The limit above (or below) the centre.
     fn dithered(&self, up: bool) -> usize {
         let centre = self.centre.round().max(1.0) as usize;
@@ -119,44 +140,6 @@ impl Extremum {
             }
         }
     }
-}
-
-impl ScalingStrategy for Extremum {
-    fn name(&self) -> &'static str {
-        "extremum"
-    }
-
-    fn limit(&self) -> usize {
-        self.limit
-    }
-
-    fn on_sample(&mut self, s: &Sample) -> usize {
-        let size = WindowSize {
-            calls: self.tuning.window_calls,
-            rtts: self.tuning.window_rtts,
-        };
-        if let Some((_, x)) = self.windows.on_sample(s, self.limit, &size) {
-            self.on_goodput(x);
-            self.windows.restart();
-        }
-        self.limit
-    }
-
-    fn reason(&self) -> &str {
-        self.reason
-    }
-
-    fn warm_start(&mut self, limit: usize) {
-        *self = Self::new(
-            StrategyConfig {
-                initial_concurrency: limit,
-                ..self.config
-            },
-            self.tuning,
-        );
-    }
-
-    fn set_fleet(&mut self, _view: FleetView) {}
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 //! - `usl.rs`: the Universal Scalability Law fitted to the engine's windows, the limit at
 //!   the fitted peak (`usl`).
 //! - `extremum.rs`: extremum seeking with a square-wave dither (`extremum`).
-//! - `window.rs`: the law's windows, shared by both.
+//! - `window.rs`: the law's windows, and [`Windowed`], which runs a [`Design`] on their
+//!   points as a strategy.
 
 mod extremum;
 mod usl;
@@ -12,6 +13,7 @@ mod window;
 
 pub use extremum::{Extremum, ExtremumTuning};
 pub use usl::{Usl, UslTuning};
+pub use window::{Design, WindowSize, Windowed};
 
 #[cfg(test)]
 mod tests {

@@ -24,9 +24,9 @@
 //!   `d` is the fit's relative residual, between `min_dither` and `max_dither`. The centre
 //!   moves to `N*`, by at most a factor `1 + max_dither` per window.
 
-use loader_core::limit::{FleetView, Sample, ScalingStrategy, StrategyConfig};
+use loader_core::limit::StrategyConfig;
 
-use super::window::{WindowSize, Windows};
+use super::window::{Design, WindowSize};
 
 /// The design's constants (`usl[NAME=VALUE]` in the simulator).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -43,15 +43,6 @@ pub struct UslTuning {
     /// The largest dither, and the largest move of the centre per window. By default, this
     /// is `0.25`.
     pub max_dither: f64,
-}
-
-impl UslTuning {
-    fn window(&self) -> WindowSize {
-        WindowSize {
-            calls: self.window_calls,
-            rtts: self.window_rtts,
-        }
-    }
 }
 
 impl Default for UslTuning {
@@ -134,7 +125,7 @@ impl Fit {
     }
 }
 
-/// The USL design (see the module's docs).
+/// The USL design (see the module's docs), run as `Windowed<Usl>`.
 #[derive(Debug, Clone)]
 pub struct Usl {
     config: StrategyConfig,
@@ -144,13 +135,14 @@ pub struct Usl {
     dither: f64,
     up: bool,
     fit: Fit,
-    windows: Windows,
     reason: &'static str,
 }
 
-impl Usl {
-    /// Starts at `config.initial_concurrency`.
-    pub fn new(config: StrategyConfig, tuning: UslTuning) -> Self {
+impl Design for Usl {
+    const NAME: &'static str = "usl";
+    type Tuning = UslTuning;
+
+    fn new(config: StrategyConfig, tuning: UslTuning) -> Self {
         let limit = config.clamp(config.initial_concurrency);
         Self {
             config,
@@ -160,9 +152,23 @@ impl Usl {
             dither: tuning.max_dither,
             up: true,
             fit: Fit::default(),
-            windows: Windows::default(),
             reason: "initial limit",
         }
+    }
+
+    fn window(tuning: &UslTuning) -> WindowSize {
+        WindowSize {
+            calls: tuning.window_calls,
+            rtts: tuning.window_rtts,
+        }
+    }
+
+    fn limit(&self) -> usize {
+        self.limit
+    }
+
+    fn reason(&self) -> &'static str {
+        self.reason
     }
 
     fn on_point(&mut self, n: f64, x: f64) {
@@ -207,40 +213,6 @@ impl Usl {
         }
         self.limit = self.config.clamp(limit);
     }
-}
-
-impl ScalingStrategy for Usl {
-    fn name(&self) -> &'static str {
-        "usl"
-    }
-
-    fn limit(&self) -> usize {
-        self.limit
-    }
-
-    fn on_sample(&mut self, s: &Sample) -> usize {
-        if let Some((n, x)) = self.windows.on_sample(s, self.limit, &self.tuning.window()) {
-            self.on_point(n, x);
-            self.windows.restart();
-        }
-        self.limit
-    }
-
-    fn reason(&self) -> &str {
-        self.reason
-    }
-
-    fn warm_start(&mut self, limit: usize) {
-        *self = Self::new(
-            StrategyConfig {
-                initial_concurrency: limit,
-                ..self.config
-            },
-            self.tuning,
-        );
-    }
-
-    fn set_fleet(&mut self, _view: FleetView) {}
 }
 
 #[cfg(test)]

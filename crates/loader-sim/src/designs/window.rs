@@ -2,8 +2,87 @@
 //! least `calls` calls over at least `rtts` mean latencies, measured once all are back
 //! (`Sample::seq`, `Sample::granted`, `Sample::done_below`). Each gives a point: the mean
 //! calls in flight and the goodput (good loads per second, by Little's law from the calls).
+//! [`Windowed`] runs a [`Design`] on them as a strategy: the design sees only the points.
 
-use loader_core::limit::{Outcome, Sample};
+use loader_core::limit::{FleetView, Outcome, Sample, ScalingStrategy, StrategyConfig};
+
+/// A design: a limit, moved by each window's point.
+pub trait Design: Sized {
+    /// Its name in the simulator.
+    const NAME: &'static str;
+    /// Its constants.
+    type Tuning: Copy;
+    /// Starts at `config.initial_concurrency`.
+    fn new(config: StrategyConfig, tuning: Self::Tuning) -> Self;
+    /// How long its windows are.
+    fn window(tuning: &Self::Tuning) -> WindowSize;
+    /// The limit to run under.
+    fn limit(&self) -> usize;
+    /// One window under [`Design::limit`]: its mean calls in flight and its goodput.
+    fn on_point(&mut self, in_flight: f64, goodput: f64);
+    /// Why the limit is what it is.
+    fn reason(&self) -> &'static str;
+}
+
+/// A [`Design`] run as a [`ScalingStrategy`]: each window's point goes to it, and a new
+/// window starts with the next call.
+#[derive(Debug, Clone)]
+pub struct Windowed<D: Design> {
+    design: D,
+    config: StrategyConfig,
+    tuning: D::Tuning,
+    windows: Windows,
+}
+
+impl<D: Design> Windowed<D> {
+    /// `D` started at `config.initial_concurrency`.
+    pub fn new(config: StrategyConfig, tuning: D::Tuning) -> Self {
+        Self {
+            design: D::new(config, tuning),
+            config,
+            tuning,
+            windows: Windows::default(),
+        }
+    }
+}
+
+impl<D: Design + Send + Sync + 'static> ScalingStrategy for Windowed<D>
+where
+    D::Tuning: Send + Sync,
+{
+    fn name(&self) -> &'static str {
+        D::NAME
+    }
+
+    fn limit(&self) -> usize {
+        self.design.limit()
+    }
+
+    fn on_sample(&mut self, s: &Sample) -> usize {
+        let size = D::window(&self.tuning);
+        if let Some((n, x)) = self.windows.on_sample(s, self.design.limit(), &size) {
+            self.design.on_point(n, x);
+            self.windows.restart();
+        }
+        self.design.limit()
+    }
+
+    fn reason(&self) -> &str {
+        self.design.reason()
+    }
+
+    fn warm_start(&mut self, limit: usize) {
+        *self = Self::new(
+            StrategyConfig {
+                initial_concurrency: limit,
+                ..self.config
+            },
+            self.tuning,
+        );
+    }
+
+    fn set_fleet(&mut self, _view: FleetView) {}
+}
 
 /// How long a window is, at least.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -55,7 +134,7 @@ impl Window {
 
 /// The window being filled, and the next one while it waits for its last calls.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Windows {
+struct Windows {
     window: Window,
     next: Window,
     granted: u64,
@@ -65,7 +144,7 @@ pub struct Windows {
 impl Windows {
     /// Adds `s`, a call under `limit` (calls under another limit are ignored); the point
     /// `(mean in flight, goodput)` of a window when `s` completes it.
-    pub fn on_sample(&mut self, s: &Sample, limit: usize, size: &WindowSize) -> Option<(f64, f64)> {
+    fn on_sample(&mut self, s: &Sample, limit: usize, size: &WindowSize) -> Option<(f64, f64)> {
         self.granted = self.granted.max(s.granted);
         self.now = s.now.as_secs_f64();
         if s.limit != limit || s.seq < self.window.from {
@@ -94,7 +173,7 @@ impl Windows {
     }
 
     /// Starts a new window with the next call dispatched (after a change of the limit).
-    pub fn restart(&mut self) {
+    fn restart(&mut self) {
         self.window = Window::starting(self.granted, self.now);
         self.next = self.window;
     }
