@@ -50,7 +50,7 @@ pub fn bootstrap_ci95(values: &[f64], p: f64) -> Option<[f64; 2]> {
     }
     let mut rng = StdRng::seed_from_u64(0x5eed_b007);
     let mut sample = vec![0.0; values.len()];
-    let mut figures: Vec<f64> = (0..RESAMPLES)
+    let figures: Vec<f64> = (0..RESAMPLES)
         .map(|_| {
             for x in sample.iter_mut() {
                 *x = values[rng.random_range(0..values.len())];
@@ -58,7 +58,6 @@ pub fn bootstrap_ci95(values: &[f64], p: f64) -> Option<[f64; 2]> {
             quantile(&sample, p).expect("not empty")
         })
         .collect();
-    figures.sort_by(f64::total_cmp);
     Some([
         quantile(&figures, 0.025).expect("not empty"),
         quantile(&figures, 0.975).expect("not empty"),
