@@ -19,7 +19,8 @@
 //! - **Fit**: `N / X = a + b(N - 1) + cN(N - 1)` is linear in `a = 1/λ`, `b = σ/λ`,
 //!   `c = κ/λ`; weighted least squares over the points, each window's weight decaying by
 //!   `memory` (old conditions are forgotten). The peak is `N* = sqrt((a - b) / c)`; with no
-//!   retrograde term (`c ≤ 0`) the curve has no peak in sight and the centre moves up.
+//!   retrograde term (`c ≤ 0`), or too few distinct points to fit, the curve has no peak
+//!   in sight and the centre moves up.
 //! - **Dither**: the limit alternates `centre × (1 ± d)`, so the points spread enough to fit;
 //!   `d` is the fit's relative residual, between `min_dither` and `max_dither`. The centre
 //!   moves to `N*`, by at most a factor `1 + max_dither` per window.
