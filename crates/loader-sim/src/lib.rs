@@ -60,7 +60,7 @@ mod schedule;
 mod strategy;
 mod sweep;
 
-pub use designs::{Design, Extremum, ExtremumTuning, Usl, UslTuning, WindowSize, Windowed};
+pub use designs::{Design, Extremum, ExtremumTuning, Usl, UslTuning, Windowed};
 pub use digest::{PhaseFigures, Point, RunDigest, mean_cv};
 pub use error::SimError;
 pub use phase::{MIN_STEADY_S, Phase, phases};

@@ -17,16 +17,12 @@
 
 use loader_core::limit::StrategyConfig;
 
-use super::window::{Design, WindowSize};
+use super::window::Design;
 
 /// The design's constants (`extremum[NAME=VALUE]` in the simulator).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExtremumTuning {
-    /// A window holds at least this many calls. By default, this is `24` (the law's).
-    pub window_calls: usize,
-    /// A window lasts at least this many mean call latencies. By default, this is `2.0`.
-    pub window_rtts: f64,
     /// The dither, relative to the centre (at least 1). By default, this is `0.1` (the
     /// law's probe step).
     pub dither: f64,
@@ -41,8 +37,6 @@ pub struct ExtremumTuning {
 impl Default for ExtremumTuning {
     fn default() -> Self {
         Self {
-            window_calls: 24,
-            window_rtts: 2.0,
             dither: 0.1,
             gain: 0.25,
             max_move: 0.25,
@@ -67,23 +61,17 @@ impl Design for Extremum {
     type Tuning = ExtremumTuning;
 
     fn new(config: StrategyConfig, tuning: ExtremumTuning) -> Self {
+        let start = config.clamp(config.initial_concurrency);
         let mut s = Self {
             config,
             tuning,
-            limit: config.clamp(config.initial_concurrency),
-            centre: config.clamp(config.initial_concurrency) as f64,
+            limit: start,
+            centre: start as f64,
             above: None,
             reason: "initial limit",
         };
         s.limit = s.dithered(true);
         s
-    }
-
-    fn window(tuning: &ExtremumTuning) -> WindowSize {
-        WindowSize {
-            calls: tuning.window_calls,
-            rtts: tuning.window_rtts,
-        }
     }
 
     fn limit(&self) -> usize {

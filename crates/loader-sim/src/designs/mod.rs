@@ -13,7 +13,7 @@ mod window;
 
 pub use extremum::{Extremum, ExtremumTuning};
 pub use usl::{Usl, UslTuning};
-pub use window::{Design, WindowSize, Windowed};
+pub use window::{Design, Windowed};
 
 #[cfg(test)]
 mod tests {

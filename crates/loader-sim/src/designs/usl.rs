@@ -12,8 +12,8 @@
 //! so that the two can be compared on the same generated scenarios
 //! (`loader-sim eval --strategy adaptive,usl`):
 //!
-//! - **Windows** as the law's: every call dispatched under one limit, at least
-//!   `window_calls` calls over at least `window_rtts` mean latencies, measured once all are
+//! - **Windows** as the law's, at its default `window_calls` and `window_rtts`
+//!   (`designs/window.rs`): every call dispatched under one limit, measured once all are
 //!   back. A window gives a point: the mean calls in flight `N` and the goodput `X` (good
 //!   loads per second, by Little's law from the calls).
 //! - **Fit**: `N / X = a + b(N - 1) + cN(N - 1)` is linear in `a = 1/λ`, `b = σ/λ`,
@@ -27,16 +27,12 @@
 
 use loader_core::limit::StrategyConfig;
 
-use super::window::{Design, WindowSize};
+use super::window::Design;
 
 /// The design's constants (`usl[NAME=VALUE]` in the simulator).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UslTuning {
-    /// A window holds at least this many calls. By default, this is `24` (the law's).
-    pub window_calls: usize,
-    /// A window lasts at least this many mean call latencies. By default, this is `2.0`.
-    pub window_rtts: f64,
     /// Weight kept by the older points at each new window. By default, this is `0.8`.
     pub memory: f64,
     /// The smallest dither, relative to the centre. By default, this is `0.05`.
@@ -49,8 +45,6 @@ pub struct UslTuning {
 impl Default for UslTuning {
     fn default() -> Self {
         Self {
-            window_calls: 24,
-            window_rtts: 2.0,
             memory: 0.8,
             min_dither: 0.05,
             max_dither: 0.25,
@@ -154,13 +148,6 @@ impl Design for Usl {
             up: true,
             fit: Fit::default(),
             reason: "initial limit",
-        }
-    }
-
-    fn window(tuning: &UslTuning) -> WindowSize {
-        WindowSize {
-            calls: tuning.window_calls,
-            rtts: tuning.window_rtts,
         }
     }
 

@@ -14,8 +14,6 @@ pub trait Design: Sized {
     type Tuning: Copy;
     /// Starts at `config.initial_concurrency`.
     fn new(config: StrategyConfig, tuning: Self::Tuning) -> Self;
-    /// How long its windows are.
-    fn window(tuning: &Self::Tuning) -> WindowSize;
     /// The limit to run under.
     fn limit(&self) -> usize;
     /// One window under [`Design::limit`]: its mean calls in flight and its goodput.
@@ -31,6 +29,7 @@ pub struct Windowed<D: Design> {
     design: D,
     config: StrategyConfig,
     tuning: D::Tuning,
+    size: WindowSize,
     windows: Windows,
 }
 
@@ -41,6 +40,7 @@ impl<D: Design> Windowed<D> {
             design: D::new(config, tuning),
             config,
             tuning,
+            size: WindowSize::law(),
             windows: Windows::default(),
         }
     }
@@ -59,8 +59,7 @@ where
     }
 
     fn on_sample(&mut self, s: &Sample) -> usize {
-        let size = D::window(&self.tuning);
-        if let Some((n, x)) = self.windows.on_sample(s, self.design.limit(), &size) {
+        if let Some((n, x)) = self.windows.on_sample(s, self.design.limit(), &self.size) {
             self.design.on_point(n, x);
             self.windows.restart();
         }
@@ -86,11 +85,23 @@ where
 
 /// How long a window is, at least.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct WindowSize {
+struct WindowSize {
     /// Calls dispatched.
-    pub calls: usize,
+    calls: usize,
     /// Mean call latencies.
-    pub rtts: f64,
+    rtts: f64,
+}
+
+impl WindowSize {
+    /// The law's windows (its default `window_calls` and `window_rtts`): the designs are
+    /// compared on the same measurements.
+    fn law() -> Self {
+        let law = loader_core::limit::Tuning::default();
+        Self {
+            calls: law.window_calls,
+            rtts: law.window_rtts,
+        }
+    }
 }
 
 /// The calls dispatched under one limit from `from` on.
