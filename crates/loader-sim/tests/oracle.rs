@@ -68,6 +68,54 @@ fn the_best_fixed_limit_of_each_phase_is_its_capacity() {
     );
 }
 
+/// A closed loop with far more clients than the best limit needs: below it, each call
+/// carries a larger batch, so goodput falls slowly and the search's walk down stops (two
+/// limits in a row below the best) while its lowest limit still serves over 90%.
+const GENTLE: &str = r#"
+duration_s = 8
+seed = 7
+warmup_s = 1
+[backend]
+capacity = 33.0
+base_latency_ms = 13.3
+per_key_latency_ms = 0.026
+overload_penalty = 1.75
+jitter = 0.25
+[load]
+mode = "closed"
+clients = 58
+keys_per_request = 9
+key_space = 1000000
+request_timeout_ms = 2000
+"#;
+
+#[test]
+fn the_bands_low_end_is_measured_not_assumed() {
+    let scenario = Scenario::from_toml_str(GENTLE).unwrap();
+    let found = oracle::search::search(&scenario, 33, (1, 256), SHORT).unwrap();
+    let (lo, hi) = found.band;
+    assert!(
+        1 < lo && lo <= found.limit && found.limit <= hi,
+        "band {lo}-{hi} around {}: {:#?}",
+        found.limit,
+        found.tried
+    );
+    // the limit tried just below the band serves less than the band asks
+    let best = found.tried.iter().map(|t| t.keys_per_s).fold(0.0, f64::max);
+    let below = found
+        .tried
+        .iter()
+        .rev()
+        .find(|t| t.limit < lo)
+        .expect("a limit below the band was tried");
+    assert!(
+        below.keys_per_s < oracle::search::BAND_GOODPUT * best
+            || below.p99_ms > oracle::search::BAND_P99 * found.p99_ms,
+        "{below:?} fits the band {lo}-{hi}: {:#?}",
+        found.tried
+    );
+}
+
 #[test]
 fn a_fixed_limit_equal_to_the_oracles_scores_one_hundred_percent() {
     let mut scenario = Scenario::from_toml_str(KNEE).unwrap();

@@ -42,8 +42,9 @@ pub struct Search {
     pub p99_ms: f64,
     /// The limits whose goodput is at least [`BAND_GOODPUT`] of the best and whose p99 is at
     /// most [`BAND_P99`] times the optimum's (interpolated between the limits tried; the
-    /// contiguous range around the optimum; open-ended when the last limit tried at that end
-    /// qualifies).
+    /// contiguous range around the optimum). Both ends are measured: the search tries limits
+    /// beyond each end until one falls out of the band. Open-ended above only where the
+    /// limit no longer binds (the two highest limits tried ran exactly alike).
     pub band: (usize, usize),
     /// Every limit tried, by limit.
     pub tried: Vec<Tried>,
@@ -94,8 +95,9 @@ pub fn grid(min: usize, max: usize) -> Vec<usize> {
 /// in a row do not beat the best by more than [`TOLERANCE`], downwards until two in a row
 /// are worse than the best by more than [`TOLERANCE`] (the plateau's start is wanted). Then
 /// the limits between the optimum and its nearest tried neighbours are tried in steps of a
-/// quarter of the gap, until the step is at most `max(1, optimum / 16)`. Every run must lose
-/// nothing.
+/// quarter of the gap, until the step is at most `max(1, optimum / 16)`. Last, grid limits
+/// beyond each end of the band are tried until one falls out of it ([`Search::band`]),
+/// without moving the optimum. Every run must lose nothing.
 pub fn search(
     steady: &Scenario,
     hint: usize,
@@ -189,6 +191,29 @@ pub fn search(
     }
     tried.sort_by_key(|t| t.limit);
     let limit = optimum(&tried);
+    // The band's ends are measured, not assumed: while the lowest (highest) limit tried is
+    // still in the band, the next grid limit beyond it is tried too. A walk stops where
+    // the goodput starts to fall, often well inside the band. Above, the walk ends where
+    // the limit no longer binds: from there every higher limit runs the same. The optimum
+    // stays the one found above.
+    loop {
+        let first = tried[0].limit;
+        if first <= min || band(&tried, limit, (min, max)).0 > first {
+            break;
+        }
+        let below = g.iter().rev().find(|&&n| n < first).copied().unwrap_or(min);
+        eval(below, &mut tried)?;
+        tried.sort_by_key(|t| t.limit);
+    }
+    loop {
+        let last = tried[tried.len() - 1].limit;
+        if last >= max || unbound(&tried) || band(&tried, limit, (min, max)).1 < last {
+            break;
+        }
+        let above = g.iter().find(|&&n| n > last).copied().unwrap_or(max);
+        eval(above, &mut tried)?;
+        tried.sort_by_key(|t| t.limit);
+    }
     let at = *tried
         .iter()
         .find(|t| t.limit == limit)
@@ -244,20 +269,26 @@ pub fn band(tried: &[Tried], opt: usize, (min, max): (usize, usize)) -> (usize, 
     };
     let (first, last) = (tried[0].limit, tried[tried.len() - 1].limit);
     let mut lo = opt;
-    while lo > first && fits(lo - 1) {
+    while lo > first.max(min) && fits(lo - 1) {
         lo -= 1;
-    }
-    if lo == first && fits(first) {
-        lo = min;
     }
     let mut hi = opt;
     while hi < last && fits(hi + 1) {
         hi += 1;
     }
-    if hi == last && fits(last) {
+    if hi == last && unbound(tried) {
         hi = max;
     }
     (lo, hi)
+}
+
+/// Whether the two highest limits in `tried` (sorted by limit) ran exactly alike: the limit
+/// no longer binds there, and every higher one runs the same.
+fn unbound(tried: &[Tried]) -> bool {
+    match tried {
+        [.., a, b] => a.keys_per_s == b.keys_per_s && a.p99_ms == b.p99_ms,
+        _ => false,
+    }
 }
 
 /// A run that lost a request or a key is an error: the figures would be wrong.
@@ -322,10 +353,21 @@ mod tests {
             t(15, 88.0, 12.0),
         ];
         assert_eq!(band(&knee, 13, (1, 256)), (12, 14));
-        // a plateau from 8 on whose p99 stays low: open-ended above; below, 7 serves 90%
-        // (interpolated), 6 less
+        // a plateau from 8 on whose p99 stays low: below, 7 serves 90% (interpolated), 6
+        // less; above, no further than measured while the limit still moves the figures
         let plateau = [t(4, 60.0, 10.0), t(8, 100.0, 10.0), t(16, 100.0, 10.5)];
-        assert_eq!(band(&plateau, 8, (1, 256)), (7, 256));
+        assert_eq!(band(&plateau, 8, (1, 256)), (7, 16));
+        // where the two highest limits ran alike, the limit no longer binds: open-ended
+        let unbound = [
+            t(4, 60.0, 10.0),
+            t(8, 100.0, 10.0),
+            t(16, 100.0, 10.5),
+            t(24, 100.0, 10.5),
+        ];
+        assert_eq!(band(&unbound, 8, (1, 256)), (7, 256));
+        // the lowest limit tried still in the band: the band ends there, not at the bound
+        let falling = [t(12, 97.0, 10.0), t(16, 99.0, 10.0), t(17, 100.0, 10.0)];
+        assert_eq!(band(&falling, 17, (1, 256)), (12, 17));
         // a soft knee: p99 grows past 1.3x between 16 and 32 (interpolated at 23); below
         // 16, goodput falls under 90% at 13 (interpolated)
         let soft = [t(8, 60.0, 10.0), t(16, 100.0, 10.0), t(32, 99.0, 17.0)];
