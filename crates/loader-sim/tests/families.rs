@@ -187,3 +187,24 @@ fn a_family_with_a_mistake_is_rejected_with_the_reason() {
             .contains("unknown load parameter")
     );
 }
+
+#[test]
+fn a_scenario_file_is_a_family_that_changes_only_the_seed() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/step-down.toml");
+    let public = Scenario::from_file(&path).unwrap();
+    let family = Family::of_scenario("step-down.toml", public.clone());
+    for seed in [7, 1234] {
+        let drawn = generate(&family, seed).unwrap();
+        assert_eq!(drawn.scenario.name, format!("step-down.toml#{seed}"));
+        assert_eq!(drawn.scenario.seed, seed);
+        assert!(drawn.draws.is_empty());
+        // everything else is the file's
+        let mut back = drawn.scenario.clone();
+        back.seed = public.seed;
+        back.name = public.name.clone();
+        assert_eq!(
+            serde_json::to_string(&back).unwrap(),
+            serde_json::to_string(&public).unwrap()
+        );
+    }
+}

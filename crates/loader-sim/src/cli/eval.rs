@@ -4,8 +4,9 @@ use std::{ops::Range, path::PathBuf};
 
 use anyhow::{Context, bail};
 use loader_sim::{
-    Overrides, StrategySpec,
+    Overrides, Scenario, StrategySpec,
     eval::{self, BASELINES, EvalOptions},
+    family::Family,
     oracle::{OracleCache, SearchOptions},
 };
 
@@ -22,6 +23,11 @@ pub(crate) struct EvalArgs {
     /// Only these families (by name; repeatable).
     #[arg(long = "family", value_name = "NAME")]
     only: Vec<String>,
+    /// Scenario files to evaluate instead of the families (e.g. `scenarios/*.toml`), each
+    /// at every seed of `--seeds` with only its `seed` line changed, against the same
+    /// per-phase oracle. Each is named by its file (`step-down.toml`).
+    #[arg(long = "scenarios", num_args = 1.., value_name = "FILE", conflicts_with_all = ["families", "only"])]
+    scenarios: Vec<PathBuf>,
     /// Strategies, comma-separated or repeated: adaptive, vegas, gradient2, aimd, fixed:N,
     /// the compared designs usl and extremum, or NAME[KEY=VALUE,...] with tuning overrides.
     /// The first is the candidate.
@@ -86,6 +92,24 @@ pub(crate) fn parse_seeds(text: &str) -> anyhow::Result<Range<u64>> {
     Ok(range)
 }
 
+/// One family per scenario file, named by the file (see [`Family::of_scenario`]).
+fn scenario_families(paths: &[PathBuf]) -> anyhow::Result<Vec<Family>> {
+    let mut families = Vec::new();
+    for path in paths {
+        let scenario = Scenario::from_file(path)?;
+        let label = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        if families.iter().any(|f: &Family| f.name == label) {
+            bail!("scenario file `{label}` is given twice");
+        }
+        families.push(Family::of_scenario(&label, scenario));
+    }
+    families.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(families)
+}
+
 /// Splits on commas outside brackets: `a[x=1,y=2],b` is two strategies.
 fn split_strategies(items: &[String]) -> Vec<String> {
     let mut out = Vec::new();
@@ -110,7 +134,11 @@ fn split_strategies(items: &[String]) -> Vec<String> {
 
 pub(crate) fn main(args: &EvalArgs) -> anyhow::Result<()> {
     let seeds = parse_seeds(&args.seeds)?;
-    let families = super::load_families(&args.families, &args.only)?;
+    let families = if args.scenarios.is_empty() {
+        super::load_families(&args.families, &args.only)?
+    } else {
+        scenario_families(&args.scenarios)?
+    };
     let set = Overrides::parse(&args.set)?;
     let mut strategies = Vec::new();
     for text in split_strategies(&args.strategies) {

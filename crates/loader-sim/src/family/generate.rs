@@ -254,7 +254,20 @@ fn fill(
 
 /// Draws scenario `seed` of `family`. The same (family, seed) always gives the same
 /// scenario; the scenario's own `seed` (arrivals, keys, jitter, failures) is drawn too.
+/// A family of one scenario file ([`Family::of_scenario`]) gives that scenario with its
+/// `seed` set to `seed`.
 pub fn generate(family: &Family, seed: u64) -> Result<Generated, SimError> {
+    if let Some(fixed) = &family.fixed {
+        let mut scenario = (**fixed).clone();
+        scenario.seed = seed;
+        scenario.name = format!("{}#{seed}", family.name);
+        return Ok(Generated {
+            family: family.name.clone(),
+            seed,
+            scenario,
+            draws: Vec::new(),
+        });
+    }
     let mut d = Drawer {
         rng: StdRng::seed_from_u64(
             name_hash(&family.name) ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15),
