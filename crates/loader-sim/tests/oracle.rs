@@ -197,7 +197,7 @@ fn a_lost_key_fails_the_nothing_lost_check() {
     .unwrap();
     let options = EvalOptions {
         families: vec![family],
-        seeds: 1000..1001,
+        seeds: (1000..1001).into(),
         strategies: vec!["fixed:4".parse::<StrategySpec>().unwrap()],
         jobs: 1,
         search: SHORT,

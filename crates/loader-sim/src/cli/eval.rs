@@ -5,7 +5,7 @@ use std::{ops::Range, path::PathBuf};
 use anyhow::{Context, bail};
 use loader_sim::{
     Overrides, Scenario, StrategySpec,
-    eval::{self, BASELINES, EvalOptions},
+    eval::{self, BASELINES, EvalOptions, Seeds},
     family::Family,
     oracle::{OracleCache, SearchOptions},
 };
@@ -13,8 +13,9 @@ use loader_sim::{
 /// Evaluate strategies on generated scenarios against the per-phase oracle.
 #[derive(Debug, clap::Args)]
 pub(crate) struct EvalArgs {
-    /// Seeds to draw from every family: `1000..1016` (end excluded), `1000..=1015`, or one
-    /// seed. Seeds 0-999 are the tuning range; 1000 and up are held out.
+    /// Seeds to draw from every family: `1000..1016` (end excluded), `1000..=1015`, one
+    /// seed, or several of these, comma-separated (`1000..1016,2000..2016`), judged as one
+    /// sample. Seeds 0-999 are the tuning range; 1000 and up are held out.
     #[arg(long)]
     seeds: String,
     /// Family files, or directories of them (every `*.toml`).
@@ -70,9 +71,18 @@ pub(crate) struct EvalArgs {
     quiet: bool,
 }
 
-/// `1000..1016`, `1000..=1015` or `1000`.
-pub(crate) fn parse_seeds(text: &str) -> anyhow::Result<Range<u64>> {
-    let t = text.trim();
+/// `1000..1016`, `1000..=1015` or `1000`, or several, comma-separated.
+pub(crate) fn parse_seeds(text: &str) -> anyhow::Result<Seeds> {
+    let mut ranges = Vec::new();
+    for part in text.split(',') {
+        ranges.push(parse_range(text, part)?);
+    }
+    Seeds::new(ranges).with_context(|| format!("--seeds {text}"))
+}
+
+/// One range of `--seeds text`.
+fn parse_range(text: &str, part: &str) -> anyhow::Result<Range<u64>> {
+    let t = part.trim();
     let num = |s: &str| {
         s.trim()
             .parse::<u64>()
@@ -87,7 +97,7 @@ pub(crate) fn parse_seeds(text: &str) -> anyhow::Result<Range<u64>> {
         s..s + 1
     };
     if range.is_empty() {
-        bail!("--seeds {text}: the range is empty");
+        bail!("--seeds {text}: the range `{t}` is empty");
     }
     Ok(range)
 }
@@ -170,17 +180,16 @@ pub(crate) fn main(args: &EvalArgs) -> anyhow::Result<()> {
     let cache =
         (!args.no_cache).then(|| OracleCache::new(&args.cache_dir).refreshing(args.refresh_oracle));
     let range = eval::SeedRange::of(&seeds);
-    let scenarios = families.len() as u64 * (seeds.end - seeds.start);
+    let scenarios = families.len() as u64 * seeds.len();
     eprintln!(
-        "evaluating {} on {} families x seeds {}..{} = {scenarios} scenarios ({}), {jobs} jobs{}",
+        "evaluating {} on {} families x seeds {} = {scenarios} scenarios ({}), {jobs} jobs{}",
         strategies
             .iter()
             .map(|s| s.to_string())
             .collect::<Vec<_>>()
             .join(", "),
         families.len(),
-        seeds.start,
-        seeds.end,
+        seeds,
         range.describe(),
         if args.quick { ", QUICK mode" } else { "" }
     );
@@ -234,11 +243,21 @@ mod tests {
 
     #[test]
     fn seed_ranges_parse_in_three_forms() {
-        assert_eq!(parse_seeds("1000..1016").unwrap(), 1000..1016);
-        assert_eq!(parse_seeds("1000..=1015").unwrap(), 1000..1016);
-        assert_eq!(parse_seeds("7").unwrap(), 7..8);
+        assert_eq!(parse_seeds("1000..1016").unwrap(), (1000..1016).into());
+        assert_eq!(parse_seeds("1000..=1015").unwrap(), (1000..1016).into());
+        assert_eq!(parse_seeds("7").unwrap(), (7..8).into());
         assert!(parse_seeds("10..10").is_err());
         assert!(parse_seeds("a..b").is_err());
+    }
+
+    #[test]
+    fn several_seed_ranges_are_one_sample() {
+        let seeds = parse_seeds("2000..2016, 1000..=1015,7").unwrap();
+        assert_eq!(seeds.ranges(), [7..8, 1000..1016, 2000..2016]);
+        assert_eq!(seeds.len(), 33);
+        let err = parse_seeds("1000..1016,1010").unwrap_err();
+        assert!(format!("{err:#}").contains("overlap"), "{err:#}");
+        assert!(parse_seeds("1000..1016,").is_err());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //!
 //! - `runner.rs`: [`evaluate`] runs every (family, seed) on a pool of threads: the scenario
 //!   ([`scenario_of`]), its oracle ([`oracle_of`], cached on disk), every strategy.
+//! - `seeds.rs`: the [`Seeds`] drawn (one range or several) and their [`SeedRange`] kind.
 //! - `score.rs`: [`score`] compares one run with the oracle ([`RunScore`], the JSON row).
 //! - `summary.rs`: [`Summary`] of many runs (median, p10, worst, ...).
 //! - `targets.rs`: issue 17's targets, [`judge`]d on a summary.
@@ -13,6 +14,7 @@ mod paired;
 mod plot;
 mod runner;
 mod score;
+mod seeds;
 mod summary;
 mod table;
 mod targets;
@@ -20,13 +22,14 @@ mod targets;
 pub use paired::{MOVED, Paired, sign_test};
 pub use plot::plot_goodput;
 pub use runner::{
-    EvalOptions, EvalReport, FamilyInfo, HELD_OUT_START, OraclePhase, ScenarioOracle, SeedRange,
-    StrategyTargets, SummaryRow, evaluate, oracle_of, scenario_of,
+    EvalOptions, EvalReport, FamilyInfo, OraclePhase, ScenarioOracle, StrategyTargets, SummaryRow,
+    evaluate, oracle_of, scenario_of,
 };
 pub use score::{
     ChangeScore, MIN_REQUESTS, P99_WITHIN, PhaseScore, RECONVERGE_SHARE, RECONVERGE_WINDOW,
     RunScore, reconvergence, score,
 };
+pub use seeds::{HELD_OUT_START, SeedRange, Seeds};
 pub use summary::{RESAMPLES, Summary, bootstrap_ci95, quantile};
 pub use table::{families, headline, tables};
 pub use targets::{BASELINES, MIN_SCENARIOS, Target, judge};

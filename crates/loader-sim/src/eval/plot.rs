@@ -23,9 +23,8 @@ pub fn plot_goodput(path: &Path, report: &EvalReport) -> Result<(), SimError> {
     let root = SVGBackend::new(path, (width, 680)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let title = format!(
-        "goodput / per-phase oracle, seeds {}..{} ({})",
-        report.seeds.start,
-        report.seeds.end,
+        "goodput / per-phase oracle, seeds {} ({})",
+        report.seeds,
         report.seed_range.describe()
     );
     let root = root.titled(&title, ("sans-serif", 20)).map_err(err)?;

@@ -2,7 +2,6 @@
 //! pool of threads, each run on its own single-threaded runtime with paused time.
 
 use std::{
-    ops::Range,
     sync::{
         Mutex,
         atomic::{AtomicUsize, Ordering},
@@ -13,7 +12,7 @@ use std::{
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
-use super::{Paired, RunScore, Summary, Target, judge, score};
+use super::{Paired, RunScore, SeedRange, Seeds, Summary, Target, judge, score};
 use crate::{
     RunDigest, RunOptions, Scenario, SimError, StrategySpec,
     family::{Family, generate},
@@ -21,50 +20,13 @@ use crate::{
     phases,
 };
 
-/// Seeds from this one on are held out: never used to choose a rule or a constant.
-pub const HELD_OUT_START: u64 = 1000;
-
-/// Which seed range figures come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SeedRange {
-    /// Every seed below [`HELD_OUT_START`]: the range to tune on.
-    Tuning,
-    /// Every seed at or above [`HELD_OUT_START`]: the range to report.
-    HeldOut,
-    /// Both.
-    Mixed,
-}
-
-impl SeedRange {
-    /// The kind of `seeds`.
-    pub fn of(seeds: &Range<u64>) -> Self {
-        if seeds.start >= HELD_OUT_START {
-            Self::HeldOut
-        } else if seeds.end <= HELD_OUT_START {
-            Self::Tuning
-        } else {
-            Self::Mixed
-        }
-    }
-
-    /// How reports name it.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Self::Tuning => "tuning range (seeds 0-999)",
-            Self::HeldOut => "held-out range (seeds 1000 and up)",
-            Self::Mixed => "MIXED tuning and held-out seeds",
-        }
-    }
-}
-
 /// What to evaluate.
 #[derive(Debug, Clone)]
 pub struct EvalOptions {
     /// The families.
     pub families: Vec<Family>,
     /// The seeds, each drawn from every family.
-    pub seeds: Range<u64>,
+    pub seeds: Seeds,
     /// The strategies, compared in one table.
     pub strategies: Vec<StrategySpec>,
     /// Threads running simulations at once.
@@ -169,8 +131,8 @@ pub struct StrategyTargets {
 /// Every figure of an evaluation (what `--json` writes).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalReport {
-    /// The seeds, `start..end`.
-    pub seeds: Range<u64>,
+    /// The seeds: a list of `start..end` ranges (`{"start", "end"}` in JSON).
+    pub seeds: Seeds,
     /// Which range they come from.
     pub seed_range: SeedRange,
     /// Durations and change times were scaled by this (1 unless quick).
@@ -313,10 +275,7 @@ pub fn evaluate(options: &EvalOptions) -> Result<EvalReport, SimError> {
         return Err(SimError::Invalid("no strategy to evaluate".into()));
     }
     if options.seeds.is_empty() {
-        return Err(SimError::Invalid(format!(
-            "seed range {}..{} is empty",
-            options.seeds.start, options.seeds.end
-        )));
+        return Err(SimError::Invalid("no seed to evaluate".into()));
     }
     // Check every strategy's name and overrides before the first run.
     for spec in &options.strategies {
@@ -326,7 +285,7 @@ pub fn evaluate(options: &EvalOptions) -> Result<EvalReport, SimError> {
     }
     let tasks: Vec<(usize, u64)> = options
         .seeds
-        .clone()
+        .iter()
         .flat_map(|seed| (0..options.families.len()).map(move |f| (f, seed)))
         .collect();
     options.progress.set_length(tasks.len() as u64);

@@ -50,12 +50,11 @@ fn row(out: &mut String, family: &str, strategy: &str, s: &Summary) {
 pub fn headline(r: &EvalReport) -> String {
     let scenarios = r.runs.len() / r.strategies.len().max(1);
     let mut out = format!(
-        "Figures from seeds {}..{} ({}): {} families x {} seeds = {} scenarios; oracle: {}",
-        r.seeds.start,
-        r.seeds.end,
+        "Figures from seeds {} ({}): {} families x {} seeds = {} scenarios; oracle: {}",
+        r.seeds,
         r.seed_range.describe(),
         r.families.len(),
-        r.seeds.end - r.seeds.start,
+        r.seeds.len(),
         scenarios,
         r.oracle_kind,
     );
