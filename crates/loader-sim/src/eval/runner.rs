@@ -274,9 +274,6 @@ pub fn evaluate(options: &EvalOptions) -> Result<EvalReport, SimError> {
     if options.strategies.is_empty() {
         return Err(SimError::Invalid("no strategy to evaluate".into()));
     }
-    if options.seeds.is_empty() {
-        return Err(SimError::Invalid("no seed to evaluate".into()));
-    }
     // Check every strategy's name and overrides before the first run.
     for spec in &options.strategies {
         if spec.fixed_limit().is_none() {

@@ -21,7 +21,7 @@ pub const HELD_OUT_START: u64 = 1000;
 /// assert!(Seeds::new(vec![1000..1016, 1010..1020]).is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "Vec<Range<u64>>", into = "Vec<Range<u64>>")]
 pub struct Seeds(Vec<Range<u64>>);
 
 impl Seeds {
@@ -62,9 +62,23 @@ impl Seeds {
         self.0.iter().map(|r| r.end - r.start).sum()
     }
 
-    /// Never true: [`Seeds::new`] rejects empty ranges.
+    /// Never true: [`Seeds::new`] (and so reading JSON) refuses empty ranges.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl TryFrom<Vec<Range<u64>>> for Seeds {
+    type Error = SimError;
+
+    fn try_from(ranges: Vec<Range<u64>>) -> Result<Self, SimError> {
+        Self::new(ranges)
+    }
+}
+
+impl From<Seeds> for Vec<Range<u64>> {
+    fn from(seeds: Seeds) -> Self {
+        seeds.0
     }
 }
 
@@ -165,5 +179,8 @@ mod tests {
             r#"[{"start":1000,"end":1016},{"start":2000,"end":2016}]"#
         );
         assert_eq!(serde_json::from_str::<Seeds>(&json).unwrap(), seeds);
+        let overlapping = r#"[{"start":1000,"end":1016},{"start":1010,"end":1020}]"#;
+        assert!(serde_json::from_str::<Seeds>(overlapping).is_err());
+        assert!(serde_json::from_str::<Seeds>("[]").is_err());
     }
 }
