@@ -1,6 +1,9 @@
 //! `loader-sim generate`.
 
-use std::{fmt::Write, path::PathBuf};
+use std::{
+    fmt::Write,
+    path::{Path, PathBuf},
+};
 
 use anyhow::Context;
 use loader_sim::{
@@ -12,9 +15,13 @@ use loader_sim::{
 /// Print the scenario a family draws for a seed.
 #[derive(Debug, clap::Args)]
 pub(crate) struct GenerateArgs {
-    /// The family file.
+    /// The family: a family file, or the name of one in `--families` (as `eval --family`
+    /// takes it).
     #[arg(long)]
-    family: PathBuf,
+    family: String,
+    /// Where a family given by name is looked up: family files, or directories of them.
+    #[arg(long, num_args = 1.., default_value = "scenarios/families")]
+    families: Vec<PathBuf>,
     /// The seed.
     #[arg(long)]
     seed: u64,
@@ -30,7 +37,7 @@ pub(crate) struct GenerateArgs {
 }
 
 pub(crate) fn main(args: &GenerateArgs) -> anyhow::Result<()> {
-    let family = Family::from_file(&args.family)?;
+    let family = resolve(&args.family, &args.families)?;
     let generated = generate(&family, args.seed)?;
     let s = &generated.scenario;
     let mut text = format!(
@@ -100,4 +107,41 @@ pub(crate) fn main(args: &GenerateArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// `family` as a file when one exists at that path, else by name among `families`.
+fn resolve(family: &str, families: &[PathBuf]) -> anyhow::Result<Family> {
+    let path = Path::new(family);
+    if path.is_file() {
+        return Ok(Family::from_file(path)?);
+    }
+    let mut found = super::load_families(families, &[family.to_string()])
+        .with_context(|| format!("--family {family}: not a file, nor a family's name"))?;
+    Ok(found.remove(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn families_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/families")
+    }
+
+    #[test]
+    fn a_family_is_found_by_file_or_by_name() {
+        let dir = families_dir();
+        let by_name = resolve("step-down", std::slice::from_ref(&dir)).unwrap();
+        let file = dir.join("step-down.toml");
+        let by_file = resolve(file.to_str().unwrap(), &[]).unwrap();
+        assert_eq!(by_name.name, "step-down");
+        assert_eq!(by_file.name, by_name.name);
+        let err = resolve("no-such-family", &[dir]).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("no family `no-such-family`"), "{text}");
+        assert!(
+            text.contains("step-down"),
+            "the known names are listed: {text}"
+        );
+    }
 }
