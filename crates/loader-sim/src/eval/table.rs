@@ -2,7 +2,10 @@
 
 use std::fmt::Write;
 
-use super::{EvalReport, MOVED, Summary};
+use super::{EvalReport, MOVED, RunScore, SeedRange, Summary};
+
+/// Runs listed under "Worst runs".
+pub const WORST_RUNS: usize = 10;
 
 fn pct(v: f64) -> String {
     format!("{:.1}%", v * 100.0)
@@ -141,6 +144,7 @@ pub fn tables(r: &EvalReport) -> String {
             out.push('\n');
         }
     }
+    out.push_str(&worst(r));
     let below = r
         .oracles
         .iter()
@@ -166,6 +170,74 @@ pub fn tables(r: &EvalReport) -> String {
     out
 }
 
+/// The `n` runs of `strategy` with the lowest goodput ratio, lowest first (ties by name).
+pub fn worst_runs<'a>(runs: &'a [RunScore], strategy: &str, n: usize) -> Vec<&'a RunScore> {
+    let mut of: Vec<&RunScore> = runs.iter().filter(|r| r.strategy == strategy).collect();
+    of.sort_by(|a, b| {
+        a.oracle_ratio
+            .total_cmp(&b.oracle_ratio)
+            .then_with(|| a.scenario.cmp(&b.scenario))
+    });
+    of.truncate(n);
+    of
+}
+
+/// The first strategy's worst runs, each phase's goodput at its mean limit against the
+/// oracle's, and how to look at one: where a strategy loses, and a scenario to trace.
+fn worst(r: &EvalReport) -> String {
+    let Some(first) = r.strategies.first() else {
+        return String::new();
+    };
+    let runs = worst_runs(&r.runs, first, WORST_RUNS);
+    if runs.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "\n### Worst runs of {first}\n\n\
+         Each steady phase as goodput at the mean limit / the oracle's limit. To look at one: \
+         `loader-sim generate --family FAMILY --seed SEED --out run.toml`, then \
+         `loader-sim --scenario run.toml --strategy '{first}' --plot run.svg` (a scenario \
+         file given to `--scenarios`: the file with its `seed` line changed).\n"
+    );
+    if r.time_scale != 1.0 {
+        out.push_str(
+            "Quick mode: these runs were shortened; `generate` draws the full-length scenario.\n",
+        );
+    }
+    if r.seed_range != SeedRange::Tuning {
+        out.push_str("Held-out seeds among them: for the record, not for choosing rules.\n");
+    }
+    out.push_str(
+        "\n| scenario | goodput | best single fixed | phases | slowest reconvergence s |\n\
+         |---|---:|---:|---|---:|\n",
+    );
+    for run in runs {
+        let phases: Vec<String> = run
+            .phases
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} at {:.0} / {}",
+                    pct(p.goodput_ratio),
+                    p.limit_mean,
+                    p.oracle_limit
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} at {} | {} | {} |",
+            run.scenario,
+            pct(run.oracle_ratio),
+            pct(run.single_fixed_ratio),
+            run.single_fixed_limit,
+            phases.join(", "),
+            secs(run.reconverge_s),
+        );
+    }
+    out
+}
+
 /// The families and their purpose.
 pub fn families(r: &EvalReport) -> String {
     let mut out = String::from("| family | purpose |\n|---|---|\n");
@@ -173,4 +245,55 @@ pub fn families(r: &EvalReport) -> String {
         let _ = writeln!(out, "| {} | {} |", f.name, f.purpose);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(scenario: &str, strategy: &str, ratio: f64) -> RunScore {
+        RunScore {
+            family: scenario.split('#').next().unwrap_or_default().to_string(),
+            seed: 0,
+            scenario: scenario.to_string(),
+            strategy: strategy.to_string(),
+            oracle_kind: "per-phase".into(),
+            oracle_ratio: ratio,
+            oracle_p99_ratio: None,
+            single_fixed_ratio: ratio,
+            single_fixed_limit: 1,
+            reconverge_s: None,
+            limit_cv: None,
+            issued: 0,
+            answered: 0,
+            refused: 0,
+            timed_out: 0,
+            errors: 0,
+            nothing_lost: true,
+            lost: None,
+            keys_per_s: 0.0,
+            oracle_keys_per_s: 0.0,
+            phases: Vec::new(),
+            changes: Vec::new(),
+            real_time_s: 0.0,
+        }
+    }
+
+    #[test]
+    fn the_worst_runs_are_the_strategys_own_lowest_first() {
+        let runs = [
+            run("a#0", "law", 0.90),
+            run("a#1", "law", 0.50),
+            run("b#0", "law", 0.99),
+            run("b#1", "law", 0.50),
+            // Another strategy's worse run is not the law's.
+            run("a#1", "aimd", 0.10),
+        ];
+        let names: Vec<&str> = worst_runs(&runs, "law", 3)
+            .iter()
+            .map(|r| r.scenario.as_str())
+            .collect();
+        assert_eq!(names, ["a#1", "b#1", "a#0"]);
+        assert!(worst_runs(&runs, "vegas", 3).is_empty());
+    }
 }
