@@ -68,6 +68,11 @@ pub struct Tuning {
     /// a slower downstream; `false` compares the mean latency of all calls. By default, this
     /// is `true`.
     pub by_group: bool,
+    /// Rule switch (for ablations): from a cold start until the first probe that is not
+    /// kept (or the alarm), a probe up whose window used the limit is kept when its calls
+    /// slowed by less than half its step, whatever its goodput (a slow start: the noise of
+    /// the goodput is not measured yet). By default, this is `true`.
+    pub slow_start: bool,
 }
 
 impl Default for Tuning {
@@ -91,6 +96,7 @@ impl Default for Tuning {
             return_alarm: true,
             alarm_errors: true,
             by_group: true,
+            slow_start: true,
         }
     }
 }
@@ -377,6 +383,8 @@ pub struct Adaptive {
     warm: bool,
     /// The previous held window at this limit (for the noise).
     last_held: Option<Measure>,
+    /// A cold start's climb: no probe sent back yet, no alarm (`Tuning::slow_start`).
+    cold: bool,
 }
 
 impl Adaptive {
@@ -407,6 +415,7 @@ impl Adaptive {
             fleet: FleetView::default(),
             warm: false,
             last_held: None,
+            cold: true,
         }
     }
 
@@ -440,6 +449,7 @@ impl Adaptive {
 
     /// Goes back to `base` after a trial that did not pay; probes become rarer.
     fn back(&mut self, base: usize, reason: &'static str) {
+        self.cold = false;
         self.trial = None;
         self.held = 0;
         self.hold = (self.hold * 2).min(self.tuning.max_hold.max(1));
@@ -504,6 +514,7 @@ impl Adaptive {
             };
             self.trial = None;
             self.held = 0;
+            self.cold = false;
             self.set(base, "limit not in use: back");
             return;
         }
@@ -521,8 +532,12 @@ impl Adaptive {
                 // More concurrency for free: no goodput lost and calls no slower, so the
                 // downstream is below its knee (past it, every call slows down).
                 let rel = step as f64 / base as f64;
-                let free = self.tuning.free && gain > -threshold && slower < 1.0 + rel / 2.0;
-                if gain > threshold || free {
+                let calm = slower < 1.0 + rel / 2.0;
+                let free = self.tuning.free && gain > -threshold && calm;
+                // A slow start: before any probe went back, the goodput's noise is unmeasured
+                // (a reference of one or two windows), so calls no slower are enough.
+                let start = self.tuning.slow_start && self.cold && calm;
+                if gain > threshold || free || start {
                     let next = self.tuning.climb.then_some(Trial::Probe {
                         base: self.limit,
                         step: (step * 2).min(self.limit),
@@ -531,6 +546,7 @@ impl Adaptive {
                     self.keep(m, next, "probe up paid: climbing");
                 } else if step > self.step_at(base) {
                     self.trial = None;
+                    self.cold = false;
                     self.set(base, "bisecting");
                     self.start(
                         Trial::Probe {
@@ -624,6 +640,7 @@ impl Adaptive {
     /// Starts a descent towards `limit / slowdown^descent`, the slowdown of `m` against
     /// `calm`, at least one step.
     fn descend(&mut self, calm: Measure, m: Measure) {
+        self.cold = false;
         let slowdown = m.slowdown(&calm, self.tuning.by_group).max(1e-12);
         // At 0.5, exactly the square root (the law's constant before it was one).
         let by = if self.tuning.descent == 0.5 {
@@ -765,6 +782,7 @@ impl ScalingStrategy for Adaptive {
             reason: "restored from learned state",
             fleet: self.fleet,
             warm: true,
+            cold: false,
             ..Self::with_tuning(self.config, self.tuning)
         };
     }

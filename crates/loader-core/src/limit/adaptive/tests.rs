@@ -453,8 +453,10 @@ fn a_trend_in_demand_is_not_read_as_noise() {
     // Held at 32, demand grows: 20, 21, … calls in flight, one more per window (about 4% more
     // goodput each window), every window using the limit and no window noisier than the next.
     let noise_after_trend = |tuning: Tuning| {
+        // No slow start: the first probe's fate is not what this measures.
         let (mut law, mut now) = held_at_32(Tuning {
             hold: 1_000,
+            slow_start: false,
             ..tuning
         });
         for in_flight in 20..32 {
@@ -693,4 +695,65 @@ fn more_calls_of_a_dearer_group_are_not_read_as_a_slower_downstream() {
     // Both groups three times slower is still a slowdown, group by group.
     let (limit, reason) = first_change(Tuning::default(), 3);
     assert_eq!(reason, "latency alarm: descent", "at {limit}");
+}
+
+#[test]
+fn a_cold_start_climbs_on_latency_until_a_probe_goes_back() {
+    // From a cold start at 4, the first probe up (to 5) lands in a trough of demand: its
+    // calls answer 4 loads instead of 10 (goodput -50%), at the same latency. Before any
+    // probe went back the goodput's noise is unmeasured, so calls no slower keep it and the
+    // climb goes on (slow start); without the rule it goes back, and the hold backs off.
+    let first_probe = |tuning: Tuning| {
+        let mut law = law_with(4, tuning);
+        let mut now = Duration::ZERO;
+        feed(&mut law, &mut now, 200, (4, 2, 10), true);
+        assert_eq!(law.limit(), 5, "the first probe: {}", law.reason());
+        feed_loads(&mut law, &mut now, 200, (5, 2, 10), (4, 4), true);
+        (law.limit(), law.reason().to_string())
+    };
+    assert_eq!(
+        first_probe(Tuning::default()),
+        (7, "probe up".to_string()),
+        "kept: the climb's next step"
+    );
+    let off = Tuning {
+        slow_start: false,
+        ..Tuning::default()
+    };
+    assert_eq!(first_probe(off), (4, "probe up did not pay".to_string()));
+
+    // Once a probe went back (here the first, its calls 1.5x slower), the slow start is
+    // over: a later probe up into the same trough goes back too.
+    let mut law = law(4);
+    let mut now = Duration::ZERO;
+    feed(&mut law, &mut now, 200, (4, 2, 10), true);
+    feed(&mut law, &mut now, 200, (5, 2, 15), true);
+    assert_eq!(law.limit(), 4, "{}", law.reason());
+    let mut probes_up = 0;
+    while probes_up == 0 {
+        feed(&mut law, &mut now, 2_000, (4, 2, 10), true);
+        let probe = law.limit();
+        if probe > 4 {
+            probes_up += 1;
+            feed_loads(&mut law, &mut now, 200, (probe, 2, 10), (4, 4), true);
+        } else {
+            // a probe down: its calls no faster, its goodput lower, so it goes back
+            feed(&mut law, &mut now, 200, (probe, 2, 10), true);
+        }
+        assert_eq!(law.limit(), 4, "sent back: {}", law.reason());
+    }
+}
+
+#[test]
+fn a_warm_start_does_not_slow_start() {
+    // Restored from a learned limit, the first probe up that loses goodput at the same
+    // latency goes back: the slow start is for a limit that knows nothing yet.
+    let mut law = law(4);
+    law.warm_start(20);
+    let mut now = Duration::ZERO;
+    feed(&mut law, &mut now, 2_000, (20, 2, 10), true);
+    let probe = law.limit();
+    assert!(probe > 20, "a probe up first: {}", law.reason());
+    feed_loads(&mut law, &mut now, 200, (probe, 2, 10), (4, 4), true);
+    assert_eq!(law.limit(), 20, "{}", law.reason());
 }
