@@ -302,6 +302,12 @@ enum Trial {
 /// - **Probe up** kept (pays or free): the next probe follows at once with twice the step
 ///   (a climb). Not kept: a step bigger than the base step is halved (a bisection);
 ///   otherwise the limit goes back.
+/// - **Slow start**: from a cold start until the first probe that is not kept (or the
+///   alarm), a probe up is also kept when its calls slowed by less than `r / 2`, whatever
+///   its goodput: the noise of the goodput is not measured yet (the reference is a window
+///   or two), and a closed loop's demand swings widely at a low initial limit, so a first
+///   probe judged on goodput could fail in a trough and back the hold off for seconds
+///   ([`Tuning::slow_start`]). A warm start (a learned limit) skips it.
 /// - **Probe down** kept: the descent goes on with twice the step. Otherwise the limit goes
 ///   back.
 /// - Each probe that goes back doubles the hold (up to `max_hold`): at a steady optimum the
