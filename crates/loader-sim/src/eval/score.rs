@@ -271,6 +271,39 @@ pub fn score(family: &str, seed: u64, oracle: &Oracle, run: &RunDigest, warmup_s
 }
 
 #[cfg(test)]
+impl RunScore {
+    /// A run with only its scenario, strategy and goodput ratio set (its family the
+    /// scenario's name before `#`), for tests of what reads runs.
+    pub(crate) fn stub(scenario: &str, strategy: &str, ratio: f64) -> Self {
+        Self {
+            family: scenario.split('#').next().unwrap_or_default().to_string(),
+            seed: 0,
+            scenario: scenario.to_string(),
+            strategy: strategy.to_string(),
+            oracle_kind: "per-phase".into(),
+            oracle_ratio: ratio,
+            oracle_p99_ratio: None,
+            single_fixed_ratio: ratio,
+            single_fixed_limit: 1,
+            reconverge_s: None,
+            limit_cv: None,
+            issued: 0,
+            answered: 0,
+            refused: 0,
+            timed_out: 0,
+            errors: 0,
+            nothing_lost: true,
+            lost: None,
+            keys_per_s: 0.0,
+            oracle_keys_per_s: 0.0,
+            phases: Vec::new(),
+            changes: Vec::new(),
+            real_time_s: 0.0,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

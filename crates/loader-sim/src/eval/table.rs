@@ -252,31 +252,7 @@ mod tests {
     use super::*;
 
     fn run(scenario: &str, strategy: &str, ratio: f64) -> RunScore {
-        RunScore {
-            family: scenario.split('#').next().unwrap_or_default().to_string(),
-            seed: 0,
-            scenario: scenario.to_string(),
-            strategy: strategy.to_string(),
-            oracle_kind: "per-phase".into(),
-            oracle_ratio: ratio,
-            oracle_p99_ratio: None,
-            single_fixed_ratio: ratio,
-            single_fixed_limit: 1,
-            reconverge_s: None,
-            limit_cv: None,
-            issued: 0,
-            answered: 0,
-            refused: 0,
-            timed_out: 0,
-            errors: 0,
-            nothing_lost: true,
-            lost: None,
-            keys_per_s: 0.0,
-            oracle_keys_per_s: 0.0,
-            phases: Vec::new(),
-            changes: Vec::new(),
-            real_time_s: 0.0,
-        }
+        RunScore::stub(scenario, strategy, ratio)
     }
 
     #[test]
