@@ -5,7 +5,7 @@ use std::fmt::Write;
 use super::{EvalReport, MOVED, RunScore, SeedRange, Summary};
 
 /// Runs listed under "Worst runs".
-pub const WORST_RUNS: usize = 10;
+const WORST_RUNS: usize = 10;
 
 fn pct(v: f64) -> String {
     format!("{:.1}%", v * 100.0)
@@ -171,7 +171,7 @@ pub fn tables(r: &EvalReport) -> String {
 }
 
 /// The `n` runs of `strategy` with the lowest goodput ratio, lowest first (ties by name).
-pub fn worst_runs<'a>(runs: &'a [RunScore], strategy: &str, n: usize) -> Vec<&'a RunScore> {
+fn worst_runs<'a>(runs: &'a [RunScore], strategy: &str, n: usize) -> Vec<&'a RunScore> {
     let mut of: Vec<&RunScore> = runs.iter().filter(|r| r.strategy == strategy).collect();
     of.sort_by(|a, b| {
         a.oracle_ratio
@@ -196,8 +196,9 @@ fn worst(r: &EvalReport) -> String {
         "\n### Worst runs of {first}\n\n\
          Each steady phase as goodput at the mean limit / the oracle's limit. To look at one: \
          `loader-sim generate --family FAMILY --seed SEED --out run.toml`, then \
-         `loader-sim --scenario run.toml --strategy '{first}' --plot run.svg` (a scenario \
-         file given to `--scenarios`: the file with its `seed` line changed).\n"
+         `loader-sim --scenario run.toml --strategy '{first}' --plot run.svg`, with the same \
+         `--engine` overrides if any (a scenario file given to `--scenarios`: the file with \
+         its `seed` line changed).\n"
     );
     if r.time_scale != 1.0 {
         out.push_str(
