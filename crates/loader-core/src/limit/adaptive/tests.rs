@@ -729,18 +729,20 @@ fn a_cold_start_climbs_on_latency_until_a_probe_goes_back() {
     feed(&mut law, &mut now, 200, (4, 2, 10), true);
     feed(&mut law, &mut now, 200, (5, 2, 15), true);
     assert_eq!(law.limit(), 4, "{}", law.reason());
-    let mut probes_up = 0;
-    while probes_up == 0 {
+    loop {
         feed(&mut law, &mut now, 2_000, (4, 2, 10), true);
         let probe = law.limit();
-        if probe > 4 {
-            probes_up += 1;
+        let up = probe > 4;
+        if up {
             feed_loads(&mut law, &mut now, 200, (probe, 2, 10), (4, 4), true);
         } else {
             // a probe down: its calls no faster, its goodput lower, so it goes back
             feed(&mut law, &mut now, 200, (probe, 2, 10), true);
         }
         assert_eq!(law.limit(), 4, "sent back: {}", law.reason());
+        if up {
+            break;
+        }
     }
 }
 
