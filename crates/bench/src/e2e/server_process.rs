@@ -71,7 +71,11 @@ impl ServerLaunch {
             // The server's development secret (it sends reads only) stays with the run's
             // files instead of the working directory.
             .env("JWT_DEV_SECRET_FILE", self.log_dir.join("jwt-dev-secret"))
-            .env("RUST_LOG", "warn")
+            // `BENCH_SERVER_RUST_LOG` traces a benchmarked server (for example
+            // `warn,loader_core::limit=info,loader_core::door=debug`: every limit and door
+            // change, into its log under the run's `logs/`); quiet by default, since logging
+            // costs the server CPU that the figures measure.
+            .env("RUST_LOG", server_log_filter())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
@@ -258,6 +262,11 @@ pub fn has_loader_switch(binary: &Path) -> anyhow::Result<bool> {
         .with_context(|| format!("cannot run {} --help", binary.display()))?;
     let help = String::from_utf8_lossy(&output.stdout);
     Ok(help.contains("--loader <"))
+}
+
+/// The benchmarked server's `RUST_LOG`: `BENCH_SERVER_RUST_LOG` if set, else `warn`.
+fn server_log_filter() -> String {
+    std::env::var("BENCH_SERVER_RUST_LOG").unwrap_or_else(|_| "warn".into())
 }
 
 #[cfg(test)]
