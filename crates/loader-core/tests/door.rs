@@ -15,13 +15,20 @@ use futures::{FutureExt, poll};
 use loader_core::{Engine, LoadError, OverloadReason, RequestScope};
 use tokio::sync::Notify;
 
+/// One permit and four places at the door: a configured maximum under the door's floor (8
+/// requests) wins over it.
 fn engine_with_one_permit(
     configure: impl FnOnce(loader_core::EngineBuilder) -> loader_core::EngineBuilder,
 ) -> Engine {
     let (strategy, _) = Recording::fixed(1);
-    configure(Engine::builder().initial_concurrency(1).strategy(strategy))
-        .build()
-        .unwrap()
+    configure(
+        Engine::builder()
+            .initial_concurrency(1)
+            .max_requests(4)
+            .strategy(strategy),
+    )
+    .build()
+    .unwrap()
 }
 
 fn refusal(r: Result<RequestScope, LoadError>) -> OverloadReason {
@@ -87,12 +94,32 @@ async fn an_admitted_request_is_served_whole_past_every_load_bound() {
 
 #[tokio::test(start_paused = true)]
 async fn the_door_admits_up_to_its_cap_and_queues_the_rest_first_come_first_served() {
-    let engine = engine_with_one_permit(|b| b);
-    let cap = engine.snapshot().request_cap;
+    let (strategy, _) = Recording::fixed(3);
+    let three_permits = Engine::builder()
+        .initial_concurrency(3)
+        .strategy(strategy)
+        .build()
+        .unwrap();
     assert_eq!(
-        cap, 4,
+        three_permits.snapshot().request_cap,
+        12,
         "four requests per permit before the door has measured anything"
     );
+    let (strategy, _) = Recording::fixed(1);
+    let one_permit = Engine::builder()
+        .initial_concurrency(1)
+        .strategy(strategy)
+        .build()
+        .unwrap();
+    assert_eq!(
+        one_permit.snapshot().request_cap,
+        8,
+        "never under the floor of 8 requests"
+    );
+
+    let engine = engine_with_one_permit(|b| b);
+    let cap = engine.snapshot().request_cap;
+    assert_eq!(cap, 4, "the configured maximum");
     let mut admitted = Vec::new();
     for _ in 0..cap {
         admitted.push(engine.admit_request().await.unwrap());

@@ -21,7 +21,12 @@
 //! waits), and an admitted request's levels each wait at most a call or two. Growing only
 //! when the cap was reached keeps it near the demand, so a burst after a quiet spell meets
 //! a cap that still reflects what the downstream can take. The floor is the concurrency limit
-//! itself (at least [`MIN_CAP`]): fewer requests than permits would leave the downstream idle.
+//! itself, and never under [`MIN_CAP`]: fewer requests than permits would leave the
+//! downstream idle, and at a limit of 1 or 2 a floor of that many requests would leave every
+//! batch with the keys of one or two requests, so each request pays a whole call per level.
+//! With several requests admitted, one call serves them all; the cut still brings the cap
+//! down to that floor when the queue grows, and the refusal by expected wait (the shedder)
+//! is unchanged. A configured maximum under [`MIN_CAP`] wins over it.
 //!
 //! A slower downstream is not a reason to refuse more: its calls get longer, and so does the
 //! queue measured in time, but not in waves. A busier one is: each wave takes longer to
@@ -41,8 +46,9 @@ pub(crate) const CUT_ABOVE: f64 = 2.0;
 pub(crate) const GROW: f64 = 1.25;
 /// Cut factor per interval.
 pub(crate) const CUT: f64 = 0.8;
-/// The cap never goes under this many requests, nor under the concurrency limit.
-pub(crate) const MIN_CAP: usize = 2;
+/// The cap never goes under this many requests (unless the maximum is lower), nor under the
+/// concurrency limit.
+pub(crate) const MIN_CAP: usize = 8;
 /// Weight of a new request's latency in the running mean used for expected waits.
 const LATENCY_ALPHA: f64 = 0.1;
 
@@ -74,9 +80,9 @@ pub(crate) struct CapChange {
 impl DoorLaw {
     /// A door that admits `initial` requests at once until it learns, never more than `max`.
     pub(crate) fn new(initial: usize, max: usize) -> Self {
-        let max = max.max(MIN_CAP);
+        let max = max.max(1);
         Self {
-            cap: initial.clamp(MIN_CAP, max) as f64,
+            cap: initial.clamp(MIN_CAP.min(max), max) as f64,
             max,
             interval_start: Duration::ZERO,
             waited: 0.0,
@@ -195,10 +201,10 @@ mod tests {
 
     #[test]
     fn grows_while_the_cap_binds_and_batches_barely_wait() {
-        let mut law = DoorLaw::new(4, 1000);
+        let mut law = DoorLaw::new(8, 1000);
         let mut t = Duration::ZERO;
         let change = interval(&mut law, &mut t, 10, MS / 2, 10 * MS, true, 4).unwrap();
-        assert_eq!((change.old, change.new), (4, 5));
+        assert_eq!((change.old, change.new), (8, 10));
         for _ in 0..20 {
             interval(&mut law, &mut t, 10, MS / 2, 10 * MS, true, 4);
         }
@@ -207,7 +213,7 @@ mod tests {
 
     #[test]
     fn does_not_grow_without_demand() {
-        let mut law = DoorLaw::new(4, 1000);
+        let mut law = DoorLaw::new(10, 1000);
         let mut t = Duration::ZERO;
         for _ in 0..20 {
             assert_eq!(
@@ -215,7 +221,7 @@ mod tests {
                 None
             );
         }
-        assert_eq!(law.cap(), 4);
+        assert_eq!(law.cap(), 10);
     }
 
     #[test]
@@ -235,13 +241,40 @@ mod tests {
     fn cuts_when_batches_queue_past_two_waves_but_not_under_the_limit() {
         let mut law = DoorLaw::new(50, 1000);
         let mut t = Duration::ZERO;
-        let change = interval(&mut law, &mut t, 10, 30 * MS, 10 * MS, true, 8).unwrap();
+        let change = interval(&mut law, &mut t, 10, 30 * MS, 10 * MS, true, 12).unwrap();
         assert_eq!((change.old, change.new), (50, 40));
         assert!((change.waves - 3.0).abs() < 1e-9);
         for _ in 0..50 {
-            interval(&mut law, &mut t, 10, 30 * MS, 10 * MS, true, 8);
+            interval(&mut law, &mut t, 10, 30 * MS, 10 * MS, true, 12);
         }
-        assert_eq!(law.cap(), 8, "the floor is the concurrency limit");
+        assert_eq!(law.cap(), 12, "the floor is the concurrency limit");
+    }
+
+    #[test]
+    fn at_a_low_limit_the_floor_is_min_cap_requests() {
+        let mut law = DoorLaw::new(2, 1000);
+        assert_eq!(law.cap(), MIN_CAP, "starts at the floor");
+        let mut t = Duration::ZERO;
+        for _ in 0..50 {
+            interval(&mut law, &mut t, 10, 30 * MS, 10 * MS, true, 1);
+        }
+        assert_eq!(
+            law.cap(),
+            MIN_CAP,
+            "a deep queue cuts to the floor, not under"
+        );
+    }
+
+    #[test]
+    fn a_maximum_under_min_cap_wins() {
+        let mut law = DoorLaw::new(2, 3);
+        assert_eq!(law.cap(), 3);
+        let mut t = Duration::ZERO;
+        for _ in 0..10 {
+            interval(&mut law, &mut t, 10, 30 * MS, 10 * MS, true, 1);
+        }
+        assert_eq!(law.cap(), 3, "the floor is capped by the maximum");
+        assert_eq!(DoorLaw::new(1, 1).cap(), 1);
     }
 
     #[test]
