@@ -114,7 +114,9 @@ impl EngineBuilder {
         queue_capacity: usize
     );
     setter!(
-        /// Most requests admitted at the door in flight at once. By default, this is `1024`.
+        /// Most requests admitted at the door in flight at once (the door's law never admits
+        /// fewer than 8 or the concurrency limit, unless this is lower). By default, this is
+        /// `1024`.
         max_requests: usize
     );
     setter!(

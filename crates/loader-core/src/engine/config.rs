@@ -46,7 +46,8 @@ pub struct LoaderConfig {
     /// are never refused: the door bounds them (`max_requests`). By default, this is `10_000`.
     pub queue_capacity: usize,
     /// Most requests admitted at the door ([`Engine::admit_request`](crate::Engine::admit_request))
-    /// in flight at once, whatever the door's law allows. By default, this is `1024`.
+    /// in flight at once, whatever the door's law allows. The law never goes under 8 requests
+    /// nor under the concurrency limit; a maximum under that wins. By default, this is `1024`.
     pub max_requests: usize,
     /// Most requests waiting at the door for a place at once; more are refused at once.
     /// By default, this is `1024`.
