@@ -94,28 +94,21 @@ async fn an_admitted_request_is_served_whole_past_every_load_bound() {
 
 #[tokio::test(start_paused = true)]
 async fn the_door_admits_up_to_its_cap_and_queues_the_rest_first_come_first_served() {
-    let (strategy, _) = Recording::fixed(3);
-    let three_permits = Engine::builder()
-        .initial_concurrency(3)
-        .strategy(strategy)
-        .build()
-        .unwrap();
+    let cap_at_start = |permits: usize| {
+        let (strategy, _) = Recording::fixed(permits);
+        let engine = Engine::builder()
+            .initial_concurrency(permits)
+            .strategy(strategy)
+            .build()
+            .unwrap();
+        engine.snapshot().request_cap
+    };
     assert_eq!(
-        three_permits.snapshot().request_cap,
+        cap_at_start(3),
         12,
         "four requests per permit before the door has measured anything"
     );
-    let (strategy, _) = Recording::fixed(1);
-    let one_permit = Engine::builder()
-        .initial_concurrency(1)
-        .strategy(strategy)
-        .build()
-        .unwrap();
-    assert_eq!(
-        one_permit.snapshot().request_cap,
-        8,
-        "never under the floor of 8 requests"
-    );
+    assert_eq!(cap_at_start(1), 8, "never under the floor of 8 requests");
 
     let engine = engine_with_one_permit(|b| b);
     let cap = engine.snapshot().request_cap;
