@@ -9,8 +9,8 @@ use super::{Oracle, SearchOptions};
 use crate::{Scenario, SimError};
 
 /// Fingerprint of the code a fixed limit's run depends on: the engine without its scaling
-/// strategies (`fixed.rs` aside) and its unit tests, the simulator's model, load and run
-/// loop, the oracle, and `Cargo.lock` (computed by `build.rs`).
+/// strategies (`fixed.rs` aside), its unit tests and comment lines, the simulator's model,
+/// load and run loop, the oracle, and `Cargo.lock` (computed by `build.rs`).
 pub const ENGINE_FINGERPRINT: &str = env!("LOADER_SIM_ENGINE_FINGERPRINT");
 
 /// A directory of cached oracles.
