@@ -221,7 +221,13 @@ async fn simulate(scenario: &Scenario, options: &RunOptions) -> Result<RunReport
     let start = Instant::now();
     let changes = scenario.change_times();
     let costs: Vec<_> = scenario.groups.iter().map(|g| g.cost.clone()).collect();
-    let backend = SimBackend::spawn(&scenario.backend, &costs, scenario.seed, start);
+    let backend = SimBackend::spawn(
+        &scenario.backend,
+        &costs,
+        scenario.seed,
+        scenario.duration_s + 1.0,
+        start,
+    );
     let batch = Arc::new(backend.batch_fn());
     let batches = if scenario.groups.is_empty() {
         vec![batch.clone()]

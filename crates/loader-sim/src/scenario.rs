@@ -90,6 +90,19 @@ pub struct BackendSpec {
     /// keys it was asked for (a lost key). By default, this is 0.
     #[serde(default = "zero")]
     pub lose_key_rate: Schedule,
+    /// Share of the time the host stalls, whatever the load (a noisy neighbour, a
+    /// checkpoint, a pause): during a stall every call in service runs `stall_factor` times
+    /// slower. Stalls and the gaps between them are drawn from the scenario's seed,
+    /// exponentially distributed, the stalls `stall_ms` long on average. By default, this
+    /// is 0: no stalls.
+    #[serde(default = "zero", skip_serializing_if = "is_zero")]
+    pub stall_share: Schedule,
+    /// How many times slower calls run during a stall. By default, this is 3.
+    #[serde(default = "three", skip_serializing_if = "is_three")]
+    pub stall_factor: Schedule,
+    /// Mean length of a stall, ms. By default, this is 20.
+    #[serde(default = "twenty", skip_serializing_if = "is_twenty")]
+    pub stall_ms: Schedule,
 }
 
 /// One query group: its name, the cost of its batch calls, how many keys a request loads
@@ -156,6 +169,29 @@ fn zero() -> Schedule {
 
 fn one() -> Schedule {
     Schedule::constant(1.0)
+}
+
+fn three() -> Schedule {
+    Schedule::constant(3.0)
+}
+
+fn twenty() -> Schedule {
+    Schedule::constant(20.0)
+}
+
+// The stall fields at their defaults are left out of a scenario's serialized form, so
+// that scenarios without stalls keep the form (and the oracle-cache key) they had before
+// the fields existed.
+fn is_zero(s: &Schedule) -> bool {
+    *s == zero()
+}
+
+fn is_three(s: &Schedule) -> bool {
+    *s == three()
+}
+
+fn is_twenty(s: &Schedule) -> bool {
+    *s == twenty()
 }
 
 impl Scenario {
@@ -231,7 +267,7 @@ impl Scenario {
         }
         let b = &self.backend;
         let l = &self.load;
-        let checks: [(&str, &Schedule, f64, f64); 13] = [
+        let checks: [(&str, &Schedule, f64, f64); 16] = [
             ("backend.capacity", &b.capacity, f64::MIN_POSITIVE, f64::MAX),
             ("backend.base_latency_ms", &b.base_latency_ms, 0.0, f64::MAX),
             (
@@ -255,6 +291,9 @@ impl Scenario {
                 f64::MAX,
             ),
             ("backend.lose_key_rate", &b.lose_key_rate, 0.0, 1.0),
+            ("backend.stall_share", &b.stall_share, 0.0, 0.9),
+            ("backend.stall_factor", &b.stall_factor, 1.0, 1000.0),
+            ("backend.stall_ms", &b.stall_ms, 0.01, 1e6),
             ("load.clients", &l.clients, 0.0, 1e6),
             ("load.rate_per_s", &l.rate_per_s, 0.0, 1e7),
             ("load.keys_per_request", &l.keys_per_request, 1.0, 1e5),
@@ -322,6 +361,9 @@ impl Scenario {
             ("backend.error_rate", &b.error_rate),
             ("backend.overload_error_rate", &b.overload_error_rate),
             ("backend.lose_key_rate", &b.lose_key_rate),
+            ("backend.stall_share", &b.stall_share),
+            ("backend.stall_factor", &b.stall_factor),
+            ("backend.stall_ms", &b.stall_ms),
             ("load.clients", &l.clients),
             ("load.rate_per_s", &l.rate_per_s),
             ("load.keys_per_request", &l.keys_per_request),
@@ -353,6 +395,9 @@ impl Scenario {
             &mut b.error_rate,
             &mut b.overload_error_rate,
             &mut b.lose_key_rate,
+            &mut b.stall_share,
+            &mut b.stall_factor,
+            &mut b.stall_ms,
             &mut l.clients,
             &mut l.rate_per_s,
             &mut l.keys_per_request,
@@ -385,6 +430,9 @@ impl Scenario {
             ("backend", "error_rate") => Some(&mut b.error_rate),
             ("backend", "overload_error_rate") => Some(&mut b.overload_error_rate),
             ("backend", "lose_key_rate") => Some(&mut b.lose_key_rate),
+            ("backend", "stall_share") => Some(&mut b.stall_share),
+            ("backend", "stall_factor") => Some(&mut b.stall_factor),
+            ("backend", "stall_ms") => Some(&mut b.stall_ms),
             ("load", "clients") => Some(&mut l.clients),
             ("load", "rate_per_s") => Some(&mut l.rate_per_s),
             ("load", "keys_per_request") => Some(&mut l.keys_per_request),

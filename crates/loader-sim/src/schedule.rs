@@ -84,7 +84,8 @@ impl Schedule {
 
     /// The first time strictly after `t_s` at which the value may change.
     pub fn next_step_after(&self, t_s: f64) -> Option<f64> {
-        self.steps.iter().map(|(at, _)| *at).find(|at| *at > t_s)
+        let idx = self.steps.partition_point(|(at, _)| *at <= t_s);
+        self.steps.get(idx).map(|(at, _)| *at)
     }
 
     /// Times at which the value actually changes (a step to a different value).

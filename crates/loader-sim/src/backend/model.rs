@@ -69,6 +69,8 @@ impl Ord for Tag {
 pub struct ProcessorSharing<T> {
     capacity: Schedule,
     penalty: Schedule,
+    /// Multiplier on every call's rate: below 1 while the host stalls.
+    speed: Schedule,
     now: f64,
     attained: f64,
     active: BTreeMap<(Tag, u64), T>,
@@ -96,11 +98,20 @@ impl<T> ProcessorSharing<T> {
         Self {
             capacity,
             penalty,
+            speed: Schedule::constant(1.0),
             now: 0.0,
             attained: 0.0,
             active: BTreeMap::new(),
             tags: HashMap::new(),
         }
+    }
+
+    /// The same backend whose calls all run at `speed` times their rate (a host that stalls:
+    /// below 1 while it does). By default, the speed is 1.
+    #[must_use]
+    pub fn with_speed(mut self, speed: Schedule) -> Self {
+        self.speed = speed;
+        self
     }
 
     /// Calls in service now.
@@ -173,7 +184,7 @@ impl<T> ProcessorSharing<T> {
                 self.active.len(),
                 self.capacity.at(now),
                 self.penalty.at(now),
-            );
+            ) * self.speed.at(now);
             let finish = now + ((tag.0 - attained) / rate).max(0.0);
             match self.next_step_after(now) {
                 Some(step) if step < finish => {
@@ -190,17 +201,14 @@ impl<T> ProcessorSharing<T> {
             self.active.len(),
             self.capacity.at(self.now),
             self.penalty.at(self.now),
-        )
+        ) * self.speed.at(self.now)
     }
 
     fn next_step_after(&self, t: f64) -> Option<f64> {
-        match (
-            self.capacity.next_step_after(t),
-            self.penalty.next_step_after(t),
-        ) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [&self.capacity, &self.penalty, &self.speed]
+            .into_iter()
+            .filter_map(|s| s.next_step_after(t))
+            .reduce(f64::min)
     }
 
     fn segment_end(&self, to: f64) -> f64 {
@@ -224,6 +232,19 @@ mod tests {
 
     fn ps(c: f64, p: f64) -> ProcessorSharing<()> {
         ProcessorSharing::new(Schedule::constant(c), Schedule::constant(p))
+    }
+
+    #[test]
+    fn a_stall_slows_every_call_in_service() {
+        // A call of 10 ms; the host runs at a quarter speed from 2 ms to 6 ms: 2 ms of work
+        // before, 1 ms during, the other 7 ms after, so it is done at 13 ms.
+        let speed = Schedule::steps(vec![(0.0, 1.0), (0.002, 0.25), (0.006, 1.0)]).unwrap();
+        let mut ps = ps(1.0, 0.0).with_speed(speed);
+        ps.arrive(0.0, 1, 0.010, ());
+        assert!((ps.next_completion().unwrap() - 0.013).abs() < 1e-9);
+        let done = ps.advance(0.020);
+        assert_eq!(done.len(), 1);
+        assert!((done[0].at - 0.013).abs() < 1e-9, "{}", done[0].at);
     }
 
     /// Keeps `n` calls of `work` s in flight (closed loop) for `horizon` s; returns completions/s.

@@ -80,8 +80,15 @@ pub struct SimBatch {
 impl SimBackend {
     /// Starts the backend task on the current runtime; model time 0 is `start`. The calls
     /// of query group `i` cost `group_costs[i]` times the full-speed service time (a group
-    /// without an entry costs 1).
-    pub fn spawn(spec: &BackendSpec, group_costs: &[Schedule], seed: u64, start: Instant) -> Self {
+    /// without an entry costs 1). The host's stalls, if any, are drawn from `seed` up to
+    /// `horizon_s` of model time.
+    pub fn spawn(
+        spec: &BackendSpec,
+        group_costs: &[Schedule],
+        seed: u64,
+        horizon_s: f64,
+        start: Instant,
+    ) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let in_flight = Arc::new(AtomicUsize::new(0));
         let task = tokio::spawn(serve(
@@ -91,6 +98,7 @@ impl SimBackend {
                 group_costs: group_costs.to_vec(),
             },
             StdRng::seed_from_u64(seed ^ 0x5eed_bac0_e17d_0001),
+            super::stall_speed(spec, seed, horizon_s),
             start,
             in_flight.clone(),
         ));
@@ -209,6 +217,7 @@ async fn serve(
     mut rx: mpsc::UnboundedReceiver<Msg>,
     model_spec: Model,
     mut rng: StdRng,
+    speed: Schedule,
     start: Instant,
     in_flight: Arc<AtomicUsize>,
 ) {
@@ -216,7 +225,8 @@ async fn serve(
     let mut model: ProcessorSharing<(Reply, Answer)> = ProcessorSharing::new(
         spec.spec.capacity.clone(),
         spec.spec.overload_penalty.clone(),
-    );
+    )
+    .with_speed(speed);
     let model_now = || start.elapsed().as_secs_f64();
     let far = start + Duration::from_secs(365 * 24 * 3600);
     loop {
@@ -326,13 +336,16 @@ mod tests {
             error_rate: Schedule::constant(error_rate),
             overload_error_rate: Schedule::constant(0.0),
             lose_key_rate: Schedule::constant(0.0),
+            stall_share: Schedule::constant(0.0),
+            stall_factor: Schedule::constant(3.0),
+            stall_ms: Schedule::constant(20.0),
         }
     }
 
     /// `n` callers each calling with 20 keys (6 ms at full speed) back to back for 10 s.
     async fn calls_per_s(n: usize, capacity: f64) -> f64 {
         let start = Instant::now();
-        let backend = SimBackend::spawn(&spec(capacity, 0.0), &[], 1, start);
+        let backend = SimBackend::spawn(&spec(capacity, 0.0), &[], 1, 60.0, start);
         let mut callers = tokio::task::JoinSet::new();
         for _ in 0..n {
             let f = backend.batch_fn();
@@ -375,7 +388,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn injected_errors_arrive_after_the_service_time() {
         let start = Instant::now();
-        let backend = SimBackend::spawn(&spec(4.0, 1.0), &[], 1, start);
+        let backend = SimBackend::spawn(&spec(4.0, 1.0), &[], 1, 60.0, start);
         let result = backend.batch_fn().load(&[1, 2]).await;
         assert_eq!(result, Err(BackendFailure::Injected));
         assert!(start.elapsed() >= Duration::from_micros(4200));
@@ -384,7 +397,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_dropped_call_leaves_the_backend() {
         let start = Instant::now();
-        let backend = SimBackend::spawn(&spec(1.0, 0.0), &[], 1, start);
+        let backend = SimBackend::spawn(&spec(1.0, 0.0), &[], 1, 60.0, start);
         let f = backend.batch_fn();
         let slow = tokio::time::timeout(Duration::from_millis(2), f.load(&[1])).await;
         assert!(slow.is_err());

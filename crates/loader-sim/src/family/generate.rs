@@ -358,6 +358,9 @@ pub fn generate(family: &Family, seed: u64) -> Result<Generated, SimError> {
             error_rate: constant(0.0),
             overload_error_rate: constant(0.0),
             lose_key_rate: constant(0.0),
+            stall_share: constant(0.0),
+            stall_factor: constant(3.0),
+            stall_ms: constant(20.0),
         },
         load: LoadSpec {
             mode: family.load.mode,

@@ -29,8 +29,9 @@ pub struct Family {
     #[serde(default = "budget")]
     pub max_keys_per_s: f64,
     /// The backend's parameters: `capacity`, `base_latency_ms`, `per_key_latency_ms`,
-    /// `overload_penalty`, `jitter`, `error_rate`, `overload_error_rate` (and
-    /// `lose_key_rate`, a fault injected to test the accounting).
+    /// `overload_penalty`, `jitter`, `error_rate`, `overload_error_rate`, `stall_share`,
+    /// `stall_factor`, `stall_ms` (and `lose_key_rate`, a fault injected to test the
+    /// accounting).
     pub backend: BTreeMap<String, Draw>,
     /// The offered load.
     pub load: LoadDraws,
@@ -111,7 +112,7 @@ pub struct ChangeDraw {
 }
 
 /// Backend parameters a family may draw, with their default.
-pub(crate) const BACKEND: [(&str, Option<f64>); 8] = [
+pub(crate) const BACKEND: [(&str, Option<f64>); 11] = [
     ("capacity", None),
     ("base_latency_ms", None),
     ("per_key_latency_ms", Some(0.0)),
@@ -120,6 +121,9 @@ pub(crate) const BACKEND: [(&str, Option<f64>); 8] = [
     ("error_rate", Some(0.0)),
     ("overload_error_rate", Some(0.0)),
     ("lose_key_rate", Some(0.0)),
+    ("stall_share", Some(0.0)),
+    ("stall_factor", Some(3.0)),
+    ("stall_ms", Some(20.0)),
 ];
 
 /// Load parameters a family may draw, with their default.
