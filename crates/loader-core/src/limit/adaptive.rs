@@ -73,6 +73,12 @@ pub struct Tuning {
     /// slowed by less than half its step, whatever its goodput (a slow start: the noise of
     /// the goodput is not measured yet). By default, this is `true`.
     pub slow_start: bool,
+    /// Rule switch (for ablations): a moderate alarm, a slowdown per good load between
+    /// `alarm` and `alarm²`, starts the descent only if the next held window is over the
+    /// alarm too; a slowdown of `alarm²` or more starts it at once. A host that stalls for a
+    /// moment slows one window; a downstream pushed past its knee slows every window after.
+    /// By default, this is `true`.
+    pub confirm: bool,
 }
 
 impl Default for Tuning {
@@ -97,6 +103,7 @@ impl Default for Tuning {
             alarm_errors: true,
             by_group: true,
             slow_start: true,
+            confirm: true,
         }
     }
 }
@@ -326,6 +333,11 @@ enum Trial {
 ///   slower (same capacity), so the limit goes back and the alarm's window becomes the
 ///   reference. Calls that got fast again mean the slowdown was load: the descent is kept
 ///   ([`Tuning::relief`]).
+/// - **Confirmation**: a moderate alarm, a slowdown under `alarm²`, starts the descent only
+///   if the next held window is over the alarm too, and then from the slower of the two
+///   ([`Tuning::confirm`]): a host that stalls (a noisy neighbour, a checkpoint) slows a
+///   window whatever the limit, and the next one is fast again; a downstream pushed past
+///   its knee slows every window after.
 ///
 /// Windows in which the limit was not in use (fewer than half of the calls found the limit
 /// full or a queue behind it) decide no probe, and a probe measured in one goes back. They
@@ -391,6 +403,9 @@ pub struct Adaptive {
     last_held: Option<Measure>,
     /// A cold start's climb: no probe sent back yet, no alarm (`Tuning::slow_start`).
     cold: bool,
+    /// The last held window raised a moderate alarm, which waits for the next one
+    /// (`Tuning::confirm`): that window and its slowdown per good load.
+    pending: Option<(Measure, f64)>,
 }
 
 impl Adaptive {
@@ -422,6 +437,7 @@ impl Adaptive {
             warm: false,
             last_held: None,
             cold: true,
+            pending: None,
         }
     }
 
@@ -435,6 +451,7 @@ impl Adaptive {
     }
 
     fn set(&mut self, limit: usize, reason: &'static str) {
+        self.pending = None;
         self.last_held = None;
         self.limit = self.config.clamp(limit);
         self.reason = reason;
@@ -622,25 +639,42 @@ impl Adaptive {
         }
     }
 
-    /// Starts a descent when `m`'s latency per good load is `alarm` times the reference's;
-    /// whether it did.
+    /// Starts a descent when `m`'s latency per good load is `alarm` times the reference's
+    /// (a moderate slowdown, under `alarm²`, only when the window before was over the alarm
+    /// too: `Tuning::confirm`; the descent then starts from the slower of the two). Whether
+    /// the alarm took the window: a descent started, or a moderate alarm waits for the next
+    /// window (this one is neither learnt nor judged).
     fn alarm(&mut self, m: Measure) -> bool {
-        let slower = |reference: &Measure| {
-            let slowdown = m.slowdown(reference, self.tuning.by_group);
-            if self.tuning.alarm_errors {
-                // Per good load: the time spent over the share of loads answered.
-                slowdown * reference.good.max(1e-6) / m.good.max(1e-6) > self.tuning.alarm
-            } else {
-                slowdown > self.tuning.alarm
-            }
+        let pending = self.pending.take();
+        let alarm = self.tuning.alarm;
+        let Some(reference) = self.reference.filter(|_| alarm > 0.0) else {
+            return false;
         };
-        match self.reference {
-            Some(reference) if self.tuning.alarm > 0.0 && slower(&reference) => {
-                self.descend(reference, m);
-                true
-            }
-            _ => false,
+        let mut slower = m.slowdown(&reference, self.tuning.by_group);
+        if self.tuning.alarm_errors {
+            // Per good load: the time spent over the share of loads answered.
+            slower *= reference.good.max(1e-6) / m.good.max(1e-6);
         }
+        if slower <= alarm {
+            return false;
+        }
+        let m = match pending {
+            // Confirmed: the window that straddled the change understates it less.
+            Some((first, first_slower)) => {
+                if first_slower > slower {
+                    first
+                } else {
+                    m
+                }
+            }
+            None if self.tuning.confirm && slower < alarm * alarm => {
+                self.pending = Some((m, slower));
+                return true;
+            }
+            None => m,
+        };
+        self.descend(reference, m);
+        true
     }
 
     /// Starts a descent towards `limit / slowdown^descent`, the slowdown of `m` against
@@ -690,6 +724,9 @@ impl Adaptive {
             // either way), so the alarm first compares the window with the old reference:
             // re-learnt at once, the reference would be the overloaded window itself.
             if self.tuning.return_alarm && self.alarm(m) {
+                // A moderate alarm waits: the next window is compared with the old
+                // reference too.
+                self.idle = self.trial.is_none();
                 return;
             }
             self.hold = self.tuning.hold.max(1);

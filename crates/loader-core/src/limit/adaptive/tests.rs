@@ -507,7 +507,9 @@ fn a_fall_that_arrives_with_returning_demand_still_raises_the_alarm() {
     // Demand leaves (12 calls in flight under 32, no queue: the limit is not in use), then
     // comes back just as the downstream slows to 40 ms a call: the limit fills again, as it
     // would for returning demand alone. The alarm compares that window with the reference
-    // from before (10 ms) and descends to 32 / 4^0.65 ≈ 13.0.
+    // from before (10 ms): its calls, some of them dispatched before the fall, are under 4
+    // times slower (under `alarm²`: a moderate alarm), so the next window is compared with
+    // that reference too, 4 times slower: a descent to 32 / 4^0.65 ≈ 12.997.
     let run = |tuning: Tuning| {
         let (mut law, mut now) = held_at_32(tuning);
         feed(&mut law, &mut now, 100, (12, 0, 10), true);
@@ -516,7 +518,7 @@ fn a_fall_that_arrives_with_returning_demand_still_raises_the_alarm() {
         (law.limit(), law.reason().to_string())
     };
     let (limit, reason) = run(Tuning::default());
-    assert_eq!(limit, 13, "{reason}");
+    assert_eq!(limit, 12, "{reason}");
     assert_eq!(reason, "latency alarm: descent");
     // Without the rule the overloaded window becomes the reference: no alarm, the limit
     // does not descend in 400 calls (at most the next probe).
@@ -668,10 +670,12 @@ fn more_calls_of_a_dearer_group_are_not_read_as_a_slower_downstream() {
             false,
         );
         assert_eq!(law.limit(), 32, "no probe yet: {}", law.reason());
+        // Enough calls for two windows of the slowest calls (the alarm confirms a moderate
+        // slowdown on its second window).
         feed_each(
             &mut law,
             &mut now,
-            800,
+            1_500,
             (32, 2),
             (10, 10),
             |i| call(i % 10 != 0, slow),
@@ -758,4 +762,44 @@ fn a_warm_start_does_not_slow_start() {
     assert!(probe > 20, "a probe up first: {}", law.reason());
     feed_loads(&mut law, &mut now, 200, (probe, 2, 10), (4, 4), true);
     assert_eq!(law.limit(), 20, "{}", law.reason());
+}
+
+#[test]
+fn a_host_that_stalls_for_one_window_does_not_start_a_descent() {
+    // Calls three times slower (30 ms): without the rule, the first window over the alarm
+    // starts the descent, after `stalled` calls.
+    let (mut law, mut now) = held_at_32(Tuning {
+        confirm: false,
+        ..Tuning::default()
+    });
+    let before = now;
+    feed(&mut law, &mut now, 400, (32, 2, 30), true);
+    assert_eq!(law.reason(), "latency alarm: descent");
+    assert_eq!(law.limit(), 15);
+    let stalled = (now - before).as_millis() as usize;
+    // With it, the same window of slow calls (a host that stalled), then calls as fast as
+    // before: no descent.
+    let (mut law, mut now) = held_at_32(Tuning::default());
+    feed(&mut law, &mut now, stalled, (32, 2, 30), true);
+    assert_eq!(law.limit(), 32, "one window waits: {}", law.reason());
+    feed(&mut law, &mut now, 400, (32, 2, 10), true);
+    assert_ne!(law.reason(), "latency alarm: descent");
+    assert!(law.limit() >= 32, "{} ({})", law.limit(), law.reason());
+}
+
+#[test]
+fn a_slowdown_that_lasts_or_is_severe_starts_the_descent() {
+    // Three times slower for two windows: confirmed, 32 / 3^0.65 ≈ 15.7.
+    let (mut law, mut now) = held_at_32(Tuning::default());
+    feed(&mut law, &mut now, 400, (32, 2, 30), true);
+    assert_eq!(law.reason(), "latency alarm: descent");
+    assert_eq!(law.limit(), 15);
+    // Five times slower (over alarm², 4): on the first window, 32 / 5^0.65 ≈ 11.2; a
+    // moderate slowdown would have waited for a second window of 100 calls or more.
+    let (mut law, mut now) = held_at_32(Tuning::default());
+    let before = now;
+    feed(&mut law, &mut now, 400, (32, 2, 50), true);
+    assert_eq!(law.reason(), "latency alarm: descent");
+    assert_eq!(law.limit(), 11);
+    assert!((now - before).as_millis() < 200, "{:?}", now - before);
 }
