@@ -659,7 +659,8 @@ impl Adaptive {
             return false;
         }
         let m = match pending {
-            // Confirmed: the window that straddled the change understates it less.
+            // Confirmed: the descent starts from the slower of the two windows (a window
+            // that straddles the change, or a lull of a closed loop, understates it).
             Some((first, first_slower)) => {
                 if first_slower > slower {
                     first
