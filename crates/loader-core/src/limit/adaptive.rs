@@ -404,8 +404,9 @@ pub struct Adaptive {
     /// A cold start's climb: no probe sent back yet, no alarm (`Tuning::slow_start`).
     cold: bool,
     /// The last held window raised a moderate alarm, which waits for the next one
-    /// (`Tuning::confirm`): that window and its slowdown per good load.
-    pending: Option<(Measure, f64)>,
+    /// (`Tuning::confirm`). The reference does not move while it waits (the window is not
+    /// learnt), so its slowdown is measured again from it.
+    pending: Option<Measure>,
 }
 
 impl Adaptive {
@@ -650,26 +651,26 @@ impl Adaptive {
         let Some(reference) = self.reference.filter(|_| alarm > 0.0) else {
             return false;
         };
-        let mut slower = m.slowdown(&reference, self.tuning.by_group);
-        if self.tuning.alarm_errors {
-            // Per good load: the time spent over the share of loads answered.
-            slower *= reference.good.max(1e-6) / m.good.max(1e-6);
-        }
+        let per_good = |m: &Measure| {
+            let slowdown = m.slowdown(&reference, self.tuning.by_group);
+            if self.tuning.alarm_errors {
+                // Per good load: the time spent over the share of loads answered.
+                slowdown * reference.good.max(1e-6) / m.good.max(1e-6)
+            } else {
+                slowdown
+            }
+        };
+        let slower = per_good(&m);
         if slower <= alarm {
             return false;
         }
         let m = match pending {
             // Confirmed: the descent starts from the slower of the two windows (a window
             // that straddles the change, or a lull of a closed loop, understates it).
-            Some((first, first_slower)) => {
-                if first_slower > slower {
-                    first
-                } else {
-                    m
-                }
-            }
+            Some(first) if per_good(&first) > slower => first,
+            Some(_) => m,
             None if self.tuning.confirm && slower < alarm * alarm => {
-                self.pending = Some((m, slower));
+                self.pending = Some(m);
                 return true;
             }
             None => m,

@@ -180,11 +180,7 @@ impl<T> ProcessorSharing<T> {
         let mut now = self.now;
         let mut attained = self.attained;
         loop {
-            let rate = call_rate(
-                self.active.len(),
-                self.capacity.at(now),
-                self.penalty.at(now),
-            ) * self.speed.at(now);
+            let rate = self.rate_at(now);
             let finish = now + ((tag.0 - attained) / rate).max(0.0);
             match self.next_step_after(now) {
                 Some(step) if step < finish => {
@@ -197,11 +193,12 @@ impl<T> ProcessorSharing<T> {
     }
 
     fn rate(&self) -> f64 {
-        call_rate(
-            self.active.len(),
-            self.capacity.at(self.now),
-            self.penalty.at(self.now),
-        ) * self.speed.at(self.now)
+        self.rate_at(self.now)
+    }
+
+    /// Each active call's rate at model time `t`, the host's speed included.
+    fn rate_at(&self, t: f64) -> f64 {
+        call_rate(self.active.len(), self.capacity.at(t), self.penalty.at(t)) * self.speed.at(t)
     }
 
     fn next_step_after(&self, t: f64) -> Option<f64> {
