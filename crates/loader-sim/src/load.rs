@@ -1,7 +1,9 @@
 //! The offered load: closed-loop clients or open-loop Poisson arrivals. Each request is one
 //! `load_many` of distinct random keys per query group it loads (one after the other, like
 //! the levels of a GraphQL query), each through a fresh [`Loader`](loader_core::Loader),
-//! optionally admitted at the engine's door first.
+//! optionally admitted at the engine's door first. With several replicas (a fleet sharing
+//! one backend), closed-loop client `id` sends to replica `id % replicas` and open-loop
+//! arrival `k` to replica `k % replicas`, as a round-robin balancer would.
 
 use std::{sync::Arc, time::Duration};
 
@@ -18,7 +20,8 @@ use crate::{
 
 /// Everything a request needs; shared by every client task.
 pub(crate) struct Traffic {
-    pub engine: Engine,
+    /// One engine per replica (one without a fleet).
+    pub engines: Vec<Engine>,
     /// One batch function per query group (one when the scenario names none).
     pub batches: Vec<Arc<SimBatch>>,
     /// The scenario's query groups (empty: the default group only).
@@ -98,11 +101,12 @@ impl Traffic {
     /// Loads every level of one request, one after the other, in one request scope.
     async fn load_levels(
         &self,
+        engine: &Engine,
         levels: &[Level],
         deadline: Instant,
     ) -> Result<(usize, usize), LoadError> {
         let scope = if self.spec.admit {
-            Some(self.engine.admit_request().await?)
+            Some(engine.admit_request().await?)
         } else {
             None
         };
@@ -111,7 +115,7 @@ impl Traffic {
             let f = self.batches[level.group].clone();
             let loader = match &scope {
                 Some(scope) => scope.loader_shared(f),
-                None => self.engine.loader_shared(f),
+                None => engine.loader_shared(f),
             }
             .with_deadline(deadline);
             let values = loader.load_many(level.keys.iter().copied()).await?;
@@ -126,15 +130,20 @@ impl Traffic {
         Ok((served, missing))
     }
 
-    /// Issues one request and records its fate; returns the fate and how long a closed-loop
-    /// client should wait before its next request.
-    async fn request(&self, levels: Vec<Level>) -> (Fate, Duration) {
+    /// Issues one request to replica `replica` (modulo the replicas) and records its fate;
+    /// returns the fate and how long a closed-loop client should wait before its next
+    /// request.
+    async fn request(&self, levels: Vec<Level>, replica: usize) -> (Fate, Duration) {
+        let engine = &self.engines[replica % self.engines.len()];
         let issued_at = Instant::now();
         let timeout =
             Duration::from_secs_f64(self.spec.request_timeout_ms.at(self.now_s()) / 1000.0);
         self.recorder.issued();
-        let result =
-            tokio::time::timeout(timeout, self.load_levels(&levels, issued_at + timeout)).await;
+        let result = tokio::time::timeout(
+            timeout,
+            self.load_levels(engine, &levels, issued_at + timeout),
+        )
+        .await;
         let (fate, backoff) = match result {
             Err(_elapsed) => (Fate::TimedOut, Duration::ZERO),
             Ok(Ok((keys, missing))) => (Fate::Ok { keys, missing }, Duration::ZERO),
@@ -195,7 +204,7 @@ async fn client(traffic: Arc<Traffic>, id: usize, seed: u64) {
             continue;
         }
         let levels = traffic.draw_request(&mut rng, now);
-        let (_, backoff) = traffic.request(levels).await;
+        let (_, backoff) = traffic.request(levels, id).await;
         if !backoff.is_zero() {
             tokio::time::sleep(backoff).await;
         }
@@ -209,6 +218,7 @@ async fn open(traffic: Arc<Traffic>, seed: u64) {
     let spec = &traffic.spec;
     let mut requests = JoinSet::new();
     let mut t = 0.0_f64;
+    let mut arrivals = 0usize;
     loop {
         let rate = spec.rate_per_s.at(t);
         let step = spec.rate_per_s.next_step_after(t);
@@ -238,8 +248,10 @@ async fn open(traffic: Arc<Traffic>, seed: u64) {
         }
         let levels = traffic.draw_request(&mut rng, t);
         let traffic = traffic.clone();
+        let replica = arrivals;
+        arrivals += 1;
         requests.spawn(async move {
-            traffic.request(levels).await;
+            traffic.request(levels, replica).await;
         });
         while requests.try_join_next().is_some() {}
     }

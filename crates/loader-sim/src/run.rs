@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 use indicatif::ProgressBar;
 use loader_core::{
     Engine,
-    limit::{ScalingStrategy, StrategyConfig, StrategyKind},
+    limit::{FleetView, ScalingStrategy, StrategyConfig, StrategyKind},
 };
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
@@ -21,6 +21,10 @@ use crate::{
 
 /// Simulated time between two samples.
 pub const SAMPLE_INTERVAL: Duration = Duration::from_millis(100);
+
+/// How often each replica of a fleet learns how many others there are and the permits they
+/// hold: the server's default `LOADER_FLEET_SYNC_MS`.
+pub const FLEET_SYNC: Duration = Duration::from_millis(250);
 
 /// Simulated time allowed, after the load stopped and every request ended, for the engine
 /// to finish its in-flight batch calls.
@@ -104,11 +108,14 @@ pub struct RunReport {
     pub ok_per_s: f64,
     /// Latency of requests answered with values in steady state.
     pub latency: Latency,
-    /// The limit in steady state.
+    /// The limit in steady state (summed over the replicas of a fleet).
     pub limit: LimitStats,
-    /// Engine bounds `[min_concurrency, max_concurrency]`.
+    /// Engine bounds `[min_concurrency, max_concurrency]` (of each replica).
     pub limit_bounds: (usize, usize),
-    /// Every sampled limit lay within the bounds.
+    /// Replicas sharing the backend, each with its own engine (1 without a fleet).
+    #[serde(default = "one")]
+    pub replicas: usize,
+    /// Every sampled limit lay within the bounds (times the replicas).
     pub limit_in_bounds: bool,
     /// Seconds after the last capacity change until the limit stays within 20% of the new
     /// capacity; `None` when the capacity never changes.
@@ -129,7 +136,7 @@ pub struct RunReport {
     pub real_time_s: f64,
     /// One sample per 100 ms.
     pub samples: Vec<Sample>,
-    /// The engine's own snapshot at the end of the run.
+    /// The engine's own snapshot at the end of the run (the first replica's).
     pub engine_snapshot: Option<serde_json::Value>,
     /// Latency of requests answered at or after each scenario change time.
     pub latency_after_changes: Vec<(f64, Latency)>,
@@ -144,6 +151,10 @@ pub struct RunReport {
     /// part.
     #[serde(default)]
     pub phase_latency: Vec<Segment>,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// The latency of the requests answered between two times.
@@ -212,11 +223,33 @@ async fn simulate(scenario: &Scenario, options: &RunOptions) -> Result<RunReport
         config.initial_concurrency = n.clamp(config.min_concurrency, config.max_concurrency);
     }
     let bounds = (config.min_concurrency, config.max_concurrency);
-    let mut builder = Engine::builder().local_load_probe(Arc::new(|| 0.0));
-    if let Some(custom) = &options.custom {
-        builder = builder.strategy((custom.build)(config.strategy_config()));
+    let replicas = scenario.replicas.max(1);
+    let mut engines = Vec::with_capacity(replicas);
+    for _ in 0..replicas {
+        let mut builder = Engine::builder().local_load_probe(Arc::new(|| 0.0));
+        if let Some(custom) = &options.custom {
+            builder = builder.strategy((custom.build)(config.strategy_config()));
+        }
+        engines.push(builder.config(config.clone()).build()?);
     }
-    let engine = builder.config(config).build()?;
+    let engines = Arc::new(engines);
+    // A fleet: every replica hears of the others before the load starts (a cold start takes
+    // its share of the initial limit), then every `FLEET_SYNC`.
+    let sync_task = (replicas > 1).then(|| {
+        tell_fleet(&engines);
+        let engines = engines.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(FLEET_SYNC);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                tell_fleet(&engines);
+            }
+        })
+    });
+    let limit = || engines.iter().map(Engine::limit).sum::<usize>();
+    let in_flight = || engines.iter().map(Engine::in_flight).sum::<usize>();
+    let queued = || engines.iter().map(Engine::queued).sum::<usize>();
 
     let start = Instant::now();
     let changes = scenario.change_times();
@@ -253,7 +286,7 @@ async fn simulate(scenario: &Scenario, options: &RunOptions) -> Result<RunReport
     marks.dedup();
     let recorder = Arc::new(Recorder::new(scenario.warmup_s, &marks));
     let traffic = Arc::new(Traffic {
-        engine: engine.clone(),
+        engines: engines.to_vec(),
         batches,
         groups: scenario.groups.clone(),
         recorder: recorder.clone(),
@@ -277,10 +310,10 @@ async fn simulate(scenario: &Scenario, options: &RunOptions) -> Result<RunReport
         samples.push(Sample {
             t_s,
             capacity: scenario.backend.capacity.at(t_s),
-            limit: engine.limit(),
-            in_flight: engine.in_flight(),
+            limit: limit(),
+            in_flight: in_flight(),
             backend_in_flight: batch.in_flight(),
-            queued: engine.queued(),
+            queued: queued(),
             calls: interval_calls,
             mean_batch: if interval_calls == 0 {
                 0.0
@@ -301,11 +334,14 @@ async fn simulate(scenario: &Scenario, options: &RunOptions) -> Result<RunReport
     // The load stops at `duration_s`; every request ends within its timeout.
     let _ = load_task.await;
     let drain_end = Instant::now() + DRAIN_LIMIT;
-    while (engine.in_flight() > 0 || engine.queued() > 0) && Instant::now() < drain_end {
+    while (in_flight() > 0 || queued() > 0) && Instant::now() < drain_end {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    let engine_idle_at_end = engine.in_flight() == 0 && engine.queued() == 0;
-    let engine_snapshot = serde_json::to_value(engine.snapshot()).ok();
+    if let Some(task) = sync_task {
+        task.abort();
+    }
+    let engine_idle_at_end = in_flight() == 0 && queued() == 0;
+    let engine_snapshot = serde_json::to_value(engines[0].snapshot()).ok();
 
     let counts = recorder.totals();
     let (warmup, end) = (scenario.warmup_s, scenario.duration_s);
@@ -350,9 +386,10 @@ async fn simulate(scenario: &Scenario, options: &RunOptions) -> Result<RunReport
         latency: recorder.steady_latency(),
         limit: analysis::limit_stats(&samples, warmup, end, &changes),
         limit_bounds: bounds,
+        replicas,
         limit_in_bounds: samples
             .iter()
-            .all(|s| (bounds.0..=bounds.1).contains(&s.limit)),
+            .all(|s| (bounds.0 * replicas..=bounds.1 * replicas).contains(&s.limit)),
         reconverge_s,
         reconverged,
         first_in_band_s,
@@ -369,6 +406,22 @@ async fn simulate(scenario: &Scenario, options: &RunOptions) -> Result<RunReport
         capacity_segments: capacity_segments(&recorder, warmup, end, &cap_changes),
         phase_latency,
     })
+}
+
+/// Tells every replica of a fleet how many others share the backend and the permits they
+/// hold, as the server's replicas do through the database.
+fn tell_fleet(engines: &[Engine]) {
+    let limits: Vec<usize> = engines.iter().map(Engine::limit).collect();
+    let total: usize = limits.iter().sum();
+    for (rank, (engine, own)) in engines.iter().zip(&limits).enumerate() {
+        engine.set_fleet(FleetView {
+            replicas: engines.len() - 1,
+            others_permits: total - own,
+            rank,
+            clock: None,
+            at: Duration::ZERO,
+        });
+    }
 }
 
 /// The steady state cut at every capacity change (see [`RunReport::capacity_segments`]).

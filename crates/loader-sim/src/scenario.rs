@@ -57,6 +57,23 @@ pub struct Scenario {
     /// command line. By default the engine's defaults.
     #[serde(default)]
     pub engine: Option<LoaderConfig>,
+    /// Replicas of the server, each with its own engine, sharing the backend (a fleet on one
+    /// database). The load is split over them round-robin; every engine is told how many
+    /// others there are and the permits they hold every [`FLEET_SYNC`](crate::run::FLEET_SYNC)
+    /// ([`Engine::set_fleet`](loader_core::Engine::set_fleet)), as the server's replicas
+    /// tell each other through the database; a fixed limit is per replica. By default, this
+    /// is 1 (left out of the serialized form, so that the oracle-cache key of a scenario
+    /// without a fleet stays what it was).
+    #[serde(default = "one_replica", skip_serializing_if = "is_one_replica")]
+    pub replicas: usize,
+}
+
+fn one_replica() -> usize {
+    1
+}
+
+fn is_one_replica(n: &usize) -> bool {
+    *n == 1
 }
 
 /// The backend model's parameters; each may be a [`Schedule`].
@@ -264,6 +281,9 @@ impl Scenario {
                 "warmup_s ({}) must lie in [0, duration_s = {})",
                 self.warmup_s, self.duration_s
             ));
+        }
+        if !(1..=64).contains(&self.replicas) {
+            return bad(format!("replicas ({}) must lie in 1..=64", self.replicas));
         }
         let b = &self.backend;
         let l = &self.load;

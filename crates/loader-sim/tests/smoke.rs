@@ -54,6 +54,7 @@ fn assert_invariants(report: &RunReport) {
         report.strategy
     );
     let (lo, hi) = report.limit_bounds;
+    let (lo, hi) = (lo * report.replicas, hi * report.replicas);
     assert!(
         report
             .samples
@@ -126,4 +127,33 @@ fn same_seed_same_figures() {
     let a = run(&scenario, &RunOptions::new(StrategyKind::Fixed(Some(4)))).unwrap();
     let b = run(&scenario, &RunOptions::new(StrategyKind::Fixed(Some(4)))).unwrap();
     assert_eq!(a.counts, b.counts);
+}
+
+#[test]
+fn a_fleet_shares_the_backend_and_loses_nothing() {
+    // Three replicas: the limit sampled is their sum, each replica hears of the others, and
+    // nothing is lost in a closed or an open loop.
+    let fleet = format!("replicas = 3\n{SHORT_STEADY}");
+    let scenario = Scenario::from_toml_str(&fleet).unwrap();
+    let report = run(&scenario, &RunOptions::new(StrategyKind::Fixed(Some(2)))).unwrap();
+    assert_invariants(&report);
+    assert_eq!(report.replicas, 3);
+    assert!(report.samples.iter().all(|s| s.limit == 6));
+    let report = run(&scenario, &RunOptions::new(StrategyKind::Adaptive)).unwrap();
+    assert_invariants(&report);
+    let others = &report.engine_snapshot.as_ref().unwrap()["fleet_others"];
+    assert!(
+        others.as_u64().unwrap() > 0,
+        "the first replica never heard of the others"
+    );
+    let open = fleet
+        .replace("mode = \"closed\"", "mode = \"open\"")
+        .replace("rate_per_s = [[0, 0]]", "rate_per_s = [[0, 2000]]");
+    let report = run(
+        &Scenario::from_toml_str(&open).unwrap(),
+        &RunOptions::new(StrategyKind::Adaptive),
+    )
+    .unwrap();
+    assert_invariants(&report);
+    assert!(Scenario::from_toml_str(&format!("replicas = 0\n{SHORT_STEADY}")).is_err());
 }

@@ -342,6 +342,11 @@ pub fn generate(family: &Family, seed: u64) -> Result<Generated, SimError> {
         ));
     }
 
+    // Drawn after everything else, so that a family without it draws as before.
+    let replicas = family.replicas.as_ref().map_or(1, |r| {
+        d.draw("replicas".into(), r).value.round().max(1.0) as usize
+    });
+
     // The scenario with placeholder schedules, filled below.
     let constant = |v: f64| Schedule::constant(v);
     let mut scenario = Scenario {
@@ -382,6 +387,7 @@ pub fn generate(family: &Family, seed: u64) -> Result<Generated, SimError> {
             })
             .collect(),
         engine: family.engine.clone(),
+        replicas,
     };
     // Relative values (`per`, only on load.clients and load.rate_per_s) last: they need
     // the others, and the budget's scaling of the latencies.

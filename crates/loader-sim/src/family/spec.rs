@@ -44,6 +44,10 @@ pub struct Family {
     /// Engine settings (any `LoaderConfig` field); by default the engine's defaults.
     #[serde(default)]
     pub engine: Option<LoaderConfig>,
+    /// Replicas of the server sharing the backend (rounded to a whole number, at least 1).
+    /// By default, one.
+    #[serde(default)]
+    pub replicas: Option<Draw>,
     /// A family of one scenario file (see [`Family::of_scenario`]): every seed gives that
     /// scenario with only its `seed` changed. Not part of the TOML format.
     #[serde(skip)]
@@ -179,6 +183,7 @@ impl Family {
             groups: Vec::new(),
             changes: Vec::new(),
             engine: None,
+            replicas: None,
             fixed: Some(Box::new(scenario)),
         }
     }
