@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{Adaptive, Tuning};
-use crate::limit::{Outcome, Sample, ScalingStrategy, StrategyConfig};
+use crate::limit::{FleetView, Outcome, Sample, ScalingStrategy, StrategyConfig};
 
 /// A closed loop: every permit busy, a queue behind the limit, 10 keys per call.
 struct Downstream {
@@ -223,59 +223,113 @@ fn the_tuning_round_trips_through_serde() {
     assert!(serde_json::from_str::<Tuning>(r#"{"nope": 1}"#).is_err());
 }
 
-/// Two replicas on one downstream, each seeing only its own calls.
-fn shared_run(capacity: f64, seconds: f64) -> (usize, usize) {
-    let mut down = Downstream::new(capacity, 1.0);
-    let mut a = law(4);
-    let mut b = law(4);
+/// `replicas` replicas on one downstream, each seeing only its own calls, each told every
+/// 250 ms of model time how many others there are and the permits they hold (as the
+/// server's fleet sync does). Returns each replica's limits, one per call it saw.
+fn shared_run(
+    capacity: f64,
+    penalty: f64,
+    replicas: usize,
+    seconds: f64,
+    tuning: Tuning,
+) -> Vec<Vec<usize>> {
+    let mut down = Downstream::new(capacity, penalty);
+    let mut laws: Vec<Adaptive> = (0..replicas).map(|_| law_with(4, tuning)).collect();
+    let mut limits = vec![Vec::new(); replicas];
     let mut now = 0.0;
-    let mut turn = 0usize;
+    let mut next_sync = 0.0;
+    let mut turn = 0u64;
     while now < seconds {
-        let (la, lb) = (a.limit(), b.limit());
-        let n = (la + lb) as f64;
-        // Processor sharing across both replicas' calls.
-        let over = (n - capacity).max(0.0) / capacity;
-        let slowdown = (n / capacity).max(1.0) * (1.0 + down.penalty * over);
+        if now >= next_sync {
+            let total: usize = laws.iter().map(Adaptive::limit).sum();
+            for (rank, law) in laws.iter_mut().enumerate() {
+                let own = law.limit();
+                law.set_fleet(FleetView {
+                    replicas: replicas - 1,
+                    others_permits: total - own,
+                    rank,
+                    ..FleetView::default()
+                });
+            }
+            next_sync += 0.25;
+        }
+        let held: Vec<usize> = laws.iter().map(Adaptive::limit).collect();
+        let n: usize = held.iter().sum();
+        // Processor sharing across every replica's calls.
+        let over = (n as f64 - capacity).max(0.0) / capacity;
+        let slowdown = (n as f64 / capacity).max(1.0) * (1.0 + down.penalty * over);
         let jitter = 1.0 + down.jitter * (2.0 * down.uniform() - 1.0);
         let rtt = down.service * slowdown * jitter;
-        now += rtt / n;
-        // Completions alternate in proportion to each replica's calls in flight.
+        now += rtt / n as f64;
+        // The call that completes is a replica's in proportion to its calls in flight.
+        let mut pick = (down.uniform() * n as f64) as usize;
+        let me = held
+            .iter()
+            .position(|&l| {
+                let mine = pick < l;
+                pick = pick.saturating_sub(l);
+                mine
+            })
+            .unwrap_or(replicas - 1);
         turn += 1;
-        let (me, mine) = if (turn % (la + lb)) < la {
-            (&mut a, la)
-        } else {
-            (&mut b, lb)
-        };
-        me.on_sample(&Sample {
+        let mine = held[me];
+        limits[me].push(laws[me].on_sample(&Sample {
             now: Duration::from_secs_f64(now),
             rtt: Duration::from_secs_f64(rtt),
             batch_size: 10,
             loads: 10,
             in_flight: mine,
             limit: mine,
-            seq: turn as u64,
-            granted: turn as u64 + 1,
-            done_below: turn as u64 + 1,
+            seq: turn - 1,
+            granted: turn,
+            done_below: turn,
             queued: 4,
             local_load: 0.0,
             outcome: Outcome::Success,
             requests_ended: 0,
             group: 0,
-        });
+        }));
     }
-    (a.limit(), b.limit())
+    limits
+}
+
+/// The fleet's total limit, settled: the sum of each replica's settled limit.
+fn fleet_settled(limits: &[Vec<usize>]) -> f64 {
+    limits.iter().map(|l| settled(l)).sum()
 }
 
 #[test]
 fn independent_replicas_share_the_capacity() {
-    // Each replica judges by its own goodput, without the fleet's view: a step up past the
-    // knee slows every call of both, so it neither pays nor is free, and the fleet settles
-    // near the capacity. (Judging by the fleet's goodput or taking turns measured no better
-    // here, so the law has neither.)
-    let (a, b) = shared_run(32.0, 60.0);
+    // A downstream that thrashes past its knee: a step up past it slows every replica's
+    // calls by more than it takes from the others, so it neither pays nor is free.
+    let limits = shared_run(32.0, 1.0, 2, 60.0, Tuning::default());
+    let total = fleet_settled(&limits);
     assert!(
-        ((a + b) as f64 - 32.0).abs() <= 0.25 * 32.0,
-        "replicas hold {a} + {b} on a capacity of 32"
+        (total - 32.0).abs() <= 0.25 * 32.0,
+        "replicas hold {total:.1} in all on a capacity of 32"
+    );
+}
+
+#[test]
+fn replicas_judge_their_steps_by_the_fleets_goodput() {
+    // A flat plateau past the knee (little thrashing): a replica's step up takes goodput
+    // from the others, and judged by its own goodput it pays. Judged by the fleet's
+    // (`fleet_share`), the fleet holds near the capacity; without it, it climbs well past.
+    let run = |fleet_share| {
+        let tuning = Tuning {
+            fleet_share,
+            ..Tuning::default()
+        };
+        fleet_settled(&shared_run(24.0, 0.1, 3, 60.0, tuning))
+    };
+    let (with, without) = (run(true), run(false));
+    assert!(
+        with <= 1.3 * 24.0,
+        "judged by the fleet's goodput, three replicas hold {with:.1} on a capacity of 24"
+    );
+    assert!(
+        without > 1.5 * with,
+        "judged by their own goodput they should climb past it: {without:.1} against {with:.1}"
     );
 }
 
