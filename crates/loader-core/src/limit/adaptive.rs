@@ -79,13 +79,6 @@ pub struct Tuning {
     /// moment slows one window; a downstream pushed past its knee slows every window after.
     /// By default, this is `true`.
     pub confirm: bool,
-    /// Signal switch (for ablations): in a fleet ([`FleetView`]), a change is judged by the
-    /// fleet's goodput, estimated as this replica's times the fleet's permits over its own,
-    /// and a step's relative size is taken against the fleet's permits. On a downstream past
-    /// its knee a permit taken from the others raises this replica's goodput at their
-    /// expense; `false` judges by this replica's goodput alone. Alone, the two are the same.
-    /// By default, this is `true`.
-    pub fleet_share: bool,
 }
 
 impl Default for Tuning {
@@ -111,7 +104,6 @@ impl Default for Tuning {
             by_group: true,
             slow_start: true,
             confirm: true,
-            fleet_share: true,
         }
     }
 }
@@ -354,15 +346,6 @@ enum Trial {
 /// the requests a call releases merge into one batch), yet the limit still lets their peaks
 /// past a knee that fell, and the calls' latency says so.
 ///
-/// In a fleet (replicas of a server on one downstream, [`FleetView`]) the goodput is the
-/// fleet's, estimated as this replica's times `(limit + others' permits) / limit`, and a
-/// step's relative size `r` is taken against the fleet's permits ([`Tuning::fleet_share`]).
-/// Past the knee a permit taken from the others raises this replica's goodput by as much
-/// as it lowers theirs, so judged by its own goodput every replica's probes up would pay
-/// and the fleet would climb far past the capacity; the fleet's goodput does not move, and
-/// its calls slow by the step's share of the fleet, so the step is neither paying nor free.
-/// Alone, the two readings are the same.
-///
 /// Errors enter through goodput (failed calls answer no key) and through the alarm (a
 /// failed load is time spent for no answer). Errors whose rate does not move with the limit
 /// cost every limit alike, so no probe pays for them, and a descent they alarm loses
@@ -412,7 +395,7 @@ pub struct Adaptive {
     reason: &'static str,
     /// The last held window found the limit not in use.
     idle: bool,
-    /// Replicas sharing the downstream (a cold start's share, the fleet's goodput).
+    /// Replicas sharing the downstream: only the first view counts (a cold start's share).
     fleet: FleetView,
     /// Started from a learned limit.
     warm: bool,
@@ -483,16 +466,6 @@ impl Adaptive {
         self.next = self.window;
     }
 
-    /// The permits the other replicas of a fleet hold, as far as the law reads them
-    /// (`Tuning::fleet_share`): 0 alone.
-    fn others(&self) -> usize {
-        if self.tuning.fleet_share && self.fleet.in_fleet() {
-            self.fleet.others_permits
-        } else {
-            0
-        }
-    }
-
     /// The base probe step at the current limit.
     fn step(&self) -> usize {
         self.step_at(self.limit)
@@ -559,17 +532,16 @@ impl Adaptive {
         // A window that did not use the limit says nothing about a probe; a descent is judged
         // anyway (`watch`): its merged batches often leave the lower limit unfilled at first.
         let judged = binding || (self.tuning.watch && matches!(trial, Trial::Descent { .. }));
-        let base = match trial {
-            Trial::Probe { base, .. } | Trial::Descent { base, .. } => base,
-        };
         if !judged {
+            let base = match trial {
+                Trial::Probe { base, .. } | Trial::Descent { base, .. } => base,
+            };
             self.trial = None;
             self.held = 0;
             self.cold = false;
             self.set(base, "limit not in use: back");
             return;
         }
-        let others = self.others();
         let gain = gain(before.goodput, m.goodput);
         let threshold = self.threshold();
         let by_group = self.tuning.by_group;
@@ -583,7 +555,7 @@ impl Adaptive {
             } => {
                 // More concurrency for free: no goodput lost and calls no slower, so the
                 // downstream is below its knee (past it, every call slows down).
-                let rel = step as f64 / (base + others) as f64;
+                let rel = step as f64 / base as f64;
                 let calm = slower < 1.0 + rel / 2.0;
                 let free = self.tuning.free && gain > -threshold && calm;
                 // A slow start: before any probe went back, the goodput's noise is unmeasured
@@ -617,7 +589,7 @@ impl Adaptive {
                 step,
                 up: false,
             } => {
-                let rel = step as f64 / (base + others) as f64;
+                let rel = step as f64 / base as f64;
                 let free = self.tuning.free && gain > -threshold && slower < 1.0 - rel / 2.0;
                 if gain > threshold || free {
                     let next = self.tuning.climb.then_some(Trial::Probe {
@@ -839,14 +811,6 @@ impl ScalingStrategy for Adaptive {
             let binding = self.window.binding();
             self.window = std::mem::take(&mut self.next);
             if let Some(m) = measured {
-                // In a fleet, the fleet's goodput (`fleet_share`): this replica's scaled up
-                // to the fleet's permits, so that a change is judged by what it did to the
-                // whole downstream's goodput, not to this replica's share of it.
-                let fleet = (self.limit + self.others()) as f64 / self.limit.max(1) as f64;
-                let m = Measure {
-                    goodput: m.goodput * fleet,
-                    ..m
-                };
                 self.on_window(m, binding);
             }
         }

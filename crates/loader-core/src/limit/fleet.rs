@@ -96,13 +96,12 @@ impl crate::Engine {
     /// shared table (the server's `fleet.rs`) and call this every heartbeat; the engine stamps
     /// [`FleetView::at`] with its own time and hands the view to its strategy.
     ///
-    /// The adaptive strategy uses it twice. The first time a cold engine (no warm start,
+    /// The adaptive strategy uses it once: the first time a cold engine (no warm start,
     /// nothing learned yet) hears of others, it takes its share of `initial_concurrency`, so
-    /// the fleet starts where one engine would, in total. After that it judges its changes
-    /// by the fleet's goodput, estimated as its own times `(limit + others_permits) /
-    /// limit`: on a downstream past its knee a permit taken from the others raises this
-    /// replica's goodput at their expense, and judged by its own goodput every replica
-    /// would climb (`limit/adaptive/tests.rs`, `replicas_judge_their_steps_by_the_fleets_goodput`).
+    /// the fleet starts where one engine would, in total. After that each replica judges its
+    /// probes by its own goodput: past the knee a step up slows every replica's calls, so it
+    /// neither pays nor is free, and independent replicas settle near the capacity
+    /// (`limit/adaptive/tests.rs`).
     /// [`FleetView::default`] is a replica alone.
     ///
     /// ```
