@@ -344,6 +344,7 @@ mod tests {
             latency: latency(p99_ms, 1000),
             limit: Default::default(),
             limit_bounds: (1, 256),
+            replicas: 1,
             limit_in_bounds: true,
             reconverge_s: None,
             reconverged: None,
