@@ -113,7 +113,7 @@ pub struct RunReport {
     /// Engine bounds `[min_concurrency, max_concurrency]` (of each replica).
     pub limit_bounds: (usize, usize),
     /// Replicas sharing the backend, each with its own engine (1 without a fleet).
-    #[serde(default = "one")]
+    #[serde(default = "crate::scenario::one_replica")]
     pub replicas: usize,
     /// Every sampled limit lay within the bounds (times the replicas).
     pub limit_in_bounds: bool,
@@ -151,10 +151,6 @@ pub struct RunReport {
     /// part.
     #[serde(default)]
     pub phase_latency: Vec<Segment>,
-}
-
-fn one() -> usize {
-    1
 }
 
 /// The latency of the requests answered between two times.

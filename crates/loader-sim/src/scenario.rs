@@ -68,7 +68,7 @@ pub struct Scenario {
     pub replicas: usize,
 }
 
-fn one_replica() -> usize {
+pub(crate) fn one_replica() -> usize {
     1
 }
 
