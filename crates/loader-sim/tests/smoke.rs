@@ -149,6 +149,7 @@ fn a_fleet_shares_the_backend_and_loses_nothing() {
     let open = fleet
         .replace("mode = \"closed\"", "mode = \"open\"")
         .replace("rate_per_s = [[0, 0]]", "rate_per_s = [[0, 2000]]");
+    assert!(open.contains("mode = \"open\"") && open.contains("[[0, 2000]]"));
     let report = run(
         &Scenario::from_toml_str(&open).unwrap(),
         &RunOptions::new(StrategyKind::Adaptive),
