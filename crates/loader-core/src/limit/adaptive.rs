@@ -79,6 +79,13 @@ pub struct Tuning {
     /// moment slows one window; a downstream pushed past its knee slows every window after.
     /// By default, this is `true`.
     pub confirm: bool,
+    /// Rule switch (for ablations): in a fleet, a step's relative size `r` in the free test
+    /// (calls slowed by less than `r / 2`) is taken against the fleet's permits, this
+    /// replica's limit plus the others' ([`FleetView::others_permits`]): past the knee a step
+    /// slows every replica's calls by its share of the downstream's concurrency, not of this
+    /// replica's limit. `false` takes it against this replica's limit alone. By default, this
+    /// is `true`.
+    pub fleet_free: bool,
 }
 
 impl Default for Tuning {
@@ -104,6 +111,7 @@ impl Default for Tuning {
             by_group: true,
             slow_start: true,
             confirm: true,
+            fleet_free: true,
         }
     }
 }
@@ -524,6 +532,18 @@ impl Adaptive {
         );
     }
 
+    /// A step's relative size, against the downstream's concurrency: this replica's limit
+    /// plus, in a fleet, the other replicas' permits (`fleet_free`). Past the knee calls slow
+    /// in proportion to the calls in flight at the downstream, every replica's.
+    fn relative(&self, step: usize, base: usize) -> f64 {
+        let others = if self.tuning.fleet_free {
+            self.fleet.others_permits
+        } else {
+            0
+        };
+        step as f64 / (base + others) as f64
+    }
+
     fn on_window(&mut self, m: Measure, binding: bool) {
         let Some((trial, before)) = self.trial else {
             self.on_held(m, binding);
@@ -555,7 +575,7 @@ impl Adaptive {
             } => {
                 // More concurrency for free: no goodput lost and calls no slower, so the
                 // downstream is below its knee (past it, every call slows down).
-                let rel = step as f64 / base as f64;
+                let rel = self.relative(step, base);
                 let calm = slower < 1.0 + rel / 2.0;
                 let free = self.tuning.free && gain > -threshold && calm;
                 // A slow start: before any probe went back, the goodput's noise is unmeasured
@@ -589,7 +609,7 @@ impl Adaptive {
                 step,
                 up: false,
             } => {
-                let rel = step as f64 / base as f64;
+                let rel = self.relative(step, base);
                 let free = self.tuning.free && gain > -threshold && slower < 1.0 - rel / 2.0;
                 if gain > threshold || free {
                     let next = self.tuning.climb.then_some(Trial::Probe {

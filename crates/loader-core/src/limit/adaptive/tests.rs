@@ -828,3 +828,44 @@ fn a_slowdown_that_lasts_or_is_severe_starts_the_descent() {
     assert_eq!(law.limit(), 11);
     assert!((now - before).as_millis() < 200, "{:?}", now - before);
 }
+
+/// A warm law at 32 whose fleet's other replicas hold `others` permits, fed held windows of
+/// 100 ms calls until its first probe, then that probe's window with calls slowed by 2% and
+/// one call more in flight (goodput up 1%, short of paying). Returns the limit after it.
+fn probe_slowed_by_2_percent(others: usize, tuning: Tuning) -> usize {
+    let mut law = law_with(32, tuning);
+    law.warm_start(32);
+    if others > 0 {
+        law.set_fleet(FleetView {
+            replicas: 3,
+            others_permits: others,
+            ..FleetView::default()
+        });
+    }
+    let mut now = Duration::ZERO;
+    feed(&mut law, &mut now, 5_000, (32, 2, 100), true);
+    assert_eq!(
+        law.limit(),
+        35,
+        "the first probe is up by 3: {}",
+        law.reason()
+    );
+    feed(&mut law, &mut now, 5_000, (33, 2, 102), true);
+    law.limit()
+}
+
+#[test]
+fn in_a_fleet_a_probe_is_free_only_if_it_is_small_against_the_fleets_permits() {
+    // Alone, a step of 3 on 32 (9%) that slowed calls by 2% is below the knee: free, and a
+    // climb follows (35 + 6).
+    assert_eq!(probe_slowed_by_2_percent(0, Tuning::default()), 41);
+    // With 96 permits of other replicas on the same downstream the step is 3 of 128 (2.3%):
+    // calls 2% slower is the knee's answer to it, so it goes back.
+    assert_eq!(probe_slowed_by_2_percent(96, Tuning::default()), 32);
+    // Without the rule the fleet's permits are not counted, and the step is kept.
+    let alone = Tuning {
+        fleet_free: false,
+        ..Tuning::default()
+    };
+    assert_eq!(probe_slowed_by_2_percent(96, alone), 41);
+}
