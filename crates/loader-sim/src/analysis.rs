@@ -41,6 +41,11 @@ pub struct Sample {
     pub p50_ms: Option<f64>,
     /// 99th percentile latency of requests answered in the interval, ms.
     pub p99_ms: Option<f64>,
+    /// In a fleet, each replica's limit at `t_s` (`limit` is their sum); empty for one
+    /// engine. How the fleet splits its total: replicas whose clients share one backend
+    /// evenly serve them best at even limits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<usize>,
 }
 
 /// Samples whose interval ends in `(from_s, to_s]`.
@@ -202,6 +207,7 @@ mod tests {
                 keys_per_s: limit as f64 * 100.0,
                 p50_ms: None,
                 p99_ms: None,
+                limits: Vec::new(),
             })
             .collect()
     }

@@ -324,6 +324,11 @@ async fn simulate(scenario: &Scenario, options: &RunOptions) -> Result<RunReport
             keys_per_s: c.keys_ok as f64 / SAMPLE_INTERVAL.as_secs_f64(),
             p50_ms: interval.p50_ms,
             p99_ms: interval.p99_ms,
+            limits: if engines.len() > 1 {
+                engines.iter().map(Engine::limit).collect()
+            } else {
+                Vec::new()
+            },
         });
         options.progress.inc(SAMPLE_INTERVAL.as_millis() as u64);
     }

@@ -139,8 +139,16 @@ fn a_fleet_shares_the_backend_and_loses_nothing() {
     assert_invariants(&report);
     assert_eq!(report.replicas, 3);
     assert!(report.samples.iter().all(|s| s.limit == 6));
+    assert!(report.samples.iter().all(|s| s.limits == [2, 2, 2]));
     let report = run(&scenario, &RunOptions::new(StrategyKind::Adaptive)).unwrap();
     assert_invariants(&report);
+    assert!(
+        report
+            .samples
+            .iter()
+            .all(|s| s.limits.len() == 3 && s.limits.iter().sum::<usize>() == s.limit),
+        "each replica's limit, summing to the fleet's"
+    );
     let others = &report.engine_snapshot.as_ref().unwrap()["fleet_others"];
     assert!(
         others.as_u64().unwrap() > 0,
