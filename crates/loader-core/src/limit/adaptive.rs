@@ -304,12 +304,13 @@ enum Trial {
 /// pays  when gain > θ,  θ = max(min_gain, noise_z × noise)
 /// noise = EWMA of |goodput(window) / goodput(previous held window) - 1| / √2
 /// free  when gain > -θ and the slowdown (new against before) is below 1 + r / 2 (up),
-///       or below 1 - r / 2 (down); r = the step's relative size
+///       or below 1 - r / 2 (down); r = step / (limit + the other replicas' permits)
 /// ```
 ///
 /// A downstream past its knee slows every call in proportion to the calls in flight, so a
 /// step of relative size `r` moves the latency by about `r` there and by about nothing below
-/// the knee: `r / 2` tells the two apart.
+/// the knee: `r / 2` tells the two apart. In a fleet the calls in flight are every
+/// replica's ([`FleetView::others_permits`], [`Tuning::fleet_free`]).
 ///
 /// - **Hold**: the limit stays; the reference (goodput, latency) is an EWMA of the held
 ///   windows. After `hold` windows, one **probe**: the limit ± `max(1, step × limit)`, up
