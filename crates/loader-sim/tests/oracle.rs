@@ -32,7 +32,23 @@ request_timeout_ms = 2000
 const SHORT: SearchOptions = SearchOptions {
     warmup_s: 0.5,
     measure_s: 2.0,
+    whole_phase: false,
 };
+
+#[test]
+fn a_phase_is_searched_for_its_whole_length() {
+    let options = SearchOptions::default();
+    assert!(options.whole_phase);
+    // A phase longer than the measured time is measured whole; a shorter one still gets
+    // the measured time.
+    assert_eq!(options.for_phase(14.5).measure_s, 14.5);
+    assert_eq!(options.for_phase(2.0).measure_s, options.measure_s);
+    assert_eq!(options.for_phase(14.5).warmup_s, options.warmup_s);
+    assert_eq!(SHORT.for_phase(14.5), SHORT);
+    // Files written before the setting existed read as the old search.
+    let old: SearchOptions = serde_json::from_str(r#"{"warmup_s":3.0,"measure_s":6.0}"#).unwrap();
+    assert!(!old.whole_phase);
+}
 
 #[test]
 fn the_best_fixed_limit_of_each_phase_is_its_capacity() {

@@ -165,6 +165,7 @@ pub(crate) fn main(args: &EvalArgs) -> anyhow::Result<()> {
             SearchOptions {
                 warmup_s: 2.0,
                 measure_s: 4.0,
+                ..SearchOptions::default()
             },
         )
     } else {

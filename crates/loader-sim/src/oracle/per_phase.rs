@@ -78,18 +78,21 @@ pub fn compute(scenario: &Scenario, options: SearchOptions) -> Result<Oracle, Si
     for phase in &all {
         let mut steady = scenario.held_at(phase.from_s, scenario.duration_s, 0.0);
         steady.name = format!("{} phase {}", scenario.name, phase.index);
+        let phase_options = options.for_phase(phase.to_s - phase.from_s);
         let key = {
             let mut anonymous = steady.clone();
             anonymous.name.clear();
-            serde_json::to_string(&anonymous).unwrap_or_default()
+            serde_json::to_string(&(anonymous, phase_options)).unwrap_or_default()
         };
         let capacity = scenario.backend.capacity.at(phase.from_s);
         let found = match searched.get(&key) {
             Some(found) => found.clone(),
             None => {
-                let found = search::search(&steady, capacity.round() as usize, bounds, options)?;
+                let found =
+                    search::search(&steady, capacity.round() as usize, bounds, phase_options)?;
                 search_runs += found.tried.len();
-                simulated_s += found.tried.len() as f64 * (options.warmup_s + options.measure_s);
+                simulated_s +=
+                    found.tried.len() as f64 * (phase_options.warmup_s + phase_options.measure_s);
                 searched.insert(key, found.clone());
                 found
             }

@@ -57,14 +57,36 @@ pub struct SearchOptions {
     pub warmup_s: f64,
     /// Seconds over which goodput and p99 are measured.
     pub measure_s: f64,
+    /// Each phase's search measures at least the phase's own length. At some limits a
+    /// closed loop of merged batches runs for seconds with large batches, then collapses
+    /// into many small ones and stays there; a run shorter than the phase misses the
+    /// collapse and can pick the limit that collapses. (`false` in files written before it
+    /// existed.)
+    #[serde(default)]
+    pub whole_phase: bool,
 }
 
 impl Default for SearchOptions {
-    /// 3 s of warm-up, 6 s measured.
+    /// 3 s of warm-up, then at least 6 s measured, and at least the phase.
     fn default() -> Self {
         Self {
             warmup_s: 3.0,
             measure_s: 6.0,
+            whole_phase: true,
+        }
+    }
+}
+
+impl SearchOptions {
+    /// The options of the search of a phase `length_s` long.
+    pub fn for_phase(self, length_s: f64) -> Self {
+        if self.whole_phase {
+            Self {
+                measure_s: self.measure_s.max(length_s),
+                ..self
+            }
+        } else {
+            self
         }
     }
 }
