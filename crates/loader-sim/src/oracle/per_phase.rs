@@ -44,7 +44,7 @@ pub struct Oracle {
     /// Its run.
     pub single: RunDigest,
     /// Fixed-limit runs the searches took (steady conditions shared by several phases are
-    /// searched once).
+    /// searched once when their searches measure as long).
     pub search_runs: usize,
     /// Simulated seconds it took to compute.
     pub simulated_s: f64,
