@@ -414,13 +414,10 @@ async fn simulate(scenario: &Scenario, options: &RunOptions) -> Result<RunReport
 fn tell_fleet(engines: &[Engine]) {
     let limits: Vec<usize> = engines.iter().map(Engine::limit).collect();
     let total: usize = limits.iter().sum();
-    for (rank, (engine, own)) in engines.iter().zip(&limits).enumerate() {
+    for (engine, own) in engines.iter().zip(&limits) {
         engine.set_fleet(FleetView {
             replicas: engines.len() - 1,
             others_permits: total - own,
-            rank,
-            clock: None,
-            at: Duration::ZERO,
         });
     }
 }

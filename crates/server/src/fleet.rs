@@ -7,9 +7,7 @@
 //! written within three intervals (a replica that stopped drops out by itself). What they
 //! hold goes to the engine as a [`FleetView`]. Without it, each replica's own goodput rises
 //! with every permit it takes from the others on a saturated database, and the fleet's total
-//! limit settles well above the database's best total concurrency. The view also carries the
-//! turns of the replicas' experiments: by rank of their ids, each starts its probes in its
-//! own slot of the wall clock while the others hold still.
+//! limit settles well above the database's best total concurrency.
 //!
 //! Every replica runs its own strategy: no replica sets the limit of the others.
 //!
@@ -35,35 +33,21 @@ pub struct ReplicaRow {
 }
 
 /// The replicas other than `own` whose rows were written within `max_age` of `now`, as
-/// `own`'s engine sees them: how many, the sum of their limits, `own`'s rank among all of
-/// them by id, and `now` as the fleet's clock (the wall clock, for the turns). Rows that are
-/// not replica rows, or do not parse, are ignored.
+/// `own`'s engine sees them: how many, and the sum of their limits. Rows that are not
+/// replica rows, or do not parse, are ignored.
 pub fn view_from_rows(rows: &[Row], own: &str, now: DateTime<Utc>, max_age: Duration) -> FleetView {
     let max_age = chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX);
-    let clock = now
-        .signed_duration_since(DateTime::UNIX_EPOCH)
-        .to_std()
-        .ok();
     rows.iter()
         .filter(|r| now - r.updated_at <= max_age)
         .filter_map(|r| {
             let id = r.group_name.strip_prefix(REPLICA_PREFIX)?;
             (id != own).then_some(())?;
-            let row = serde_json::from_str::<ReplicaRow>(&r.state).ok()?;
-            Some((id, row))
+            serde_json::from_str::<ReplicaRow>(&r.state).ok()
         })
-        .fold(
-            FleetView {
-                clock,
-                ..FleetView::default()
-            },
-            |view, (id, r)| FleetView {
-                replicas: view.replicas + 1,
-                others_permits: view.others_permits + r.limit,
-                rank: view.rank + usize::from(id < own),
-                ..view
-            },
-        )
+        .fold(FleetView::default(), |view, r| FleetView {
+            replicas: view.replicas + 1,
+            others_permits: view.others_permits + r.limit,
+        })
 }
 
 /// One replica's side of the exchange.
@@ -80,8 +64,7 @@ impl FleetSync {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        // The start time first, zero-padded: ids sort by age, so a replica's rank in the
-        // turns changes only when an older one stops.
+        // The start time and the process id: unique among the replicas of a scope.
         let id = format!("{nanos:024x}-{:x}", std::process::id());
         Self::with_id(db, scope, id)
     }
@@ -107,8 +90,8 @@ impl FleetSync {
         let own = [(format!("{REPLICA_PREFIX}{}", self.id), state)];
         upsert_rows(&self.db, &self.scope, &own).await?;
         let rows = select_rows(&self.db, &self.scope, Some(REPLICA_PREFIX)).await?;
-        // Replicas on one database run on hosts whose wall clocks agree (NTP) to well within
-        // a turn (2.5 s): the wall clock is the fleet's clock.
+        // A row's age is read on this host's wall clock: hosts on one database agree (NTP)
+        // to well within the three intervals a row stays fresh.
         Ok(view_from_rows(&rows, &self.id, Utc::now(), max_age))
     }
 
@@ -151,7 +134,6 @@ mod tests {
 
     #[test]
     fn the_others_are_the_fresh_replica_rows_but_this_one() {
-        // 1 000 000.5 s after the Unix epoch: the fleet's clock.
         let now = DateTime::from_timestamp(1_000_000, 500_000_000).unwrap();
         let old = now - chrono::Duration::seconds(10);
         let rows = [
@@ -163,15 +145,11 @@ mod tests {
             row("users.by_id", r#"{"limit":5}"#, now),
         ];
         let view = |own| view_from_rows(&rows, own, now, Duration::from_secs(3));
-        let clock = Some(Duration::from_millis(1_000_000_500));
         assert_eq!(
             view("me"),
             FleetView {
                 replicas: 2,
                 others_permits: 5,
-                rank: 2,
-                clock,
-                at: Duration::ZERO,
             }
         );
         assert_eq!(
@@ -179,17 +157,10 @@ mod tests {
             FleetView {
                 replicas: 2,
                 others_permits: 9,
-                rank: 0,
-                clock,
-                at: Duration::ZERO,
             }
         );
-        assert_eq!(view("b").rank, 1, "a < b < me");
         let alone = view_from_rows(&[], "me", now, Duration::from_secs(3));
-        assert_eq!(
-            (alone.replicas, alone.others_permits, alone.rank),
-            (0, 0, 0)
-        );
+        assert_eq!(alone, FleetView::default());
         assert!(!alone.in_fleet());
     }
 
@@ -211,8 +182,6 @@ mod tests {
         assert_eq!(permits(a.exchange(4, fresh).await.unwrap()), (1, 2));
         let seen_by_b = b.exchange(2, fresh).await.unwrap();
         assert_eq!(permits(seen_by_b), (1, 4), "a's row was updated");
-        assert_eq!(seen_by_b.rank, 1, "a < b: b's turn is the second");
-        assert!(seen_by_b.clock.is_some(), "the wall clock is the fleet's");
         // The replica rows are not learned state.
         let learned = crate::learned_store::LearnedStore::new(db.clone(), "s");
         assert_eq!(learned.load().await.unwrap(), None);
@@ -244,13 +213,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn on_postgres_each_strategy_gets_the_others_permits_and_its_turn() {
+    async fn on_postgres_each_strategy_gets_the_others_permits() {
         let url = test_support::pg_or_skip!();
         let db = crate::database::connect(&crate::config::Settings::for_database(&url))
             .await
             .unwrap();
         crate::database::migrate(&db).await.unwrap();
-        // Three replicas of one scope, holding 2, 3 and 5 permits; ids sort a < b < c.
+        // Three replicas of one scope, holding 2, 3 and 5 permits, exchanging in turn.
         let replicas = [("a", 2), ("b", 3), ("c", 5)].map(|(id, limit)| {
             let views = Arc::new(Mutex::new(Vec::new()));
             let recorder = Recorder {
@@ -272,27 +241,17 @@ mod tests {
                 engine.set_fleet(view);
             }
         }
-        let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-        for (rank, (_, engine, views)) in replicas.iter().enumerate() {
+        for (before, (_, engine, views)) in replicas.iter().enumerate() {
             let views = views.lock().unwrap();
             let (first, last) = (views[0], views[1]);
             assert_eq!(views.len(), 2);
             assert_eq!(
-                first.replicas, rank,
-                "the first round: the replicas before it"
+                first.replicas, before,
+                "the first round: the replicas that exchanged before it"
             );
             let others = 10 - engine.limit();
-            assert_eq!(
-                (last.replicas, last.others_permits, last.rank),
-                (2, others, rank)
-            );
+            assert_eq!((last.replicas, last.others_permits), (2, others));
             assert_eq!(engine.snapshot().fleet_others, others);
-            let clock = last.clock.expect("the wall clock is the fleet's");
-            assert!(
-                wall.saturating_sub(clock) < Duration::from_secs(60),
-                "{clock:?}"
-            );
-            assert!(last.at > first.at, "stamped with the engine's time");
         }
     }
 }

@@ -255,7 +255,6 @@ mod tests {
         let view = |others_permits| FleetView {
             replicas: 2,
             others_permits,
-            ..FleetView::default()
         };
         let change = c.set_fleet(Duration::ZERO, view(50)).expect("moved");
         assert_eq!((change.old, change.new), (4, 10));

@@ -236,13 +236,11 @@ fn shared_run(capacity: f64, penalty: f64, replicas: usize, seconds: f64) -> Vec
     while now < seconds {
         if now >= next_sync {
             let total: usize = laws.iter().map(Adaptive::limit).sum();
-            for (rank, law) in laws.iter_mut().enumerate() {
+            for law in laws.iter_mut() {
                 let own = law.limit();
                 law.set_fleet(FleetView {
                     replicas: replicas - 1,
                     others_permits: total - own,
-                    rank,
-                    ..FleetView::default()
                 });
             }
             next_sync += 0.25;
@@ -839,7 +837,6 @@ fn probe_slowed_by_2_percent(others: usize, tuning: Tuning) -> usize {
         law.set_fleet(FleetView {
             replicas: 3,
             others_permits: others,
-            ..FleetView::default()
         });
     }
     let mut now = Duration::ZERO;
