@@ -147,10 +147,9 @@ pub trait ScalingStrategy: Send + Sync + 'static {
     /// Starts from a limit learned earlier (restored state), clamped to the bounds.
     fn warm_start(&mut self, limit: usize);
     /// What this replica knows of the other replicas of its fleet sharing the downstream
-    /// ([`FleetView`]): how many they are, the permits they hold, and the turns in which it
-    /// may start limit experiments. A strategy that judges its experiments by its own goodput
-    /// can correct them for the share it takes from the others, and start them in its own
-    /// turn only. By default, this is ignored.
+    /// ([`FleetView`]): how many they are and the permits they hold. A strategy that judges
+    /// its experiments by its own goodput can size them against the whole downstream's
+    /// concurrency (the adaptive law's free test does). By default, this is ignored.
     fn set_fleet(&mut self, view: FleetView) {
         let _ = view;
     }
