@@ -138,6 +138,11 @@ pub struct RunReport {
     pub samples: Vec<Sample>,
     /// The engine's own snapshot at the end of the run (the first replica's).
     pub engine_snapshot: Option<serde_json::Value>,
+    /// In a fleet, the other replicas' snapshots at the end of the run, in replica order
+    /// (each with its `limit_history`: every change of its limit and why); empty for one
+    /// engine.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replica_snapshots: Vec<serde_json::Value>,
     /// Latency of requests answered at or after each scenario change time.
     pub latency_after_changes: Vec<(f64, Latency)>,
     /// Latency of requests answered in each steady capacity segment: from the warm-up (or
@@ -343,6 +348,10 @@ async fn simulate(scenario: &Scenario, options: &RunOptions) -> Result<RunReport
     }
     let engine_idle_at_end = in_flight() == 0 && queued() == 0;
     let engine_snapshot = serde_json::to_value(engines[0].snapshot()).ok();
+    let replica_snapshots = engines[1..]
+        .iter()
+        .filter_map(|e| serde_json::to_value(e.snapshot()).ok())
+        .collect();
 
     let counts = recorder.totals();
     let (warmup, end) = (scenario.warmup_s, scenario.duration_s);
@@ -400,6 +409,7 @@ async fn simulate(scenario: &Scenario, options: &RunOptions) -> Result<RunReport
         real_time_s: 0.0,
         samples,
         engine_snapshot,
+        replica_snapshots,
         latency_after_changes: changes
             .iter()
             .map(|&t| (t, recorder.latency_after(t)))

@@ -355,6 +355,7 @@ mod tests {
             real_time_s: 0.0,
             samples: Vec::new(),
             engine_snapshot: None,
+            replica_snapshots: Vec::new(),
             latency_after_changes: Vec::new(),
             capacity_segments: segments
                 .iter()

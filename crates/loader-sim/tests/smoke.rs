@@ -154,6 +154,23 @@ fn a_fleet_shares_the_backend_and_loses_nothing() {
         others.as_u64().unwrap() > 0,
         "the first replica never heard of the others"
     );
+    // The other two replicas' snapshots, each with the changes of its own limit: the first
+    // is its share of the initial limit.
+    assert_eq!(report.replica_snapshots.len(), 2);
+    for snapshot in &report.replica_snapshots {
+        assert!(snapshot["fleet_others"].as_u64().unwrap() > 0);
+        let reasons: Vec<&str> = snapshot["limit_history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["reason"].as_str())
+            .collect();
+        assert_eq!(
+            reasons.first(),
+            Some(&"joined a fleet: its share of the initial limit"),
+            "{reasons:?}"
+        );
+    }
     let open = fleet
         .replace("mode = \"closed\"", "mode = \"open\"")
         .replace("rate_per_s = [[0, 0]]", "rate_per_s = [[0, 2000]]");
