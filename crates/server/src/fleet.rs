@@ -1,13 +1,15 @@
 //! [`FleetSync`]: the replicas of one database tell each other their live concurrency limits
-//! through the `loader_learned` table, so that each engine judges its limit experiments by
-//! what they do to the whole fleet's goodput ([`Engine::set_fleet`]).
+//! through the `loader_learned` table, so that each engine knows the calls in flight at the
+//! database, not only its own ([`Engine::set_fleet`]).
 //!
 //! Every interval a replica upserts one row of its scope, `group_name` =
 //! `*replica*:<id>` and `state` = `{"limit": N}`, and reads the rows of the other replicas
 //! written within three intervals (a replica that stopped drops out by itself). What they
-//! hold goes to the engine as a [`FleetView`]. Without it, each replica's own goodput rises
-//! with every permit it takes from the others on a saturated database, and the fleet's total
-//! limit settles well above the database's best total concurrency.
+//! hold goes to the engine as a [`FleetView`]: a cold replica takes its share of the initial
+//! limit, and the adaptive law sizes its steps against every replica's permits. Without it,
+//! a step up by one replica past the database's knee slows the calls by only its share of
+//! the whole, looks free, and the fleet's total limit climbs well above the database's best
+//! total concurrency.
 //!
 //! Every replica runs its own strategy: no replica sets the limit of the others.
 //!
