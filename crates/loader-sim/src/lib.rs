@@ -70,7 +70,7 @@ pub use run::{
 };
 pub use scenario::{BackendSpec, GroupSpec, LoadMode, LoadSpec, Scenario};
 pub use schedule::Schedule;
-pub use strategy::{Overrides, StrategySpec};
+pub use strategy::{LATE, Overrides, StrategySpec};
 pub use sweep::{
     FixedPoint, StrategyRow, SweepOptions, SweepReport, coarse_limits, fine_limits, run_many, sweep,
 };

@@ -142,6 +142,12 @@ pub fn build(
     if name == "schedule" {
         return schedule(overrides).map(|s| Box::new(s) as Box<dyn ScalingStrategy>);
     }
+    if name == LATE {
+        return Err(format!(
+            "`{LATE}` replays a scenario's per-phase oracle switched late, so it runs only in \
+             `loader-sim eval`, where each scenario's oracle is known"
+        ));
+    }
     let kind: StrategyKind = name.parse().map_err(|e| format!("{e}"))?;
     if !overrides.is_empty() {
         return Err(format!(
@@ -151,6 +157,10 @@ pub fn build(
     }
     Ok(kind.build(config))
 }
+
+/// The name of the per-phase oracle switched late, `late[s=SECONDS]` (`loader-sim eval`
+/// only, [`StrategySpec::late`]).
+pub const LATE: &str = "late";
 
 /// `schedule[0=4,20=16]`: limit 4 from 0 s, 16 from 20 s (an oracle's limits, replayed).
 fn schedule(overrides: &Overrides) -> Result<crate::oracle::ScheduledLimit, String> {
@@ -189,7 +199,8 @@ fn schedule(overrides: &Overrides) -> Result<crate::oracle::ScheduledLimit, Stri
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StrategySpec {
     /// The strategy's name: `adaptive`, `aimd`, `vegas`, `gradient2`, `fixed:N`,
-    /// `schedule` (overrides `AT_S=LIMIT`), the compared designs `usl` and `extremum`, or one
+    /// `schedule` (overrides `AT_S=LIMIT`), `late` (`s=SECONDS`, [`StrategySpec::late`]),
+    /// the compared designs `usl` and `extremum`, or one
     /// connected in [`build`].
     pub name: String,
     /// Its tuning overrides.
@@ -238,6 +249,40 @@ impl StrategySpec {
             Ok(StrategyKind::Fixed(n)) => n,
             _ => None,
         }
+    }
+
+    /// With `late[s=SECONDS]`: how late the per-phase oracle's limits are switched, each
+    /// phase's limit taking over `SECONDS` after the change that starts it. It bounds what
+    /// any controller that needs that long to notice a change could serve. `None` for
+    /// another strategy; an error for a `late` without a valid `s`.
+    ///
+    /// ```
+    /// use loader_sim::StrategySpec;
+    /// let late: StrategySpec = "late[s=0.5]".parse().unwrap();
+    /// assert_eq!(late.late().unwrap(), Some(std::time::Duration::from_millis(500)));
+    /// assert_eq!("adaptive".parse::<StrategySpec>().unwrap().late().unwrap(), None);
+    /// assert!("late".parse::<StrategySpec>().unwrap().late().is_err());
+    /// assert!("late[s=-1]".parse::<StrategySpec>().unwrap().late().is_err());
+    /// ```
+    pub fn late(&self) -> Result<Option<std::time::Duration>, SimError> {
+        if self.name != LATE {
+            return Ok(None);
+        }
+        let bad = || {
+            SimError::Invalid(format!(
+                "strategy {self}: `{LATE}` takes one override, s=SECONDS (a delay of 0 or more), \
+                 e.g. {LATE}[s=1]"
+            ))
+        };
+        let mut items = self.overrides.iter();
+        let (Some(("s", secs)), None) = (items.next(), items.next()) else {
+            return Err(bad());
+        };
+        let secs: f64 = secs.parse().map_err(|_| bad())?;
+        if !secs.is_finite() || secs < 0.0 {
+            return Err(bad());
+        }
+        Ok(Some(std::time::Duration::from_secs_f64(secs)))
     }
 
     /// The same strategy with `extra` overrides added (they win over its own).

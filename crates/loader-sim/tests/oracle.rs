@@ -164,6 +164,41 @@ fn a_fixed_limit_equal_to_the_oracles_scores_one_hundred_percent() {
     }
 }
 
+#[test]
+fn the_oracle_switched_late_serves_less_after_a_rise() {
+    let scenario = Scenario::from_toml_str(KNEE).unwrap();
+    let o = oracle::compute(&scenario, SHORT).unwrap();
+    let all = phases(&scenario);
+    let ratio = |late: f64| {
+        let strategy = o.scheduled(std::time::Duration::from_secs_f64(late), "late");
+        let report = run(&scenario, &RunOptions::custom(strategy)).unwrap();
+        let s = score(
+            "knee",
+            0,
+            &o,
+            &RunDigest::new(&report, &all),
+            scenario.warmup_s,
+        );
+        assert!(s.nothing_lost);
+        s.oracle_ratio
+    };
+    // Not late: the oracle's own run.
+    assert!((ratio(0.0) - 1.0).abs() < 1e-12, "{}", ratio(0.0));
+    // Two of the four seconds at capacity 8 held at 4: about a quarter less over the run's
+    // steady part.
+    let late = ratio(2.0);
+    assert!(late < 0.9, "switched 2 s late: {late}");
+    // A spec names it; a single run, which has no oracle, refuses it.
+    let spec: StrategySpec = "late[s=2]".parse().unwrap();
+    assert_eq!(
+        spec.late().unwrap(),
+        Some(std::time::Duration::from_secs(2))
+    );
+    let config = loader_core::LoaderConfig::default().strategy_config();
+    let err = spec.to_custom(config).unwrap_err().to_string();
+    assert!(err.contains("loader-sim eval"), "{err}");
+}
+
 /// Loses one key in about one answer in a hundred.
 const LOSSY: &str = r#"
 duration_s = 4

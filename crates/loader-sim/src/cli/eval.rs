@@ -30,12 +30,13 @@ pub(crate) struct EvalArgs {
     #[arg(long = "scenarios", num_args = 1.., value_name = "FILE", conflicts_with_all = ["families", "only"])]
     scenarios: Vec<PathBuf>,
     /// Strategies, comma-separated or repeated: adaptive, vegas, gradient2, aimd, fixed:N,
-    /// the compared designs usl and extremum, or NAME[KEY=VALUE,...] with tuning overrides.
-    /// The first is the candidate.
+    /// late[s=SECONDS] (the per-phase oracle switched that late), the compared designs usl
+    /// and extremum, or NAME[KEY=VALUE,...] with tuning overrides. The first is the
+    /// candidate.
     #[arg(long = "strategy", default_value = "adaptive")]
     strategies: Vec<String>,
     /// A tuning override (NAME=VALUE) for every strategy but the baselines (vegas,
-    /// gradient2, aimd) and fixed limits. Repeatable.
+    /// gradient2, aimd), fixed limits and late. Repeatable.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     set: Vec<String>,
     /// Overrides an engine setting in every scenario (an `[engine]` key). Repeatable.
@@ -149,7 +150,10 @@ pub(crate) fn main(args: &EvalArgs) -> anyhow::Result<()> {
     let mut strategies = Vec::new();
     for text in split_strategies(&args.strategies) {
         let spec: StrategySpec = text.parse()?;
-        let spec = if spec.fixed_limit().is_some() || BASELINES.contains(&spec.name.as_str()) {
+        let spec = if spec.fixed_limit().is_some()
+            || BASELINES.contains(&spec.name.as_str())
+            || spec.name == loader_sim::LATE
+        {
             spec
         } else {
             spec.with_overrides(&set)

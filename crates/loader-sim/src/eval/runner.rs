@@ -244,9 +244,10 @@ fn one(options: &EvalOptions, family: &Family, seed: u64) -> Result<Done, SimErr
         simulated_s += oracle.simulated_s;
     }
     for spec in &options.strategies {
-        let run_options = match spec.fixed_limit() {
-            Some(n) => RunOptions::new(loader_core::limit::StrategyKind::Fixed(Some(n))),
-            None => RunOptions::custom(spec.to_custom(strategy_config)?),
+        let run_options = match (spec.fixed_limit(), spec.late()?) {
+            (Some(n), _) => RunOptions::new(loader_core::limit::StrategyKind::Fixed(Some(n))),
+            (None, Some(late)) => RunOptions::custom(oracle.scheduled(late, spec.to_string())),
+            (None, None) => RunOptions::custom(spec.to_custom(strategy_config)?),
         };
         let report = crate::run(&scenario, &run_options)?;
         simulated_s += scenario.duration_s;
@@ -276,7 +277,7 @@ pub fn evaluate(options: &EvalOptions) -> Result<EvalReport, SimError> {
     }
     // Check every strategy's name and overrides before the first run.
     for spec in &options.strategies {
-        if spec.fixed_limit().is_none() {
+        if spec.fixed_limit().is_none() && spec.late()?.is_none() {
             spec.to_custom(loader_core::LoaderConfig::default().strategy_config())?;
         }
     }

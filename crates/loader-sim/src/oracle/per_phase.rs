@@ -53,9 +53,33 @@ pub struct Oracle {
 }
 
 impl Oracle {
+    /// The per-phase oracle as a strategy labelled `label`: each phase's best fixed limit,
+    /// from the change that starts the phase plus `late` (the first phase's from the start).
+    /// With `late` zero, this is the run of [`Oracle::run`].
+    pub fn scheduled(&self, late: Duration, label: impl Into<String>) -> CustomStrategy {
+        scheduled(&self.phases, late, label.into())
+    }
+
     /// The best fixed limit of phase `index`.
     pub fn phase(&self, index: usize) -> Option<&PhaseOracle> {
         self.phases.iter().find(|p| p.phase.index == index)
+    }
+}
+
+/// Each phase's best fixed limit from the change that starts it plus `late` (the first
+/// phase's from the start), as a strategy labelled `label`.
+fn scheduled(phases: &[PhaseOracle], late: Duration, label: String) -> CustomStrategy {
+    let steps: Vec<(Duration, usize)> = phases
+        .iter()
+        .map(|p| {
+            let at = Duration::from_secs_f64(p.phase.from_s);
+            let at = if p.phase.index == 0 { at } else { at + late };
+            (at, p.search.limit)
+        })
+        .collect();
+    CustomStrategy {
+        label,
+        build: Arc::new(move |_| Box::new(ScheduledLimit::new(steps.clone()))),
     }
 }
 
@@ -108,15 +132,8 @@ pub fn compute(scenario: &Scenario, options: SearchOptions) -> Result<Oracle, Si
         });
     }
 
-    let steps: Vec<(Duration, usize)> = out
-        .iter()
-        .map(|p| (Duration::from_secs_f64(p.phase.from_s), p.search.limit))
-        .collect();
-    let scheduled = CustomStrategy {
-        label: "oracle".into(),
-        build: Arc::new(move |_| Box::new(ScheduledLimit::new(steps.clone()))),
-    };
-    let report = run(scenario, &RunOptions::custom(scheduled))?;
+    let oracle = scheduled(&out, Duration::ZERO, "oracle".into());
+    let report = run(scenario, &RunOptions::custom(oracle))?;
     check(scenario, &report)?;
     let oracle_run = RunDigest::new(&report, &all);
 
