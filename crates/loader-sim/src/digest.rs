@@ -57,6 +57,15 @@ pub struct RunDigest {
     pub points: Vec<Point>,
     /// Wall-clock seconds the run took.
     pub real_time_s: f64,
+    /// Replicas of the engine that ran (a fleet's limits in `points` and `phases` are the
+    /// sum of theirs).
+    #[serde(default = "one")]
+    pub replicas: usize,
+}
+
+/// Digests written before `replicas` existed: one engine.
+fn one() -> usize {
+    1
 }
 
 impl RunDigest {
@@ -104,6 +113,7 @@ impl RunDigest {
                 })
                 .collect(),
             real_time_s: run.real_time_s,
+            replicas: run.replicas.max(1),
         }
     }
 

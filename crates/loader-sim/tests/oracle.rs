@@ -199,6 +199,37 @@ fn the_oracle_switched_late_serves_less_after_a_rise() {
     assert!(err.contains("loader-sim eval"), "{err}");
 }
 
+#[test]
+fn in_a_fleet_the_oracles_own_limits_count_as_reconverged() {
+    // Two replicas on the sharp knee: the oracle holds each replica at one limit, and the
+    // run's limit is the fleet's total, so the band is the oracle's total too.
+    let scenario = Scenario::from_toml_str(&format!("replicas = 2\n{KNEE}")).unwrap();
+    let o = oracle::compute(&scenario, SHORT).unwrap();
+    let report = run(
+        &scenario,
+        &RunOptions::custom(o.scheduled(std::time::Duration::ZERO, "oracle")),
+    )
+    .unwrap();
+    let s = score(
+        "fleet-knee",
+        0,
+        &o,
+        &RunDigest::new(&report, &phases(&scenario)),
+        scenario.warmup_s,
+    );
+    assert!(!s.changes.is_empty());
+    for c in &s.changes {
+        assert!(c.reconverged && c.seconds < 0.5, "{c:?}");
+        let per_replica = o.phase(c.phase).unwrap().search.band;
+        assert_eq!(c.band, (per_replica.0 * 2, per_replica.1 * 2));
+    }
+    for p in &s.phases {
+        let per_replica = o.phase(p.index).unwrap().search.limit;
+        assert_eq!(p.oracle_limit, 2 * per_replica);
+        assert!((p.limit_mean - p.oracle_limit as f64).abs() < 1e-9, "{p:?}");
+    }
+}
+
 /// Loses one key in about one answer in a hundred.
 const LOSSY: &str = r#"
 duration_s = 4

@@ -87,9 +87,9 @@ pub struct OraclePhase {
     pub from_s: f64,
     /// The backend's capacity.
     pub capacity: f64,
-    /// The best fixed limit.
+    /// The best fixed limit (in a fleet, of each replica).
     pub limit: usize,
-    /// The band.
+    /// The band (in a fleet, of each replica).
     pub band: (usize, usize),
     /// Open loop: offered keys/s over the optimum's goodput.
     pub overload: Option<f64>,

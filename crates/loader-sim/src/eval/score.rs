@@ -32,9 +32,10 @@ pub struct PhaseScore {
     pub from_s: f64,
     /// End of the steady part, s.
     pub to_s: f64,
-    /// The phase's best fixed limit.
+    /// The phase's best fixed limit. In a fleet, the sum over its replicas (the oracle holds
+    /// every replica at the phase's limit), as `limit_mean` is.
     pub oracle_limit: usize,
-    /// Limits nearly as good as the best (see `oracle::Search::band`).
+    /// Limits nearly as good as the best (see `oracle::Search::band`); in a fleet, totals.
     pub band: (usize, usize),
     /// Goodput over the oracle's, in the steady part.
     pub goodput_ratio: f64,
@@ -60,7 +61,7 @@ pub struct ChangeScore {
     pub at_s: f64,
     /// The phase it opened.
     pub phase: usize,
-    /// The new phase's band.
+    /// The new phase's band (in a fleet, of the replicas' total limit).
     pub band: (usize, usize),
     /// Seconds until the limit settled in the band (see [`reconvergence`]); when it never
     /// did, the rest of the phase (a lower bound).
@@ -197,20 +198,23 @@ fn ms(s: f64) -> f64 {
 pub fn score(family: &str, seed: u64, oracle: &Oracle, run: &RunDigest, warmup_s: f64) -> RunScore {
     let mut phases = Vec::new();
     let mut changes = Vec::new();
+    // A fleet's sampled limit is the sum of its replicas'; the oracle holds each replica at
+    // the phase's limit, so its total is that many times the limit.
+    let n = run.replicas.max(1);
     for po in &oracle.phases {
         let p = &po.phase;
+        let band = (po.search.band.0 * n, po.search.band.1 * n);
         if p.index > 0
             && p.from_s >= warmup_s
-            && let Some((seconds, reconverged)) =
-                reconvergence(&run.points, p.from_s, p.to_s, po.search.band)
+            && let Some((seconds, reconverged)) = reconvergence(&run.points, p.from_s, p.to_s, band)
         {
             changes.push(ChangeScore {
                 at_s: p.from_s,
                 phase: p.index,
-                band: po.search.band,
+                band,
                 seconds,
                 reconverged,
-                reached_s: reach(&run.points, p.from_s, p.to_s, po.search.band),
+                reached_s: reach(&run.points, p.from_s, p.to_s, band),
             });
         }
         let (Some(mine), Some(theirs)) = (run.phase(p.index), oracle.run.phase(p.index)) else {
@@ -222,8 +226,8 @@ pub fn score(family: &str, seed: u64, oracle: &Oracle, run: &RunDigest, warmup_s
             index: p.index,
             from_s: mine.from_s,
             to_s: mine.to_s,
-            oracle_limit: po.search.limit,
-            band: po.search.band,
+            oracle_limit: po.search.limit * n,
+            band,
             goodput_ratio: mine.keys_per_s / theirs.keys_per_s.max(1e-9),
             p99_ms: mine.p99_ms,
             oracle_p99_ms: theirs.p99_ms,
