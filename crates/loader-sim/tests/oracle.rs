@@ -4,7 +4,7 @@
 use loader_core::limit::StrategyKind;
 use loader_sim::{
     RunDigest, RunOptions, Scenario, SimError, StrategySpec,
-    eval::{self, EvalOptions, score},
+    eval::{self, EvalOptions, RunScore, score},
     family::Family,
     oracle::{self, SearchOptions},
     phases, run,
@@ -34,6 +34,13 @@ const SHORT: SearchOptions = SearchOptions {
     measure_s: 2.0,
     whole_phase: false,
 };
+
+/// The run of `scenario` with `options`, scored against `oracle`.
+fn scored(scenario: &Scenario, oracle: &oracle::Oracle, options: &RunOptions) -> RunScore {
+    let report = run(scenario, options).unwrap();
+    let digest = RunDigest::new(&report, &phases(scenario));
+    score("test", 0, oracle, &digest, scenario.warmup_s)
+}
 
 #[test]
 fn a_phase_is_searched_for_its_whole_length() {
@@ -138,19 +145,11 @@ fn a_fixed_limit_equal_to_the_oracles_scores_one_hundred_percent() {
     scenario.backend.capacity = loader_sim::Schedule::constant(4.0);
     let o = oracle::compute(&scenario, SHORT).unwrap();
     assert_eq!(o.phases[0].search.limit, 4);
-    let all = phases(&scenario);
     for limit in [4, 6] {
-        let report = run(
+        let s = scored(
             &scenario,
-            &RunOptions::new(StrategyKind::Fixed(Some(limit))),
-        )
-        .unwrap();
-        let s = score(
-            "knee",
-            0,
             &o,
-            &RunDigest::new(&report, &all),
-            scenario.warmup_s,
+            &RunOptions::new(StrategyKind::Fixed(Some(limit))),
         );
         assert!(s.nothing_lost);
         if limit == 4 {
@@ -168,17 +167,9 @@ fn a_fixed_limit_equal_to_the_oracles_scores_one_hundred_percent() {
 fn the_oracle_switched_late_serves_less_after_a_rise() {
     let scenario = Scenario::from_toml_str(KNEE).unwrap();
     let o = oracle::compute(&scenario, SHORT).unwrap();
-    let all = phases(&scenario);
     let ratio = |late: f64| {
         let strategy = o.scheduled(std::time::Duration::from_secs_f64(late), "late");
-        let report = run(&scenario, &RunOptions::custom(strategy)).unwrap();
-        let s = score(
-            "knee",
-            0,
-            &o,
-            &RunDigest::new(&report, &all),
-            scenario.warmup_s,
-        );
+        let s = scored(&scenario, &o, &RunOptions::custom(strategy));
         assert!(s.nothing_lost);
         s.oracle_ratio
     };
@@ -205,18 +196,8 @@ fn in_a_fleet_the_oracles_own_limits_count_as_reconverged() {
     // run's limit is the fleet's total, so the band is the oracle's total too.
     let scenario = Scenario::from_toml_str(&format!("replicas = 2\n{KNEE}")).unwrap();
     let o = oracle::compute(&scenario, SHORT).unwrap();
-    let report = run(
-        &scenario,
-        &RunOptions::custom(o.scheduled(std::time::Duration::ZERO, "oracle")),
-    )
-    .unwrap();
-    let s = score(
-        "fleet-knee",
-        0,
-        &o,
-        &RunDigest::new(&report, &phases(&scenario)),
-        scenario.warmup_s,
-    );
+    let oracle_run = RunOptions::custom(o.scheduled(std::time::Duration::ZERO, "oracle"));
+    let s = scored(&scenario, &o, &oracle_run);
     assert!(!s.changes.is_empty());
     for c in &s.changes {
         assert!(c.reconverged && c.seconds < 0.5, "{c:?}");
