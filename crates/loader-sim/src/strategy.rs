@@ -252,9 +252,9 @@ impl StrategySpec {
     }
 
     /// With `late[s=SECONDS]`: how late the per-phase oracle's limits are switched, each
-    /// phase's limit taking over `SECONDS` after the change that starts it. It bounds what
-    /// any controller that needs that long to notice a change could serve. `None` for
-    /// another strategy; an error for a `late` without a valid `s`.
+    /// phase's limit taking over `SECONDS` after the change that starts it: what an operator
+    /// who knew every phase's best limit but took that long to notice a change would serve.
+    /// `None` for another strategy; an error for a `late` without a valid `s`.
     ///
     /// ```
     /// use loader_sim::StrategySpec;

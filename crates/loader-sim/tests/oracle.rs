@@ -174,7 +174,8 @@ fn the_oracle_switched_late_serves_less_after_a_rise() {
         s.oracle_ratio
     };
     // Not late: the oracle's own run.
-    assert!((ratio(0.0) - 1.0).abs() < 1e-12, "{}", ratio(0.0));
+    let on_time = ratio(0.0);
+    assert!((on_time - 1.0).abs() < 1e-12, "{on_time}");
     // Two of the four seconds at capacity 8 held at 4: about a quarter less over the run's
     // steady part.
     let late = ratio(2.0);
